@@ -1,0 +1,46 @@
+"""Lazy imports of heavy optional packages (after Polygraphy's mod/importer).
+
+``import edge_saliency`` imports numpy only. Everything else is imported at the point of use through
+:func:`require`, so a missing package becomes one line that names the pip extra to install.
+"""
+import importlib
+from types import ModuleType
+from typing import Dict, Optional
+
+from .errors import MissingDependencyError
+
+# top-level module -> (pip extra, pip distribution name)
+_EXTRAS: Dict[str, str] = {
+    "torch": "export",
+    "torchvision": "export",
+    "timm": "export",
+    "onnx": "export",
+    "onnxsim": "export",
+    "onnxconverter_common": "export",
+    "onnxruntime_extensions": "export",
+    "safetensors": "export",
+    "tensorrt": "tensorrt",
+    "cuda": "tensorrt",
+    "onnxruntime": "",  # part of the base install
+    "cv2": "",  # part of the base install
+}
+
+
+def install_hint(module: str, extra: Optional[str] = None) -> str:
+    extra = _EXTRAS.get(module.split(".")[0], "") if extra is None else extra
+    if extra:
+        return 'pip install "edge-saliency[{}]"'.format(extra)
+    return "pip install edge-saliency (it is part of the base install)"
+
+
+def require(module: str, extra: Optional[str] = None, purpose: str = "") -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependencyError` naming the extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        what = " for {}".format(purpose) if purpose else ""
+        raise MissingDependencyError(
+            "edge-saliency needs the Python package '{}'{} ({}); install it with: {}".format(
+                module.split(".")[0], what, exc, install_hint(module, extra)
+            )
+        ) from exc

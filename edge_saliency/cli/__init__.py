@@ -1,0 +1,53 @@
+"""The ``edge-saliency`` console script: one parser, one module per subcommand (``edge_saliency.cli.<name>``).
+
+Each subcommand module defines ``register(subparsers)`` (cheap: no heavy imports) and ``run(args) -> int``.
+User errors print one line and exit 1, with no traceback (``-v`` shows it).
+"""
+import argparse
+import importlib
+import logging
+import sys
+from typing import List, Optional
+
+from .._version import __version__
+from ..errors import UserError
+
+# module names under edge_saliency.cli, in the order `--help` lists them
+SUBCOMMANDS: List[str] = ["models"]
+
+log = logging.getLogger("edge_saliency")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edge-saliency",
+        description="EML-Net visual saliency on live video: export, build engines, run, benchmark.",
+    )
+    parser.add_argument("--version", action="version", version="edge-saliency {}".format(__version__))
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module("." + name, __name__).register(subparsers)  # type: ignore[attr-defined]
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    verbose = getattr(args, "verbose", 0)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose > 0 else logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+        format="%(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        if verbose > 0:
+            log.exception("details")
+        print("edge-saliency: error: {}".format(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("edge-saliency: interrupted", file=sys.stderr)
+        return 130

