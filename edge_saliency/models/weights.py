@@ -17,6 +17,7 @@ from .._lazy import require
 from ..atomic import atomic_output
 from ..config import ModelConfig
 from ..errors import WeightsError
+from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from .emlnet import EMLEncoder, EMLNet, TappedBackbone
 from .registry import get_encoder_spec, get_preset
 
@@ -111,34 +112,31 @@ def load_state(module: nn.Module, state: Mapping[str, torch.Tensor], strict: boo
 # -- our format ----------------------------------------------------------------------------------------
 
 
-def config_path_for(weights_path: str) -> str:
-    """The config JSON that travels beside a weights / ONNX / engine file."""
-    return os.path.splitext(weights_path)[0] + ".json"
-
-
 def save_model(model: EMLNet, path: str) -> None:
-    """Write ``path`` (.safetensors) and its config JSON beside it, each atomically."""
+    """Write ``path`` (.safetensors) and its sidecar ``path + ".json"`` beside it, each atomically."""
     st = require("safetensors.torch", purpose="saving weights")
     if not path.endswith(".safetensors"):
         raise WeightsError("weights are saved as .safetensors; got {}".format(path))
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     with atomic_output(path) as tmp:
         st.save_file(state, tmp, metadata={CONFIG_METADATA_KEY: model.config.to_json()})
-    model.config.save(config_path_for(path))
+    Sidecar(kind="weights", model=model.config, info={"tensors": len(state)}).save(path)
 
 
 def load_model(path: str, strict: bool = True) -> EMLNet:
-    """Load a model saved by :func:`save_model` (config from the JSON beside it, else from the metadata)."""
+    """Load a model saved by :func:`save_model` (config from the sidecar beside it, else from the metadata)."""
     if not os.path.isfile(path):
         raise WeightsError("weights file not found: {}".format(path))
     state, metadata = _read_safetensors(path)
-    json_path = config_path_for(path)
-    if os.path.isfile(json_path):
-        config = ModelConfig.load(json_path)
+    sidecar = read_sidecar(path, required=False)
+    if sidecar is not None and sidecar.model is not None:
+        config = sidecar.model
     elif CONFIG_METADATA_KEY in metadata:
         config = ModelConfig.from_json(metadata[CONFIG_METADATA_KEY])
     else:
-        raise WeightsError("no model config for {}: expected {} or config metadata in the file".format(path, json_path))
+        raise WeightsError(
+            "no model config for {}: expected {} or config metadata in the file".format(path, sidecar_path(path))
+        )
     model = EMLNet(config)
     load_state(model, state, strict=strict, what=path)
     return model.eval()

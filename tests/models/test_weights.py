@@ -17,7 +17,8 @@ from edge_saliency.models import (
     save_model,
 )
 from edge_saliency.models.registry import encoder_config
-from edge_saliency.models.weights import config_path_for, default_backbone_file
+from edge_saliency.models.weights import default_backbone_file
+from edge_saliency.sidecar import Sidecar, read_sidecar, sidecar_path
 
 
 def _randomize(model, seed=0):
@@ -34,7 +35,7 @@ def test_save_load_round_trip_is_exact(tmp_path):
     model = _randomize(create_model("emlnet-lite"))
     path = str(tmp_path / "lite.safetensors")
     save_model(model, path)
-    assert os.path.isfile(config_path_for(path))
+    assert read_sidecar(path).kind == "weights"
     loaded = load_model(path)
     assert loaded.config == model.config
     x = torch.rand(1, 3, 64, 64)
@@ -46,7 +47,7 @@ def test_config_inside_the_file_is_used_when_the_json_is_gone(tmp_path):
     model = create_model("emlnet-lite")
     path = str(tmp_path / "lite.safetensors")
     save_model(model, path)
-    os.remove(config_path_for(path))
+    os.remove(sidecar_path(path))
     assert load_model(path).config == model.config
 
 
@@ -73,7 +74,7 @@ def test_weights_that_do_not_fit_the_config_list_the_keys(tmp_path):
     path = str(tmp_path / "lite.safetensors")
     save_model(create_model("emlnet-lite"), path)
     other = create_model("emlnet-resnet50-official")
-    other.config.save(config_path_for(path))
+    Sidecar(kind="weights", model=other.config).save(path)
     with pytest.raises(WeightsError, match=r"missing keys \(decoder.*unexpected keys \(encoders.efficientnet_lite0"):
         load_model(path)
 

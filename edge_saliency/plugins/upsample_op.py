@@ -1,0 +1,87 @@
+"""The ``BilinearUpsample_TRT`` ONNX node: the one contract between the exporter, the ONNX Runtime reference
+op and the CUDA / TensorRT plugin.
+
+Node: op_type ``BilinearUpsample_TRT``, domain ``ai.onnx.contrib`` (ONNX Runtime extensions run it on the
+CPU; TensorRT's parser ignores the domain and maps the node to the plugin by op_type). One input X,
+N×C×H×W float32 or float16; one output Y, N×C×H'×W', same dtype.
+
+Attributes (every one is a field the plugin creator lists in getFieldNames()):
+
+- ``output_height``, ``output_width`` (int): the output size when both are > 0 (static export);
+- ``scale_height``, ``scale_width`` (float): used when the output size is 0 (dynamic export):
+  H' = floor(H × scale_height), W' likewise; source coordinates use 1 / scale, as
+  ``torch.nn.functional.interpolate(scale_factor=..., recompute_scale_factor=False)`` does. For the integer
+  strides of EML-Net (2, 4, 8, 16, 32) this equals the size-based result exactly;
+- ``align_corners`` (int 0 / 1);
+- ``plugin_version`` "1", ``plugin_namespace`` "" (strings the TensorRT ONNX parser reads).
+
+Numerics: those of ``torch.nn.functional.interpolate(mode="bilinear")`` (fp16 computed in fp32).
+"""
+import math
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+OP_TYPE = "BilinearUpsample_TRT"
+DOMAIN = "ai.onnx.contrib"
+PLUGIN_VERSION = "1"
+PLUGIN_NAMESPACE = ""
+INT_ATTRIBUTES = ("output_height", "output_width", "align_corners")
+FLOAT_ATTRIBUTES = ("scale_height", "scale_width")
+STRING_ATTRIBUTES = ("plugin_version", "plugin_namespace")
+
+
+def output_size(
+    input_hw: Sequence[int], output_hw: Sequence[int] = (0, 0), scales: Sequence[float] = (0.0, 0.0)
+) -> Tuple[int, int]:
+    """(H', W') from the attributes, as the plugin's getOutputShapes computes it."""
+    if output_hw[0] > 0 and output_hw[1] > 0:
+        return int(output_hw[0]), int(output_hw[1])
+    if scales[0] <= 0 or scales[1] <= 0:
+        raise ValueError("BilinearUpsample_TRT needs output_height/output_width > 0 or positive scales")
+    return int(math.floor(input_hw[0] * scales[0])), int(math.floor(input_hw[1] * scales[1]))
+
+
+def _source_index(
+    in_size: int, out_size: int, align_corners: bool, scale: Optional[float]
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output index: lower source index, upper source index and the upper weight (float32 math, as
+    PyTorch's CPU kernel: area_pixel_compute_scale / area_pixel_compute_source_index)."""
+    dst = np.arange(out_size, dtype=np.float32)
+    if align_corners:
+        ratio = np.float32(in_size - 1) / np.float32(out_size - 1) if out_size > 1 else np.float32(0)
+        src = ratio * dst
+    else:
+        ratio = np.float32(1.0 / scale) if scale else np.float32(np.float32(in_size) / np.float32(out_size))
+        src = np.maximum(ratio * (dst + np.float32(0.5)) - np.float32(0.5), np.float32(0))
+    lo = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
+    hi = np.minimum(lo + 1, in_size - 1)
+    weight = np.clip(src - lo.astype(np.float32), np.float32(0), np.float32(1)).astype(np.float32)
+    return lo, hi, weight
+
+
+def bilinear_resize(
+    x: np.ndarray,
+    size: Sequence[int],
+    align_corners: bool = False,
+    scales: Optional[Sequence[float]] = None,
+) -> np.ndarray:
+    """Reference bilinear resize of an N×C×H×W array to ``size`` = (H', W'); float16 is computed in float32.
+
+    ``scales`` (scale_height, scale_width), when given, set the source-coordinate ratio to 1 / scale
+    instead of H / H' (the dynamic-shape attribute form).
+    """
+    if x.ndim != 4:
+        raise ValueError("bilinear_resize takes an N×C×H×W array, got shape {}".format(x.shape))
+    dtype = x.dtype
+    xf = x.astype(np.float32, copy=False)
+    out_h, out_w = int(size[0]), int(size[1])
+    sh, sw = (scales[0], scales[1]) if scales else (None, None)
+    h0, h1, lh = _source_index(x.shape[2], out_h, align_corners, sh)
+    w0, w1, lw = _source_index(x.shape[3], out_w, align_corners, sw)
+    one = np.float32(1)
+    # along W first, then H, in the order PyTorch's CPU kernel accumulates
+    cols = xf[..., w0] * (one - lw) + xf[..., w1] * lw  # N×C×H×W'
+    lh = lh[:, None]
+    out = cols[:, :, h0, :] * (one - lh) + cols[:, :, h1, :] * lh
+    return out.astype(dtype, copy=False)

@@ -1,0 +1,90 @@
+"""The JSON sidecar that travels beside every artifact: ``<artifact>.json`` (``lite.safetensors.json``,
+``lite.onnx.json``, ``lite-fp16.engine.json``).
+
+One format for weights, ONNX files, TensorRT engines and ONNX Runtime artifacts: the model config, what
+kind of artifact it is, and a free ``info`` object that the producer of that kind fills (export options,
+engine build key, ...). Pure Python; readable on a deployed board without torch.
+"""
+import dataclasses
+import datetime
+import json
+import os
+from typing import Any, Dict, Optional
+
+from ._version import __version__
+from .atomic import atomic_write_text
+from .config import ModelConfig
+from .errors import WeightsError
+
+SIDECAR_SCHEMA_VERSION = 1
+KINDS = ("weights", "onnx", "engine", "onnxruntime")
+
+
+def sidecar_path(artifact_path: str) -> str:
+    return os.fspath(artifact_path) + ".json"
+
+
+@dataclasses.dataclass
+class Sidecar:
+    kind: str  # one of KINDS
+    model: Optional[ModelConfig]  # None only for artifacts not made from an EML-Net config
+    info: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    created: str = ""
+    edge_saliency_version: str = __version__
+    schema_version: int = SIDECAR_SCHEMA_VERSION
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "kind": self.kind,
+            "edge_saliency_version": self.edge_saliency_version,
+            "created": self.created,
+            "model": self.model.to_dict() if self.model is not None else None,
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "sidecar") -> "Sidecar":
+        if not isinstance(data, dict):
+            raise WeightsError("{} is not a JSON object".format(source))
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > SIDECAR_SCHEMA_VERSION:
+            raise WeightsError(
+                "{} has sidecar schema_version {!r}; this edge-saliency reads up to {}: upgrade edge-saliency".format(
+                    source, version, SIDECAR_SCHEMA_VERSION
+                )
+            )
+        if data.get("kind") not in KINDS:
+            raise WeightsError("{} has unknown kind {!r}; expected one of {}".format(source, data.get("kind"), KINDS))
+        model = data.get("model")
+        return cls(
+            kind=data["kind"],
+            model=ModelConfig.from_dict(model) if model is not None else None,
+            info=dict(data.get("info") or {}),
+            created=str(data.get("created", "")),
+            edge_saliency_version=str(data.get("edge_saliency_version", "")),
+            schema_version=version,
+        )
+
+    def save(self, artifact_path: str) -> str:
+        """Write ``<artifact>.json`` atomically; returns its path."""
+        if not self.created:
+            self.created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        path = sidecar_path(artifact_path)
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        return path
+
+
+def read_sidecar(artifact_path: str, required: bool = True) -> Optional[Sidecar]:
+    """The sidecar of ``artifact_path``; ``None`` when absent and not ``required``."""
+    path = sidecar_path(artifact_path)
+    if not os.path.isfile(path):
+        if required:
+            raise WeightsError("no sidecar for {}: expected {} beside it".format(artifact_path, path))
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise WeightsError("cannot read sidecar {}: {}".format(path, exc)) from exc
+    return Sidecar.from_dict(data, source=path)
