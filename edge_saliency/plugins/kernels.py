@@ -50,6 +50,17 @@ class ResizeLibrary:
             raise KernelError("{} has C ABI version {}, this package needs {}; rebuild it".format(
                 self.lib._name, version, ABI_VERSION))
 
+    def output_size(self, input_hw: Sequence[int], output_hw: Sequence[int] = (0, 0),
+                    scales: Sequence[float] = (0.0, 0.0)) -> Tuple[int, int]:
+        """(H', W') by the C library's output-size rule (host library only)."""
+        fn = self.lib.es_host_output_size
+        fn.argtypes = [ctypes.c_longlong] * 4 + [_c_double] * 2 + [ctypes.POINTER(ctypes.c_longlong)] * 2
+        fn.restype = _c_int
+        h, w = ctypes.c_longlong(), ctypes.c_longlong()
+        self._check(fn(int(input_hw[0]), int(input_hw[1]), int(output_hw[0]), int(output_hw[1]), float(scales[0]),
+                       float(scales[1]), ctypes.byref(h), ctypes.byref(w)))
+        return int(h.value), int(w.value)
+
     def _check(self, status: int) -> None:
         if status != 0:
             raise KernelError("{} resize failed: {} (status {})".format(

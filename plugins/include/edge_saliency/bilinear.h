@@ -10,6 +10,7 @@
 #ifndef EDGE_SALIENCY_BILINEAR_H
 #define EDGE_SALIENCY_BILINEAR_H
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -178,7 +179,9 @@ ES_HD Tap source_tap(float ratio, int dst, int in_size, bool align_corners)
     }
     else
     {
-        src = ratio * (static_cast<float>(dst) + 0.5F) - 0.5F;
+        // one rounding, as the fused multiply-add that nvcc makes of PyTorch's `scale * (dst + 0.5) - 0.5`
+        // (PyTorch's vectorised CPU kernel rounds it once too); explicit so that host and device agree
+        src = fmaf(ratio, static_cast<float>(dst) + 0.5F, -0.5F);
         src = src < 0.0F ? 0.0F : src;
     }
     int lo = static_cast<int>(src);
