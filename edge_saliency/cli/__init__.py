@@ -13,7 +13,14 @@ from .._version import __version__
 from ..errors import UserError
 
 # module names under edge_saliency.cli, in the order `--help` lists them
-SUBCOMMANDS: List[str] = ["models", "build_engine", "export_triton", "inspect_artifact", "selftest"]
+SUBCOMMANDS: List[str] = [
+    "models",
+    "build_plugin",
+    "build_engine",
+    "export_triton",
+    "inspect_artifact",
+    "selftest",
+]
 
 log = logging.getLogger("edge_saliency")
 

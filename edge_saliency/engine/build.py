@@ -46,9 +46,9 @@ def resolve_backend(backend: str) -> str:
 def _plugins_needed(description: OnnxDescription, options: BuildOptions) -> None:
     """An ONNX with BilinearUpsample_TRT nodes needs our plugin library for TensorRT: find it if not given."""
     if description.plugin_nodes and not options.plugins:
-        from ..plugins import library_path  # raises with the build command when it is not built
+        from ..plugins import find_library  # raises with the build command when it is not built
 
-        options.plugins = [library_path()]
+        options.plugins = [find_library("tensorrt")]
 
 
 def build_engine(

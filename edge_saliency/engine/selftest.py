@@ -94,9 +94,9 @@ def run_selftest(run_engine: Optional[Callable[[str, np.ndarray], np.ndarray]] =
             "locked" if jet["clocks_locked"] else "not locked (sudo jetson_clocks)")))
     plugin_path = None
     try:
-        from ..plugins import library_path
+        from ..plugins import find_library
 
-        plugin_path = library_path()
+        plugin_path = find_library("tensorrt")
         checks.append(Check("plugin library", OK, plugin_path))
     except (UserError, ImportError) as exc:
         checks.append(Check("plugin library", SKIP, str(exc).splitlines()[0]))

@@ -6,7 +6,6 @@ installable on the machines this project is developed on): mypy checks these cal
 tensorrt-stubs package, and the planning logic is unit-tested with fake TensorRT namespaces.
 """
 import collections
-import ctypes
 import dataclasses
 import logging
 import os
@@ -64,10 +63,10 @@ def _make_logger(trt: Any, verbose: bool) -> Any:
 
 def load_plugin_libraries(trt: Any, logger: Any, paths: List[str]) -> None:
     """Load plugin libraries (their REGISTER_TENSORRT_PLUGIN runs on load) and TensorRT's own plugins."""
+    from ..plugins import load
+
     for path in paths:
-        if not os.path.isfile(path):
-            raise UserError("plugin library not found: {} (build it with: edge-saliency build-plugin)".format(path))
-        ctypes.CDLL(os.path.abspath(path), mode=ctypes.RTLD_GLOBAL)
+        load(path)  # once per process; a missing file names the build command
     trt.init_libnvinfer_plugins(logger, "")
 
 
