@@ -29,9 +29,12 @@ EXTRAS = {
         "onnxruntime-extensions>=0.9",
         "onnxconverter-common>=1.13",
     ],
+    # build-engine reads ONNX graphs (onnx); the runtime drives CUDA through cuda-python. On Jetson, TensorRT
+    # comes from JetPack (python3-libnvinfer), not from pip.
     "tensorrt": [
         "tensorrt>=8.5",
         "cuda-python>=11.8",
+        "onnx>=1.13",
     ],
 }
 EXTRAS["dev"] = EXTRAS["export"] + [
