@@ -28,6 +28,16 @@ def model_sample(
     return x, density, points_to_map(points, (h, w)), points
 
 
+def worker_error(exc: UserError) -> UserError:
+    """A UserError raised in a DataLoader worker process reaches the main process with the worker's
+    traceback folded into its message; give back the one-line message it was raised with."""
+    text = str(exc)
+    if "Traceback" not in text:
+        return exc
+    last = [line for line in text.strip().splitlines() if line.strip()][-1]
+    return UserError(last.split(": ", 1)[1] if ": " in last else last)
+
+
 class SaliencyDataset(Dataset):
     """Training / validation samples: ``{"image": 3×h×w, "density": 1×h×w, "fixations": 1×h×w, "index"}``.
 

@@ -30,8 +30,8 @@ from ..models import load_model, resolve_config
 from ..models.emlnet import EMLNet
 from . import checkpoint as ckpt
 from . import distributed as D
-from .config import TrainConfig
-from .dataset import SaliencyDataset
+from .config import TRAIN_CONFIG_FILE, TrainConfig
+from .dataset import SaliencyDataset, worker_error
 from .loss import TERMS, EMLLoss, eml_loss_terms
 from .stages import assemble_fused_model, build_stage1_model, freeze_encoders, set_train_mode, stage1_config
 
@@ -47,15 +47,7 @@ class TrainResult:
     history: List[Dict[str, Any]]
     output: str
     best: Optional[Dict[str, Any]]
-
-
-def _one_line(exc: UserError) -> UserError:
-    """A UserError raised in a DataLoader worker arrives wrapped in a traceback; keep its own message."""
-    text = str(exc)
-    if "Traceback" not in text:
-        return exc
-    last = [line for line in text.strip().splitlines() if line.strip()][-1]
-    return UserError(last.split(": ", 1)[1] if ": " in last else last)
+    is_main: bool = True  # process 0 (the one that wrote the run folder)
 
 
 def _training_model_config(config: TrainConfig) -> Tuple[ModelConfig, Tuple[int, int]]:
@@ -143,6 +135,10 @@ class Trainer:
         self.model_config, self.size = _training_model_config(config)
         train_files = _files(config, config.train_split)
         val_files = _files(config, config.val_split, config.val_limit) if config.val_split else []
+        if not self.resume and os.path.exists(os.path.join(config.output, TRAIN_CONFIG_FILE)):
+            raise UserError("{} already holds a training run; continue it with --resume {} or choose another "
+                            "--out".format(config.output, config.output))
+        D.barrier(info)  # every process has looked before process 0 writes
         if info.is_main:
             os.makedirs(config.output, exist_ok=True)
             if not self.resume:
@@ -224,7 +220,7 @@ class Trainer:
                 if bar.n % 20 == 1 or bar.n == steps:
                     bar.set_postfix(loss="{:.4f}".format(float(sums[0] / sums[-1])))
         except UserError as exc:
-            raise _one_line(exc) from None
+            raise worker_error(exc) from None
         finally:
             bar.close()
         sums = D.all_sum(info, sums.cpu())
@@ -261,7 +257,7 @@ class Trainer:
                             sums[2 * i] += value
                             sums[2 * i + 1] += 1
         except UserError as exc:
-            raise _one_line(exc) from None
+            raise worker_error(exc) from None
         sums = D.all_sum(self.info, sums)
         return {name: float(sums[2 * i] / sums[2 * i + 1]) for i, name in enumerate(names) if sums[2 * i + 1] > 0}
 
@@ -335,7 +331,7 @@ class Trainer:
                     self._save(epoch, improved)
                     log.info(self._epoch_line(record))
                 D.barrier(info)
-            return TrainResult(self.model.eval(), self.history, self.config.output, self.best)
+            return TrainResult(self.model.eval(), self.history, self.config.output, self.best, info.is_main)
         finally:
             D.teardown(self.info)
 
