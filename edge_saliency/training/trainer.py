@@ -77,14 +77,18 @@ def _files(config: TrainConfig, split: str, limit: Optional[int] = None) -> List
     return files[:limit] if limit else files
 
 
-class _Forward:
-    """The prediction of one batch: the stage-1 model, or frozen encoders + the (DDP-wrapped) decoder."""
+class StageForward:
+    """The prediction of one batch in a stage: the stage-1 model, or frozen encoders (no autograd) + the
+    decoder. ``trained`` is the module the optimizer updates, wrapped in DistributedDataParallel when the
+    run has several processes."""
 
-    def __init__(self, model: EMLNet, stage: int, info: D.DistInfo) -> None:
+    def __init__(self, model: EMLNet, stage: int, info: Optional[D.DistInfo] = None) -> None:
         self.model, self.stage = model, stage
-        device_ids = [info.device] if info.device.type == "cuda" else None
         trained: torch.nn.Module = model if stage == 1 else model.decoder  # type: ignore[assignment]
-        self.trained = DistributedDataParallel(trained, device_ids=device_ids) if info.distributed else trained
+        if info is not None and info.distributed:
+            device_ids = [info.device] if info.device.type == "cuda" else None
+            trained = DistributedDataParallel(trained, device_ids=device_ids)
+        self.trained = trained
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.stage == 1:
@@ -95,14 +99,30 @@ class _Forward:
         return self.trained(maps, self.model.decoder.config.output_size or x.shape[-2:])
 
 
-def _to_target_size(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def match_size(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     # a decoder with a fixed output size (the official 480×640) trained at another input size
     if prediction.shape[-2:] == target.shape[-2:]:
         return prediction
     return F.interpolate(prediction, size=target.shape[-2:], mode="bilinear", align_corners=False)
 
 
-def _grad_scaler(enabled: bool) -> Any:
+def train_step(
+    forward: StageForward, criterion: EMLLoss, optimizer: torch.optim.Optimizer, scaler: Any,
+    x: torch.Tensor, fixations: torch.Tensor, density: torch.Tensor, amp: bool = False,
+) -> torch.Tensor:
+    """One optimisation step: forward (fp16 autocast with ``amp``), the loss in float32, backward through
+    the grad scaler, optimizer step. Returns the loss (detached, not synchronised)."""
+    with torch.autocast(device_type=x.device.type, dtype=torch.float16, enabled=amp):
+        prediction = forward(x)
+    loss = criterion(match_size(prediction.float(), density), fixations, density)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach()
+
+
+def grad_scaler(enabled: bool) -> Any:
     if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):  # torch >= 2.3
         return torch.amp.GradScaler("cuda", enabled=enabled)
     return torch.cuda.amp.GradScaler(enabled=enabled)
@@ -134,7 +154,12 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
         self.model_config, self.size = _training_model_config(config)
         train_files = _files(config, config.train_split)
-        val_files = _files(config, config.val_split, config.val_limit) if config.val_split else []
+        val_files: List[SampleFiles] = []
+        if config.val_split:
+            try:
+                val_files = _files(config, config.val_split, config.val_limit)
+            except UserError as exc:
+                raise UserError("validation split: {} (choose it with --val-split, or --no-val)".format(exc)) from None
         if not self.resume and os.path.exists(os.path.join(config.output, TRAIN_CONFIG_FILE)):
             raise UserError("{} already holds a training run; continue it with --resume {} or choose another "
                             "--out".format(config.output, config.output))
@@ -144,7 +169,7 @@ class Trainer:
             if not self.resume:
                 config.save(config.output)
         self.model = _build_model(config, self.model_config, self.resume).to(info.device)
-        self.forward = _Forward(self.model, config.stage, info)
+        self.forward = StageForward(self.model, config.stage, info)
 
         self.train_set = SaliencyDataset(train_files, self.size, flip=config.hflip, seed=config.seed)
         self.sampler = DistributedSampler(self.train_set, num_replicas=info.world_size, rank=info.rank,
@@ -164,13 +189,14 @@ class Trainer:
                                          weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(config.lr_milestones),
                                                               config.lr_gamma)
-        self.scaler = _grad_scaler(self.amp)
+        self.scaler = grad_scaler(self.amp)
         self.criterion = EMLLoss(config.loss_weights)
         if self.resume:
             state = ckpt.load_checkpoint_state(config.output)
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
-            self.scaler.load_state_dict(state.get("scaler") or {})
+            if state.get("scaler") and self.amp:  # an empty state is a disabled scaler
+                self.scaler.load_state_dict(state["scaler"])
             self.start_epoch, self.history, self.best = int(state["epoch"]), list(state["history"]), state["best"]
             if self.start_epoch >= config.epochs and info.is_main:
                 log.info("%s already finished %d of %d epochs; raise --epochs to train more",
@@ -203,22 +229,17 @@ class Trainer:
                 if step >= steps:
                     break
                 x, fixations, density = self._batch(batch)
-                with self._autocast():
-                    prediction = self.forward(x)
-                loss = self.criterion(_to_target_size(prediction.float(), density), fixations, density)
-                if not torch.isfinite(loss):
-                    raise UserError("the loss became {} at epoch {} step {}; lower --lr".format(
-                        float(loss), epoch + 1, step + 1))
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(loss).backward()
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-                n = x.shape[0]
+                loss = train_step(self.forward, self.criterion, self.optimizer, self.scaler, x, fixations, density,
+                                  self.amp)
                 terms = [self.criterion.last_terms[k] for k in TERMS]
-                sums += torch.stack([loss.detach()] + terms + [torch.ones((), device=loss.device)]).double() * n
+                sums += torch.stack([loss] + terms + [torch.ones((), device=loss.device)]).double() * x.shape[0]
                 bar.update(1)
-                if bar.n % 20 == 1 or bar.n == steps:
-                    bar.set_postfix(loss="{:.4f}".format(float(sums[0] / sums[-1])))
+                if step % 20 == 0 or step + 1 == steps:  # reading the loss synchronises a GPU: not every step
+                    mean = float(sums[0] / sums[-1])
+                    if not np.isfinite(mean):
+                        raise UserError("the loss became {} by epoch {} step {}; lower --lr".format(
+                            mean, epoch + 1, step + 1))
+                    bar.set_postfix(loss="{:.4f}".format(mean))
         except UserError as exc:
             raise worker_error(exc) from None
         finally:
@@ -243,7 +264,7 @@ class Trainer:
                     x, fixations, density = self._batch(batch)
                     with self._autocast():
                         prediction = self.model(x)
-                    prediction = _to_target_size(prediction.float(), density)
+                    prediction = match_size(prediction.float(), density)
                     terms = eml_loss_terms(prediction, fixations, density)
                     loss = sum(w * terms[k] for w, k in zip(weights, TERMS))
                     per_sample = [loss] + [terms[k] for k in TERMS]

@@ -20,6 +20,7 @@ from edge_saliency.training import TrainConfig, build_stage1_model, eml_loss, re
 from edge_saliency.training.checkpoint import STATE
 from edge_saliency.training.dataset import SaliencyDataset
 from edge_saliency.training.stages import assemble_fused_model, parse_stage1_files
+from tests.models.test_weights import _randomize  # perturbs every float tensor, BatchNorm statistics too
 from tests.saliency_fixtures import write_salicon
 
 SIZE = (64, 96)
@@ -49,16 +50,6 @@ def _fusion_config(path):
     )
     config.save(path)
     return config
-
-
-def _perturbed(model, seed):
-    # make every float tensor (BatchNorm statistics included) distinct, so that a copy that missed one shows
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for tensor in model.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.mul_(1 + 0.05 * torch.rand(tensor.shape, generator=g))
-    return model
 
 
 def test_stage1_lowers_the_loss_and_writes_the_run_folder(salicon, tmp_path):
@@ -113,7 +104,7 @@ def test_resume_continues_from_the_saved_epoch(salicon, tmp_path):
 def test_resume_refuses_weights_and_state_of_different_epochs(salicon, tmp_path):
     out = str(tmp_path / "run")
     train(_config(salicon, out, steps_per_epoch=1, val_split=None), progress=False)
-    model = _perturbed(load_model(os.path.join(out, "last.safetensors")), 0)
+    model = _randomize(load_model(os.path.join(out, "last.safetensors")), 0)
     save_model(model, os.path.join(out, "last.safetensors"))
     with pytest.raises(UserError, match="does not belong to"):
         train(resume_config(out, epochs=2), resume=True, progress=False)
@@ -125,7 +116,7 @@ def test_stage2_trains_only_the_decoder(salicon, tmp_path):
     config = _fusion_config(str(tmp_path / "fusion.json"))
     files = {}
     for key, seed in (("a", 1), ("b", 2)):
-        stage1 = _perturbed(create_model(stage1_config(config, key)), seed)
+        stage1 = _randomize(create_model(stage1_config(config, key)), seed)
         files[key] = str(tmp_path / "stage1-{}.safetensors".format(key))
         save_model(stage1, files[key])
     out = str(tmp_path / "stage2")
