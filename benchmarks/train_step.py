@@ -4,8 +4,9 @@ Stages timed, each in a fresh subprocess (so peak memory is per stage):
   stage1-densenet161   the DenseNet-161 stage-1 model (backbone + 5 readouts + head), all trained
   stage1-nasnetalarge  the NASNet-Large stage-1 model, all trained
   stage2               both encoders frozen (no autograd), the fusion decoder trained
-Baseline, measured in the same process: one inference forward of the same model (eval, no_grad); the
-table reports step time / forward time. Random weights (timing does not depend on them), random inputs.
+Baseline, measured in the same process, alternating with the steps: one inference forward of the same
+model (eval, no_grad); the table reports step time / forward time. Random weights (timing does not
+depend on them), random inputs.
 
     python benchmarks/train_step.py                      # 480x640, batch 1, 3 timed steps after 1 warm-up
     python benchmarks/train_step.py --size 240x320 --batch 2 --out benchmarks/results/train_step_240.md
@@ -45,26 +46,25 @@ def _one(stage, size, batch, steps, warmup):
     fixations = (torch.rand(batch, 1, *size) > 0.999).float()
     density = torch.nn.functional.avg_pool2d(fixations, 31, stride=1, padding=15) + 1e-3
 
-    model.eval()
-    forward_times = []
-    with torch.no_grad():
-        for i in range(warmup + steps):
-            start = time.perf_counter()
-            model(x)
-            if i >= warmup:
-                forward_times.append(time.perf_counter() - start)
-
     set_train_mode(model, number)
     forward = StageForward(model, number)
     params = [p for p in forward.trained.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
     criterion, scaler = EMLLoss(), grad_scaler(False)
-    step_times = []
+    # forwards and steps interleaved, so that both see the same load from other jobs on the machine
+    forward_times, step_times = [], []
     for i in range(warmup + steps):
+        model.eval()
+        start = time.perf_counter()
+        with torch.no_grad():
+            model(x)
+        forward_time = time.perf_counter() - start
+        set_train_mode(model, number)
         start = time.perf_counter()
         loss = train_step(forward, criterion, optimizer, scaler, x, fixations, density)
         float(loss)
         if i >= warmup:
+            forward_times.append(forward_time)
             step_times.append(time.perf_counter() - start)
     return {
         "stage": stage,
@@ -100,7 +100,15 @@ def main():
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                                       "train_step_cpu.md"))
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--render", metavar="JSON", help="re-render the markdown of a saved result JSON")
     args = parser.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            text = render(json.load(f))
+        with open(args.render[:-5] + ".md", "w") as f:
+            f.write(text)
+        print(text)
+        return
     size = tuple(int(v) for v in args.size.split("x"))
     if args.one:
         print(json.dumps(_one(args.one, size, args.batch, args.steps, args.warmup)))
@@ -114,32 +122,44 @@ def main():
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
     machine["load_average_after"] = os.getloadavg()
+    result = {"machine": machine, "size": list(size), "batch": args.batch, "steps": args.steps,
+              "warmup": args.warmup, "rows": rows}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out[:-3] + ".json", "w") as f:
+        json.dump(result, f, indent=2)
+    text = render(result)
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+def render(result):
+    """The markdown table of a result (also: ``--render results.json`` re-renders a saved run)."""
+    machine, batch = result["machine"], result["batch"]
+    size = "{}x{}".format(*result["size"])
     lines = [
-        "# One training step of {} at {}, batch {}".format(PRESET, args.size, args.batch), "",
+        "# One training step of {} at {}, batch {}".format(PRESET, size, batch), "",
         "Machine: {cpu}, {cores} cores, torch {torch} ({threads} threads), Python {python}. Shared with other "
         "developers' jobs while it ran (load average {before} before, {after} after), so absolute times are "
-        "noisy; each number is the median of {steps} steps after {warmup} warm-up.".format(
+        "noisy: the fastest step is the best estimate of the uncontended cost. Medians and minima over "
+        "{steps} steps after {warmup} warm-up.".format(
             before=", ".join("{:.1f}".format(v) for v in machine["load_average_before"]),
             after=", ".join("{:.1f}".format(v) for v in machine["load_average_after"]),
-            steps=args.steps, warmup=args.warmup, **machine), "",
+            steps=result["steps"], warmup=result["warmup"], **machine), "",
         "Step = forward + EML loss + backward + SGD step (momentum, weight decay), float32. Baseline = one "
         "inference forward of the same model (eval, no_grad) in the same process.", "",
-        "| stage | trained params | step (s) | images/s | inference forward (s) | step / forward | peak RSS (GiB) |",
+        "| stage | trained params | step (s): median / fastest | images/s (fastest step) | inference forward (s): "
+        "median / fastest | step / forward (fastest) | peak RSS (GiB) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        lines.append("| {} | {:,} | {:.2f} | {:.3f} | {:.2f} | {:.1f}x | {:.1f} |".format(
-            r["stage"], r["trained_parameters"], r["step_s"], args.batch / r["step_s"], r["forward_s"],
-            r["step_s"] / r["forward_s"], r["peak_rss_gib"]))
+    for r in result["rows"]:
+        step, forward = min(r["step_s_all"]), min(r["forward_s_all"])
+        lines.append("| {} | {:,} | {:.2f} / {:.2f} | {:.3f} | {:.2f} / {:.2f} | {:.1f}x | {:.1f} |".format(
+            r["stage"], r["trained_parameters"], r["step_s"], step, batch / step, r["forward_s"], forward,
+            step / forward, r["peak_rss_gib"]))
     lines += ["", "Command: `python benchmarks/train_step.py --size {} --batch {} --steps {} --warmup {}`".format(
-        args.size, args.batch, args.steps, args.warmup), ""]
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines))
-    with open(args.out[:-3] + ".json", "w") as f:
-        json.dump({"machine": machine, "size": size, "batch": args.batch, "rows": rows}, f, indent=2)
-    print("\n".join(lines))
-
+        size, batch, result["steps"], result["warmup"]), ""]
+    return "\n".join(lines)
 
 if __name__ == "__main__":
     main()

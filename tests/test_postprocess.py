@@ -51,6 +51,8 @@ def test_postprocess_is_blur_minmax_uint8_resize():
     scaled = np.rint(255 * (blurred - blurred.min()) / (blurred.max() - blurred.min())).astype(np.uint8)
     expected = cv2.resize(scaled, (400, 300), interpolation=cv2.INTER_LINEAR)
     assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
+    assert np.abs(P.postprocess(saliency).astype(int) - P.to_uint8(P.minmax(P.blur(saliency)))).max() <= 1
+    assert P.postprocess(np.full((48, 64), 3.0)).max() == 0  # a constant map: all zeros, as minmax
     # N×1×H×W model output is accepted; no size keeps the map's size
     assert P.postprocess(saliency[None, None]).shape == (480, 640)
     with pytest.raises(ValueError, match="2-D"):
