@@ -30,9 +30,9 @@ def _median_ms(fn, repeat):
 
 def _scipy_chain(saliency, size):
     blurred = ndimage.gaussian_filter(saliency, 5.0, mode="reflect", truncate=4.0)
-    scaled = (blurred - blurred.min()) / (blurred.max() - blurred.min())
-    out = np.rint(scaled * 255).astype(np.uint8)
-    return cv2.resize(out, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(blurred, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    scaled = (resized - resized.min()) / (resized.max() - resized.min())
+    return np.rint(scaled * 255).astype(np.uint8)
 
 
 def main():

@@ -24,7 +24,7 @@ import numpy as np
 from . import metrics as M
 from .atomic import atomic_write_text
 from .data.datasets import SampleFiles, read_annotations
-from .data.io import IMAGE_EXTENSIONS, image_shape, read_map
+from .data.io import IMAGE_EXTENSIONS, image_shape, read_grey
 from .data.transforms import resize_image, scale_points
 from .errors import UserError
 
@@ -239,7 +239,8 @@ def saved_maps(folder: str, files: Sequence[SampleFiles]) -> Iterable[Dict[str, 
     for f in files:
         shape = image_shape(f.image)
         density, fixations = read_annotations(f, shape)
-        yield {"name": f.name, "saliency": read_map(saved_map_path(folder, f.name) or ""), "shape": shape,
+        # the stored integers, as a model's uint8 maps reach the metrics (thresholds at k/255 compare alike)
+        yield {"name": f.name, "saliency": read_grey(saved_map_path(folder, f.name) or ""), "shape": shape,
                "density": density, "fixations": fixations}
 
 

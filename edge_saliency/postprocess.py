@@ -4,7 +4,8 @@ Used by ``edge-saliency predict`` / ``eval`` and by the real-time runtime on eve
 function takes and returns plain numpy arrays, allocates little, and runs on Python 3.8.
 
 The official chain (DESIGN.md §2): Gaussian blur with σ = 5 px on the 480×640 map, min-max to [0, 1],
-×255 to uint8. :func:`postprocess` does exactly that and then resizes to the image's own size. For a map
+×255 to uint8. :func:`postprocess` does that, resizing the blurred map to the image's own size before the
+min-max. For a map
 of another size the blur's σ is scaled with it (σ·w/640 across, σ·h/480 down), which is the same blur
 without resampling to 480×640 first.
 
@@ -79,8 +80,9 @@ def postprocess(
     sigma: float = OFFICIAL_SIGMA,
     reference_size: Optional[Sequence[int]] = OFFICIAL_SIZE,
 ) -> np.ndarray:
-    """The official post-processing of a model output: blur (σ = 5 px at 480×640), min-max, uint8, then
-    bilinear resize to ``output_size`` (the image's (height, width); ``None`` keeps the map's size).
+    """The official post-processing of a model output: blur (σ = 5 px at 480×640), bilinear resize to
+    ``output_size`` (the image's (height, width); ``None`` keeps the map's size), then min-max to uint8 —
+    so the result spans 0..255 at the image's size.
 
     ``saliency``: a 2-D float map (a 1×H×W or 1×1×H×W array is squeezed). Returns H×W uint8.
     """
@@ -90,11 +92,12 @@ def postprocess(
     if saliency.ndim != 2:
         raise ValueError("postprocess takes a 2-D saliency map, got shape {}".format(saliency.shape))
     blurred = blur(saliency, sigma, reference_size)
+    if output_size is not None:
+        blurred = resize(blurred, output_size)
     # min-max, ×255, round and convert in one OpenCV pass, ~15x faster than numpy: to_uint8(minmax(blurred))
     # up to 1 grey level on a few pixels (float rounding); a constant map gives 0
     cv2 = _cv2()
-    out = cv2.normalize(blurred, None, 0, 255, cv2.NORM_MINMAX, dtype=cv2.CV_8U)
-    return resize(out, output_size) if output_size is not None else out
+    return cv2.normalize(blurred, None, 0, 255, cv2.NORM_MINMAX, dtype=cv2.CV_8U)
 
 
 def colorize(saliency_u8: np.ndarray, colormap: str = "jet") -> np.ndarray:

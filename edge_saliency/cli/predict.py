@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
     parser = add_subcommand(
         subparsers, "predict", run, help="write saliency maps (PNG) for images, folders or globs",
         description="Write OUT/NAME.png for every input image: the model's map, blurred (sigma 5 px at 480x640), "
-                    "min-max scaled and resized to the image's own size, as 8-bit grey. --overlay also writes "
+                    "resized to the image's own size and min-max scaled to 8-bit grey. --overlay also writes "
                     "OUT/NAME_overlay.jpg, the heat map over the image.",
     )
     add_model_arguments(parser)

@@ -40,10 +40,15 @@ def read_image_rgb(path: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def read_grey(path: str) -> np.ndarray:
+    """A grey image as stored (uint8 or uint16, H×W); colour images are converted to grey."""
+    cv2 = _cv2()
+    return _decode(path, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH)
+
+
 def read_map(path: str) -> np.ndarray:
     """A grey map (PNG/JPEG, 8 or 16 bit; colour images are converted to grey) as H×W float32 in [0, 1]."""
-    cv2 = _cv2()
-    image = _decode(path, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH)
+    image = read_grey(path)
     scale = float(np.iinfo(image.dtype).max) if np.issubdtype(image.dtype, np.integer) else 1.0
     return image.astype(np.float32) / scale
 
