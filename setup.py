@@ -34,7 +34,12 @@ EXTRAS = {
         "cuda-python>=11.8",
     ],
 }
-EXTRAS["dev"] = EXTRAS["export"] + [
+# Training and evaluating on saliency datasets: the export stack plus .mat fixation files and a progress bar.
+EXTRAS["train"] = EXTRAS["export"] + [
+    "scipy>=1.7",
+    "tqdm>=4.40",
+]
+EXTRAS["dev"] = EXTRAS["train"] + [
     "pytest>=7",
     "ruff>=0.4",
     "mypy>=1.5",

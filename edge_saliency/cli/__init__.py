@@ -13,7 +13,13 @@ from .._version import __version__
 from ..errors import UserError
 
 # module names under edge_saliency.cli, in the order `--help` lists them
-SUBCOMMANDS: List[str] = ["models", "build_plugin"]
+SUBCOMMANDS: List[str] = [
+    "models",
+    "train",
+    "eval",
+    "predict",
+    "build_plugin",
+]
 
 log = logging.getLogger("edge_saliency")
 

@@ -1,6 +1,6 @@
 """Argument groups shared by several subcommands."""
 import argparse
-from typing import Any
+from typing import Any, Optional, Tuple
 
 
 def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description: str = "") -> argparse.ArgumentParser:
@@ -11,3 +11,46 @@ def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description:
     group.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     parser.set_defaults(func=run)
     return parser
+
+
+def parse_size(text: str) -> Tuple[int, int]:
+    """``"480x640"`` / ``"480,640"`` → (480, 640) (height, width)."""
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected HEIGHTxWIDTH, e.g. 480x640; got {!r}".format(text)) from None
+    return height, width
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model") -> None:
+    """MODEL (a saved .safetensors, or a preset / config .json with --weights), input size and device."""
+    parser.add_argument("model", metavar="MODEL",
+                        help="{}: a .safetensors saved by edge-saliency (its .json sidecar beside it), or a preset "
+                             "name / model config .json together with --weights".format(what))
+    group = parser.add_argument_group("model")
+    group.add_argument("--weights", metavar="FILE",
+                       help="weights for a preset or config MODEL (.safetensors, or a weights-only torch file)")
+    group.add_argument("--input-size", type=parse_size, metavar="HxW",
+                       help="resize images to this (multiples of 32); default: the model config's input size")
+    group.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    group.add_argument("--batch-size", type=int, default=4, metavar="N", help="images per forward pass (default 4)")
+    group.add_argument("--workers", type=int, default=2, metavar="N",
+                       help="image-decoding processes (default 2; 0 decodes in the main process)")
+
+
+def add_dataset_arguments(
+    parser: argparse.ArgumentParser, split: Optional[str] = "val", required: bool = True
+) -> Any:
+    """--data ROOT, --layout and --split (DESIGN §5 layouts; see edge_saliency.data.datasets)."""
+    from ..data.datasets import LAYOUTS  # pure Python
+
+    group = parser.add_argument_group("dataset")
+    group.add_argument("--data", metavar="ROOT", required=required,
+                       help="dataset folder (SALICON, MIT1003, CAT2000 or images/ maps/ fixations/ folders)")
+    group.add_argument("--layout", choices=LAYOUTS, default=None, help="dataset layout (default: auto-detect)")
+    if split is not None:
+        group.add_argument("--split", default=split,
+                           help="split: a folder under images/ (SALICON: train, val), or all / train / val for "
+                                "datasets without split folders (every 10th image is val); default " + split)
+    return group
