@@ -51,16 +51,16 @@ def preprocess(frame: np.ndarray, size: Sequence[int], bgr: bool = False) -> np.
         raise InputShapeError("empty frame of shape {}".format(tuple(frame.shape)))
     rgb = np.ascontiguousarray(to_rgb(frame, bgr))
     if rgb.dtype == np.uint8:
-        scale = np.float32(1.0 / 255.0)
+        divisor = np.float32(255)
     elif rgb.dtype in (np.float32, np.float64, np.float16):
-        scale = np.float32(1.0)
+        divisor = np.float32(1)
         rgb = rgb.astype(np.float32, copy=False)
     else:
         raise InputShapeError("frames must be uint8 or float in [0, 1], got dtype {}".format(rgb.dtype))
     if rgb.shape[:2] != (h, w):
         cv2 = _cv2()
         rgb = cv2.resize(rgb, (w, h), interpolation=getattr(cv2, INTERPOLATION))
-    x = rgb.astype(np.float32) * scale
+    x = rgb.astype(np.float32) / divisor
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 

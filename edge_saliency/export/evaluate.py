@@ -13,6 +13,11 @@ Parity (per input, over every pixel of every batch item):
 - int8: ``cc`` ≥ 0.98 on every real photo. Random input is far from the calibration statistics; it is
   reported for int8 and fp16, not gated.
 
+The fp32 gate always holds. The fp16 / int8 gates are enforced for models with trained weights; with
+random weights a failure is a warning (``enforced: false``): random readouts give unrealistic maps — the
+random official ResNet-50 model outputs 0.47…0.52 with a std of 0.002, four fp16 steps — so
+reduced-precision errors there say nothing about a trained model.
+
 Accuracy report (real frames only; ``reference`` = the fp32 PyTorch map, ``map`` = the variant's):
 CC = ``metrics.cc(map, reference)``; KLD = ``metrics.kld(map, reference)`` (reference as the density,
 MIT convention, 0 = identical); SIM = ``metrics.sim(map, reference)`` (MIT, 1 = identical); and

@@ -46,10 +46,14 @@ def register_op() -> str:
 
 def _load_proto(model: ModelLike) -> Any:
     onnx = require("onnx", purpose="reading ONNX files")
-    if isinstance(model, (bytes, bytearray)):
-        return onnx.load_from_string(bytes(model))
-    if isinstance(model, str):
-        return onnx.load(model)
+    try:
+        if isinstance(model, (bytes, bytearray)):
+            return onnx.load_from_string(bytes(model))
+        if isinstance(model, str):
+            return onnx.load(model)
+    except Exception as exc:  # protobuf DecodeError, OSError, ...
+        name = model if isinstance(model, str) else "the ONNX model"
+        raise UserError("cannot read {} as ONNX: {}".format(name, exc)) from exc
     return model
 
 
