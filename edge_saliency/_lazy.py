@@ -19,6 +19,7 @@ _EXTRAS: Dict[str, str] = {
     "onnxconverter_common": "export",
     "onnxruntime_extensions": "export",
     "safetensors": "export",
+    "skimage": "export",
     "tensorrt": "tensorrt",
     "cuda": "tensorrt",
     "onnxruntime": "",  # part of the base install

@@ -286,6 +286,8 @@ def export_model(
         graph.check_export_options(config, size, dynamic, upsample, opset)
     # everything a user can get wrong is checked before the slow steps
     calib_inputs: List[np.ndarray] = []
+    if calibration and "int8" not in precisions:
+        log.warning("--calib is only used for int8; add --precision int8 to quantize")
     if "int8" in precisions:
         calib_inputs = _calibration_inputs(calibration or BUILTIN_CALIBRATION, calibration_split,
                                            calibration_frames, size)

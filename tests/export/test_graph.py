@@ -125,3 +125,31 @@ def test_bad_options_are_clear_errors(lite):
     fused = dataclasses.replace(fixed, decoder=DecoderConfig(output_size=(64, 96)))
     with pytest.raises(UserError, match="fixed 64x96 output"):
         graph.check_export_options(fused, SIZE, dynamic=True, upsample="plugin", opset=17)
+
+
+def _headline(size):
+    torch.manual_seed(0)
+    return create_model("emlnet-densenet161-nasnetlarge", input_size=size)
+
+
+def test_headline_model_exports_and_matches_pytorch():
+    model = _headline(SIZE)
+    proto = graph.simplify(graph.export_onnx(model, SIZE))
+    assert graph.io_spec(proto)["outputs"][0]["shape"] == [1, 1, *SIZE]
+    assert _max_diff(model, proto, eval_inputs(SIZE)[:3]) <= FP32_TOL
+
+
+@pytest.mark.slow
+def test_headline_model_at_480x640_fp32_and_fp16():
+    from edge_saliency.export import evaluate, fp16
+
+    size = (480, 640)
+    model = _headline(size)
+    proto = graph.simplify(graph.export_onnx(model, size))
+    inputs = eval_inputs(size)[:3]
+    refs = torch_outputs(model, inputs)
+    result = evaluate.parity("fp32", inputs, refs, session_outputs(create_session(proto), inputs))
+    assert result["passed"], result["failures"]
+    half, _ = fp16.to_fp16(proto)
+    result = evaluate.parity("fp16", inputs, refs, session_outputs(create_session(half), inputs))
+    assert result["passed"], result["failures"]
