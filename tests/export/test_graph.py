@@ -136,7 +136,8 @@ def test_headline_model_exports_and_matches_pytorch():
     model = _headline(SIZE)
     proto = graph.simplify(graph.export_onnx(model, SIZE))
     assert graph.io_spec(proto)["outputs"][0]["shape"] == [1, 1, *SIZE]
-    assert _max_diff(model, proto, eval_inputs(SIZE)[:3]) <= FP32_TOL
+    inputs = eval_inputs(SIZE)
+    assert _max_diff(model, proto, [inputs[0], inputs[-1]]) <= FP32_TOL  # a photo and random input
 
 
 @pytest.mark.slow
