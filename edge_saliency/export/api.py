@@ -31,7 +31,7 @@ key                   value
 ``sha256``            sha256 of the ONNX file (hex)
 ``size_bytes``        its size
 ``simplified``        bool: onnx-simplifier ran
-``exporter``          the exporter and versions (torch, onnx, onnxsim)
+``exporter``          the exporter (``name``) and the ``torch``, ``onnx``, ``onnxsim`` versions
 ``source``            how to rebuild the PyTorch model: ``model`` (preset name or absolute path of a
                       config .json / saved .safetensors), ``weights`` (absolute path of a state dict or
                       null), ``weights_sha256``, ``pretrained``, ``backbone_weights``, ``seed`` (for random
@@ -66,10 +66,11 @@ import torch
 from .._lazy import require
 from .._version import __version__
 from ..atomic import atomic_output
-from ..config import ModelConfig
+from ..config import ModelConfig, check_input_size
 from ..errors import UserError, WeightsError
+from ..models.emlnet import INPUT_MULTIPLE, EMLNet
 from ..models.factory import create_model
-from ..models.registry import list_presets
+from ..models.registry import get_preset, list_presets
 from ..models.weights import CONFIG_METADATA_KEY, load_model, load_state, read_checkpoint
 from ..plugins import upsample_op as contract
 from ..plugins.ort_op import create_session
@@ -147,7 +148,17 @@ def build_source(model: str, weights: Optional[str] = None, pretrained: bool = F
     }
 
 
-def rebuild_model(source: Mapping[str, Any]) -> torch.nn.Module:
+def _config_without_weights(model: str) -> Optional[ModelConfig]:
+    """The config of a preset / config file / saved model, read cheaply (None: a saved model without one)."""
+    if model.endswith(".json"):
+        return ModelConfig.load(model)
+    if model.endswith(".safetensors"):
+        sidecar = read_sidecar(model, required=False)
+        return sidecar.model if sidecar is not None else None
+    return get_preset(model)
+
+
+def rebuild_model(source: Mapping[str, Any]) -> EMLNet:
     """The PyTorch model a ``source`` record describes (random parts re-drawn from its seed)."""
     model_ref = source["model"]
     if source.get("weights_sha256"):
@@ -191,7 +202,8 @@ def _base_info(proto: Any, precision: str, upsample: str, dynamic: bool, size: S
         "preprocess": {"color": "RGB", "range": [0, 1], "layout": "NCHW", "resize": "stretch",
                        "interpolation": INTERPOLATION},
         "simplified": simplified,
-        "exporter": {"name": graph.EXPORTER, "torch": torch.__version__, "onnx": onnx.__version__},
+        "exporter": {"name": graph.EXPORTER, "torch": torch.__version__, "onnx": onnx.__version__,
+                     "onnxsim": require("onnxsim").__version__ if simplified else None},
         "source": source,
     }
     info.update(graph.io_spec(proto))
@@ -273,17 +285,11 @@ def export_model(
         raise UserError("calibration method must be one of {}, got {!r}".format(", ".join(int8.METHODS),
                                                                               calibration_method))
     source = build_source(model, weights, pretrained, backbone_weights, seed)
-    config = ModelConfig.load(model) if model.endswith(".json") else None
-    if model.endswith(".safetensors"):
-        sidecar = read_sidecar(model, required=False)
-        config = sidecar.model if sidecar is not None else None
-    if config is None and not model.endswith(".safetensors"):
-        from ..models.registry import get_preset
-
-        config = get_preset(model)
-    size = tuple(input_size) if input_size else tuple(config.input_size) if config else (480, 640)
-    if config is not None:
-        graph.check_export_options(config, size, dynamic, upsample, opset)
+    early = _config_without_weights(model)
+    requested = input_size or (early.input_size if early else (480, 640))
+    size = check_input_size((int(requested[0]), int(requested[1])), INPUT_MULTIPLE)
+    if early is not None:
+        graph.check_export_options(early, size, dynamic, upsample, opset)
     # everything a user can get wrong is checked before the slow steps
     calib_inputs: List[np.ndarray] = []
     if calibration and "int8" not in precisions:
@@ -297,7 +303,7 @@ def export_model(
     with Step("building the PyTorch model") as step:
         net = rebuild_model(source)
     timings["build"] = step.seconds
-    config = dataclasses.replace(net.config, input_size=(int(size[0]), int(size[1])))
+    config = dataclasses.replace(net.config, input_size=size)
     graph.check_export_options(config, size, dynamic, upsample, opset)
 
     with Step("exporting to ONNX ({}x{}, {}, {}{})".format(size[0], size[1], upsample, "dynamic" if dynamic else

@@ -117,7 +117,8 @@ def parity(precision: str, inputs: Sequence[EvalInput], references: Sequence[np.
            outputs: Sequence[np.ndarray], tolerance: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
     """Compare and gate; the result (``passed`` and the failures) goes into the sidecar."""
     tolerance = dict(tolerance if tolerance is not None else TOLERANCES[precision])
-    results, failures = [], []
+    results: List[Dict[str, Any]] = []
+    failures: List[str] = []
     for item, ref, out in zip(inputs, references, outputs):
         stats = compare(ref, out)
         results.append(dict({"input": item.name, "shape": item.shape, "real": item.real}, **stats))
@@ -159,7 +160,7 @@ def nss_agreement(saliency_map: np.ndarray, reference: np.ndarray) -> Optional[f
 def accuracy(inputs: Sequence[EvalInput], references: Sequence[np.ndarray],
              outputs: Sequence[np.ndarray]) -> Dict[str, Any]:
     """CC, KLD, SIM and NSS agreement of a variant vs the fp32 reference, averaged over the real frames."""
-    rows = []
+    rows: List[Dict[str, Any]] = []
     for item, ref, out in zip(inputs, references, outputs):
         if not item.real:
             continue

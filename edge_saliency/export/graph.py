@@ -80,7 +80,7 @@ def plugin_resize(dynamic: bool) -> Any:
 def check_export_options(config: ModelConfig, input_size: Sequence[int], dynamic: bool, upsample: str,
                          opset: int) -> Tuple[int, int]:
     """Clear errors for options that cannot work; returns the checked (height, width)."""
-    size = check_input_size(input_size, INPUT_MULTIPLE)
+    size = check_input_size((int(input_size[0]), int(input_size[1])), INPUT_MULTIPLE)
     if upsample not in UPSAMPLE_MODES:
         raise UserError("--upsample must be one of {}, got {!r}".format(", ".join(UPSAMPLE_MODES), upsample))
     if opset < MIN_OPSET:
@@ -99,12 +99,13 @@ def export_onnx(model: torch.nn.Module, input_size: Sequence[int], dynamic: bool
                 opset: int = DEFAULT_OPSET, batch: int = 1) -> Any:
     """Trace ``model`` (eval mode) into an ``onnx.ModelProto`` with input ``image`` and output ``saliency``."""
     onnx = require("onnx", purpose="ONNX export")
-    h, w = check_export_options(model.config, input_size, dynamic, upsample, opset)  # type: ignore[arg-type]
+    config: ModelConfig = model.config  # type: ignore[assignment]
+    h, w = check_export_options(config, input_size, dynamic, upsample, opset)
     x = torch.rand(batch, 3, h, w, generator=torch.Generator().manual_seed(0))
     dynamic_axes = None
     if dynamic:
         out_axes: Dict[int, str] = {0: "batch"}
-        decoder = model.config.decoder  # type: ignore[union-attr]
+        decoder = config.decoder
         if decoder is None or decoder.output_size is None:
             out_axes.update({2: "height", 3: "width"})
         dynamic_axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"}, OUTPUT_NAME: out_axes}
@@ -115,7 +116,8 @@ def export_onnx(model: torch.nn.Module, input_size: Sequence[int], dynamic: bool
         warnings.simplefilter("ignore")
         with torch.no_grad(), resize_override(plugin_resize(dynamic) if upsample == "plugin" else None):
             torch.onnx.export(
-                model, (x,), buffer, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=opset,
+                model, (x,), buffer,  # type: ignore[arg-type]  # a file object is fine with dynamo=False
+                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=opset,
                 dynamic_axes=dynamic_axes, do_constant_folding=True, dynamo=False,
             )
     proto = onnx.load_from_string(buffer.getvalue())

@@ -8,10 +8,9 @@ import logging
 import sys
 import threading
 import time
-from typing import Any, Iterable, Iterator, Optional, TypeVar
+from typing import Any, Optional
 
 log = logging.getLogger("edge_saliency")
-T = TypeVar("T")
 
 
 def _live() -> bool:
@@ -66,13 +65,3 @@ class Step:
         if exc_type is None:
             log.info("%s: done in %.1f s", self.label, self.seconds)
 
-
-def track(items: Iterable[T], label: str, total: Optional[int] = None) -> Iterator[T]:
-    """Iterate ``items`` inside a :class:`Step` that counts them."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with Step(label) as step:
-        for i, item in enumerate(items):
-            step.update(i, total)
-            yield item
-        step.update(total or 0, total)
