@@ -13,7 +13,7 @@ from .._version import __version__
 from ..errors import UserError
 
 # module names under edge_saliency.cli, in the order `--help` lists them
-SUBCOMMANDS: List[str] = ["models", "export"]
+SUBCOMMANDS: List[str] = ["models", "export", "build_plugin"]
 
 log = logging.getLogger("edge_saliency")
 

@@ -53,7 +53,10 @@ def _source_index(
         src = ratio * dst
     else:
         ratio = np.float32(1.0 / scale) if scale else np.float32(np.float32(in_size) / np.float32(out_size))
-        src = np.maximum(ratio * (dst + np.float32(0.5)) - np.float32(0.5), np.float32(0))
+        # ratio * (dst + 0.5) - 0.5 with ONE rounding (a fused multiply-add, as nvcc compiles PyTorch's CUDA
+        # kernel and our plugin): the float64 product of two float32 values is exact
+        exact = np.float64(ratio) * (dst + np.float32(0.5)).astype(np.float64) - 0.5
+        src = np.maximum(exact.astype(np.float32), np.float32(0))
     lo = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
     hi = np.minimum(lo + 1, in_size - 1)
     weight = np.clip(src - lo.astype(np.float32), np.float32(0), np.float32(1)).astype(np.float32)

@@ -1,0 +1,142 @@
+"""Build the native libraries with CMake (what ``edge-saliency build-plugin`` runs).
+
+CMake reports each part in one line (``-- edge-saliency: <part>: building ... | skipped (<why>)``);
+:func:`build_plugins` collects them into a :class:`BuildReport`: what was built (with paths) and what was
+skipped and why. The full log is kept in ``<build dir>/edge_saliency_build.log``.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+from ..atomic import atomic_write_text
+from ..errors import UserError
+from .library import BUILD_COMMAND, LIBRARIES, default_build_dir, source_dir
+
+PARTS = {"host library": "host", "CUDA library": "cuda", "TensorRT plugin": "tensorrt"}
+BUILD_TYPES = ("Release", "Debug", "RelWithDebInfo", "MinSizeRel")
+_REPORT = re.compile(r"^(?:-- )?edge-saliency: (host library|CUDA library|TensorRT plugin): (.*)$")
+
+
+class BuildReport:
+    """What one CMake run built (kind -> library path) and skipped (kind -> reason)."""
+
+    def __init__(self, build_dir: str) -> None:
+        self.build_dir = build_dir
+        self.built: Dict[str, str] = {}
+        self.skipped: Dict[str, str] = {}
+        self.messages: List[str] = []
+        self.log_path = os.path.join(build_dir, "edge_saliency_build.log")
+
+    def summary(self) -> str:
+        lines = ["built in {}:".format(self.build_dir)]
+        names = {v: k for k, v in PARTS.items()}
+        for kind, path in self.built.items():
+            lines.append("  {:<16} {}".format(names[kind], path))
+        if self.skipped:
+            lines.append("skipped:")
+            for kind, reason in self.skipped.items():
+                lines.append("  {:<16} {}".format(names[kind], reason))
+        return "\n".join(lines)
+
+
+def _cmake() -> str:
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        raise UserError("{} needs CMake >= 3.18: install it (pip install cmake, or apt install cmake)".format(
+            BUILD_COMMAND))
+    return cmake
+
+
+def _run(command: List[str], log: List[str], what: str, log_path: str) -> str:
+    log.append("$ " + " ".join(command))
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log.append(result.stdout)
+    if result.returncode != 0:
+        atomic_write_text(log_path, "\n".join(log))
+        tail = [line for line in result.stdout.strip().splitlines() if line.strip()][-12:]
+        raise UserError("CMake {} failed (exit {}); full log: {}\n{}".format(
+            what, result.returncode, log_path, "\n".join(tail)))
+    return result.stdout
+
+
+def build_plugins(
+    build_dir: Optional[str] = None,
+    source: Optional[str] = None,
+    tensorrt_root: Optional[str] = None,
+    trt_include: Optional[str] = None,
+    trt_lib: Optional[str] = None,
+    cuda_archs: Optional[str] = None,
+    build_type: str = "Release",
+    cuda: bool = True,
+    tensorrt: bool = True,
+    require_tensorrt: bool = False,
+    tests: bool = True,
+    jobs: Optional[int] = None,
+) -> BuildReport:
+    """Configure and build ``plugins/`` with CMake into ``build_dir`` (default ``<repository>/build/plugins``).
+
+    ``cuda_archs`` is CMAKE_CUDA_ARCHITECTURES ("87", "87;110", "native"; default: Jetson + desktop archs that
+    nvcc supports). Parts whose toolchain is missing are skipped and reported, not errors, unless
+    ``require_tensorrt``.
+    """
+    source = source or source_dir()
+    if source is None or not os.path.isfile(os.path.join(source, "CMakeLists.txt")):
+        raise UserError("the plugin sources (CMakeLists.txt, plugins/) are not beside this installation; run {} "
+                        "from a clone of edge-saliency installed with pip install -e, or pass --source".format(
+                            BUILD_COMMAND))
+    if build_type not in BUILD_TYPES:
+        raise UserError("unknown build type '{}'; use one of: {}".format(build_type, ", ".join(BUILD_TYPES)))
+    for name, folder in (("TensorRT_ROOT", tensorrt_root), ("TRT_INCLUDE", trt_include), ("TRT_LIB", trt_lib)):
+        if folder and not os.path.isdir(folder):
+            raise UserError("{} '{}' is not a folder".format(name, folder))
+    build_dir = os.path.abspath(build_dir or default_build_dir())
+    os.makedirs(build_dir, exist_ok=True)
+    report = BuildReport(build_dir)
+    cmake = _cmake()
+
+    def on_off(flag: bool) -> str:
+        return "ON" if flag else "OFF"
+
+    configure = [cmake, "-S", os.path.abspath(source), "-B", build_dir, "-DCMAKE_BUILD_TYPE=" + build_type,
+                 "-DES_BUILD_CUDA=" + on_off(cuda), "-DES_BUILD_TENSORRT=" + on_off(tensorrt),
+                 "-DES_REQUIRE_TENSORRT=" + on_off(require_tensorrt), "-DES_BUILD_TESTS=" + on_off(tests),
+                 "-DES_PYTHON=" + sys.executable]
+    for name, value in (("TensorRT_ROOT", tensorrt_root), ("TRT_INCLUDE", trt_include), ("TRT_LIB", trt_lib),
+                        ("CMAKE_CUDA_ARCHITECTURES", cuda_archs)):
+        if value:
+            configure.append("-D{}={}".format(name, os.path.abspath(value) if name != "CMAKE_CUDA_ARCHITECTURES"
+                                              else value))
+    log: List[str] = []
+    output = _run(configure, log, "configure", report.log_path)
+    for line in output.splitlines():
+        match = _REPORT.match(line.strip())
+        if not match:
+            continue
+        kind, text = PARTS[match.group(1)], match.group(2)
+        report.messages.append("{}: {}".format(match.group(1), text))
+        if text.startswith("skipped"):
+            report.skipped[kind] = text[len("skipped"):].strip().strip("()")
+        else:
+            report.built[kind] = os.path.join(build_dir, LIBRARIES[kind])
+    build = [cmake, "--build", build_dir, "--parallel", str(jobs or os.cpu_count() or 1)]
+    _run(build, log, "build", report.log_path)
+    atomic_write_text(report.log_path, "\n".join(log))
+    for kind, path in list(report.built.items()):
+        if not os.path.isfile(path):
+            raise UserError("CMake reported {} but {} is missing; full log: {}".format(kind, path, report.log_path))
+    return report
+
+
+def run_ctest(build_dir: str) -> str:
+    """Run the host tests (CTest) of a build folder; a :class:`UserError` with their output when one fails."""
+    ctest = shutil.which("ctest")
+    if ctest is None:
+        raise UserError("ctest (part of CMake) is not on PATH")
+    result = subprocess.run([ctest, "--output-on-failure"], cwd=build_dir, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        raise UserError("the host tests failed:\n" + result.stdout[-3000:])
+    return result.stdout

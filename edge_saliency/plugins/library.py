@@ -1,0 +1,100 @@
+"""Finding and loading the native libraries built from ``plugins/`` (``edge-saliency build-plugin``).
+
+Three shared libraries, all in one build folder:
+
+- ``libedge_saliency_upsample_host.so`` — the bilinear resize on the CPU (reference path, C ABI ``es_host_*``);
+- ``libedge_saliency_upsample_cuda.so`` — the CUDA kernels (C ABI ``es_cuda_*``, launched on a given stream);
+- ``libedge_saliency_trt_plugin.so`` — the TensorRT plugin ``BilinearUpsample_TRT`` (IPluginV3 on TensorRT >= 10,
+  IPluginV2DynamicExt on 8.5 / 8.6), registered when the library is loaded.
+
+They are looked up in: the path given, then ``$EDGE_SALIENCY_PLUGIN`` (the plugin file itself, or the folder of
+the libraries), then the default build folder ``<repository>/build/plugins``.
+"""
+import ctypes
+import os
+from typing import Dict, List, Optional
+
+from ..errors import UserError
+
+ENV_VAR = "EDGE_SALIENCY_PLUGIN"
+BUILD_COMMAND = "edge-saliency build-plugin"
+LIBRARIES: Dict[str, str] = {
+    "host": "libedge_saliency_upsample_host.so",
+    "cuda": "libedge_saliency_upsample_cuda.so",
+    "tensorrt": "libedge_saliency_trt_plugin.so",
+}
+DESCRIPTIONS: Dict[str, str] = {
+    "host": "host (CPU) resize library",
+    "cuda": "CUDA kernel library",
+    "tensorrt": "TensorRT plugin library",
+}
+
+_loaded: Dict[str, ctypes.CDLL] = {}
+
+
+def source_dir() -> Optional[str]:
+    """The repository root holding ``CMakeLists.txt`` and ``plugins/`` (an editable install or a clone), or None."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if os.path.isfile(os.path.join(root, "CMakeLists.txt")) and os.path.isdir(os.path.join(root, "plugins")):
+        return root
+    return None
+
+
+def default_build_dir() -> str:
+    """``<repository>/build/plugins`` (git-ignored); ``./build/plugins`` when the sources are not beside the package."""
+    return os.path.join(source_dir() or os.getcwd(), "build", "plugins")
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in LIBRARIES:
+        raise UserError("unknown library kind '{}'; use one of: {}".format(kind, ", ".join(LIBRARIES)))
+
+
+def _candidates(kind: str, path: Optional[str]) -> List[str]:
+    name = LIBRARIES[kind]
+    found: List[str] = []
+    for where in (path, os.environ.get(ENV_VAR) or None, default_build_dir()):
+        if not where:
+            continue
+        if os.path.isdir(where):
+            found.append(os.path.join(where, name))
+        elif kind == "tensorrt" or os.path.basename(where) == name:
+            found.append(where)
+        else:  # the env var names the plugin file: the kernel libraries sit beside it
+            found.append(os.path.join(os.path.dirname(where), name))
+    return found
+
+
+def find_library(kind: str = "tensorrt", path: Optional[str] = None) -> str:
+    """Path of a built library (``kind``: "host", "cuda" or "tensorrt"); a :class:`UserError` that names the build
+    command when it is missing."""
+    _check_kind(kind)
+    candidates = _candidates(kind, path)
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return os.path.abspath(candidate)
+    raise UserError(
+        "the {} {} was not found (looked for {}); build it with: {} (or point ${} at it)".format(
+            DESCRIPTIONS[kind], LIBRARIES[kind], ", ".join(candidates), BUILD_COMMAND, ENV_VAR
+        )
+    )
+
+
+def load(path: Optional[str] = None, kind: str = "tensorrt") -> ctypes.CDLL:
+    """Load a built library once per process and return it.
+
+    For the TensorRT plugin (the default) this registers ``BilinearUpsample_TRT`` with TensorRT's plugin registry:
+    call it before parsing an ONNX file with the node and before deserializing an engine that uses it. The library
+    is loaded with RTLD_GLOBAL, as TensorRT plugin libraries are.
+    """
+    library = find_library(kind, path)
+    if library not in _loaded:
+        try:
+            _loaded[library] = ctypes.CDLL(library, mode=getattr(os, "RTLD_GLOBAL", 0) | getattr(os, "RTLD_NOW", 0))
+        except OSError as exc:
+            raise UserError(
+                "cannot load the {} {}: {} (was it built for this machine? rebuild with: {})".format(
+                    DESCRIPTIONS[kind], library, exc, BUILD_COMMAND
+                )
+            ) from exc
+    return _loaded[library]
