@@ -81,11 +81,3 @@ def read_image(path: str) -> np.ndarray:
     if image is None:
         raise UserError("cannot read image {} (not an image format OpenCV reads?)".format(path))
     return np.ascontiguousarray(image[:, :, ::-1])
-
-
-def output_to_map(saliency: np.ndarray) -> np.ndarray:
-    """A model output (N×1×h×w, 1×h×w or h×w) → the h×w float32 map of the first item."""
-    saliency = np.asarray(saliency, dtype=np.float32)
-    while saliency.ndim > 2:
-        saliency = saliency[0]
-    return saliency
