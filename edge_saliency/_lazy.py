@@ -21,6 +21,7 @@ _EXTRAS: Dict[str, str] = {
     "safetensors": "export",
     "scipy": "train",
     "tqdm": "train",
+    "skimage": "export",
     "tensorrt": "tensorrt",
     "cuda": "tensorrt",
     "onnxruntime": "",  # part of the base install

@@ -15,6 +15,7 @@ from ..errors import UserError
 # module names under edge_saliency.cli, in the order `--help` lists them
 SUBCOMMANDS: List[str] = [
     "models",
+    "export",
     "train",
     "eval",
     "predict",
