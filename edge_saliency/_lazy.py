@@ -19,6 +19,9 @@ _EXTRAS: Dict[str, str] = {
     "onnxconverter_common": "export",
     "onnxruntime_extensions": "export",
     "safetensors": "export",
+    "scipy": "train",
+    "tqdm": "train",
+    "skimage": "export",
     "tensorrt": "tensorrt",
     "cuda": "tensorrt",
     "onnxruntime": "",  # part of the base install

@@ -15,6 +15,10 @@ from ..errors import UserError
 # module names under edge_saliency.cli, in the order `--help` lists them
 SUBCOMMANDS: List[str] = [
     "models",
+    "export",
+    "train",
+    "eval",
+    "predict",
     "build_plugin",
     "build_engine",
     "export_triton",

@@ -3,7 +3,7 @@ import argparse
 import logging
 from typing import Any
 
-from .common import add_plugin_arg, add_precision_arg, add_shape_args, add_subcommand
+from .common import add_plugin_argument, add_precision_argument, add_profile_arguments, add_subcommand
 
 log = logging.getLogger("edge_saliency")
 
@@ -15,9 +15,9 @@ def register(subparsers: Any) -> None:
                     "cache (engines/) with a JSON sidecar. Without TensorRT, --backend auto builds an optimized "
                     "ONNX Runtime artifact instead.")
     parser.add_argument("onnx", help="ONNX file (fp32, fp16 or int8 Q/DQ, as exported)")
-    add_precision_arg(parser)
-    add_shape_args(parser)
-    add_plugin_arg(parser)
+    add_precision_argument(parser, default="fp16")
+    add_profile_arguments(parser)
+    add_plugin_argument(parser)
     parser.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime"), default="auto",
                         help="auto: TensorRT when installed, else ONNX Runtime (default)")
     parser.add_argument("--provider", default=None,

@@ -1,6 +1,6 @@
 """Argument groups shared by several subcommands."""
 import argparse
-from typing import Any
+from typing import Any, Optional, Tuple
 
 
 def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description: str = "") -> argparse.ArgumentParser:
@@ -13,12 +13,78 @@ def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description:
     return parser
 
 
-def add_precision_arg(parser: argparse.ArgumentParser, default: str = "fp16") -> None:
-    parser.add_argument("--precision", choices=("fp32", "fp16", "int8"), default=default,
-                        help="fp32, fp16, or int8 (int8 needs the Q/DQ ONNX from calibration); default %(default)s")
+def parse_size(text: str) -> Tuple[int, int]:
+    """``"480x640"`` / ``"480,640"`` → (480, 640) (height, width)."""
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected HEIGHTxWIDTH, e.g. 480x640; got {!r}".format(text)) from None
+    return height, width
 
 
-def add_shape_args(parser: argparse.ArgumentParser) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model") -> None:
+    """MODEL (a saved .safetensors, or a preset / config .json with --weights), input size and device."""
+    parser.add_argument("model", metavar="MODEL",
+                        help="{}: a .safetensors saved by edge-saliency (its .json sidecar beside it), or a preset "
+                             "name / model config .json together with --weights".format(what))
+    group = parser.add_argument_group("model")
+    group.add_argument("--weights", metavar="FILE",
+                       help="weights for a preset or config MODEL (.safetensors, or a weights-only torch file)")
+    group.add_argument("--input-size", type=parse_size, metavar="HxW",
+                       help="resize images to this (multiples of 32); default: the model config's input size")
+    group.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    group.add_argument("--batch-size", type=int, default=4, metavar="N", help="images per forward pass (default 4)")
+    group.add_argument("--workers", type=int, default=2, metavar="N",
+                       help="image-decoding processes (default 2; 0 decodes in the main process)")
+
+
+def add_dataset_arguments(
+    parser: argparse.ArgumentParser, split: Optional[str] = "val", required: bool = True
+) -> Any:
+    """--data ROOT, --layout and --split (DESIGN §5 layouts; see edge_saliency.data.datasets)."""
+    from ..data.datasets import LAYOUTS  # pure Python
+
+    group = parser.add_argument_group("dataset")
+    group.add_argument("--data", metavar="ROOT", required=required,
+                       help="dataset folder (SALICON, MIT1003, CAT2000 or images/ maps/ fixations/ folders)")
+    group.add_argument("--layout", choices=LAYOUTS, default=None, help="dataset layout (default: auto-detect)")
+    if split is not None:
+        group.add_argument("--split", default=split,
+                           help="split: a folder under images/ (SALICON: train, val), or all / train / val for "
+                                "datasets without split folders (every 10th image is val); default " + split)
+    return group
+
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+def add_shape_arguments(parser: argparse.ArgumentParser, what: str = "model input") -> argparse._ArgumentGroup:
+    """``--size H W`` and ``--dynamic`` (dynamic batch and H×W)."""
+    group = parser.add_argument_group("shapes")
+    group.add_argument("--size", nargs=2, type=int, metavar=("H", "W"),
+                       help="{} height and width, multiples of 32 (default: the model's, 480 640)".format(what))
+    group.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width")
+    return group
+
+
+def add_precision_argument(parser: Any, many: bool = False, default: str = "fp32") -> None:
+    """``--precision`` (one value, or several with ``many``; ``all`` = fp32 fp16 int8)."""
+    if many:
+        parser.add_argument("--precision", nargs="+", choices=PRECISIONS + ("all",), default=[default],
+                            metavar="P", help="one or more of fp32, fp16, int8, or all (default: %(default)s)")
+    else:
+        parser.add_argument("--precision", choices=PRECISIONS, default=default, help="default: %(default)s")
+
+
+def add_upsample_argument(parser: Any) -> None:
+    parser.add_argument("--upsample", choices=("native", "plugin"), default="native",
+                        help="bilinear upsampling as standard ONNX Resize (native) or as BilinearUpsample_TRT "
+                             "nodes for our TensorRT plugin (default: %(default)s)")
+
+
+def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--shape`` / ``--min-shape`` / ``--opt-shape`` / ``--max-shape`` for engines of dynamic ONNX files."""
     group = parser.add_argument_group("input shapes (dynamic ONNX only)")
     group.add_argument("--shape", action="append", default=[], metavar="[NAME:]NxCxHxW",
                        help="one fixed shape for a dynamic input (repeat per input)")
@@ -28,7 +94,7 @@ def add_shape_args(parser: argparse.ArgumentParser) -> None:
                        help="an optimization profile range (all three per input)")
 
 
-def add_plugin_arg(parser: argparse.ArgumentParser) -> None:
+def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="PATH",
                         help="TensorRT plugin library to load first (default: our BilinearUpsample_TRT plugin when "
                              "the ONNX file has plugin nodes)")

@@ -129,7 +129,7 @@ def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: Bu
                        provider: str) -> dict:
     """ONNX Runtime's offline optimization of the graph, saved for ``provider`` (the runtime then loads it
     with graph optimizations off, so start-up skips the work)."""
-    from ..onnxruntime_session import session_options
+    from ..plugins.ort_op import check_plugin_inputs_float32, session_options
 
     if options.precision != description.precision:
         raise UserError(
@@ -140,8 +140,10 @@ def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: Bu
     if provider not in onnxruntime.get_available_providers():
         raise UserError("ONNX Runtime has no {} here; available: {}".format(
             provider, ", ".join(onnxruntime.get_available_providers())))
+    if description.plugin_nodes:
+        check_plugin_inputs_float32(require("onnx").load(onnx_path, load_external_data=False))
     with atomic_output(path) as tmp:
-        so = session_options(custom_ops=description.plugin_nodes > 0)
+        so = session_options(with_plugin=description.plugin_nodes > 0)
         so.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.optimized_model_filepath = tmp
         onnxruntime.InferenceSession(onnx_path, so, providers=[provider])

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from .. import system
 from ..errors import UserError
+from ..hashing import file_sha256
 from ..sidecar import Sidecar
 from .options import BuildOptions
 
@@ -23,14 +24,6 @@ KEY_VERSION = 1  # bump when the key's recipe changes
 
 class ArtifactMismatchError(UserError):
     """The artifact was built for another TensorRT / GPU / ONNX Runtime, or changed since."""
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclasses.dataclass

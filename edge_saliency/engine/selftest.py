@@ -65,13 +65,10 @@ def _compare(got: np.ndarray, expected: np.ndarray, dtype: str = "float32") -> C
     return Check("", OK if ok else FAIL, "max abs diff {:.2e} (tolerance {:.0e})".format(diff, TOLERANCE[dtype]))
 
 
-def _run_onnxruntime(path: str, x: np.ndarray, custom_ops: bool) -> np.ndarray:
-    from .._lazy import require
-    from ..onnxruntime_session import session_options
+def _run_onnxruntime(path: str, x: np.ndarray) -> np.ndarray:
+    from ..plugins.ort_op import create_session  # registers the reference op for plugin nodes
 
-    ort = require("onnxruntime")
-    session = ort.InferenceSession(path, session_options(custom_ops=custom_ops), providers=["CPUExecutionProvider"])
-    return session.run(None, {"x": x})[0]
+    return create_session(path).run(None, {"x": x})[0]
 
 
 def run_selftest(run_engine: Optional[Callable[[str, np.ndarray], np.ndarray]] = None) -> Dict[str, Any]:
@@ -110,8 +107,8 @@ def run_selftest(run_engine: Optional[Callable[[str, np.ndarray], np.ndarray]] =
             tiny_onnx(paths[variant], plugin=variant == "plugin")
         for variant, path in paths.items():
 
-            def run_ort(p: str = path, v: str = variant) -> Check:
-                return _compare(_run_onnxruntime(p, x, custom_ops=v == "plugin"), expected)
+            def run_ort(p: str = path) -> Check:
+                return _compare(_run_onnxruntime(p, x), expected)
 
             checks.append(_guarded("ONNX Runtime, {} upsample".format(variant), run_ort))
         if env["tensorrt"] and gpu:

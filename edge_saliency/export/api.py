@@ -1,0 +1,455 @@
+"""``export_model`` (PyTorch → fp32 / fp16 / int8 ONNX, checked) and ``check_onnx`` (re-check any file).
+
+Files written by ``export_model(source, "out/lite.onnx", precisions=("fp32", "fp16", "int8"))``:
+
+- ``out/lite.onnx`` (fp32, always: the reference and the source of the other precisions),
+  ``out/lite-fp16.onnx``, ``out/lite-int8.onnx``, each with its sidecar ``<file>.json``;
+- ``out/lite.accuracy.json`` and ``out/lite.accuracy.md``: the accuracy report of every precision.
+
+All of them appear together or not at all: a parity failure, a bad option or Ctrl-C leaves no file behind
+(the calibration cache excepted: it is valid on its own).
+
+Sidecar (``edge_saliency.sidecar.Sidecar``, kind ``"onnx"``): ``model`` is the ModelConfig (its
+``input_size`` is the export size) and ``info`` holds
+
+====================  =================================================================================
+key                   value
+====================  =================================================================================
+``precision``         ``"fp32"`` | ``"fp16"`` | ``"int8"``
+``upsample``          ``"native"`` (standard Resize) | ``"plugin"`` (``BilinearUpsample_TRT`` nodes)
+``plugin``            ``{"op_type", "domain", "plugin_version", "plugin_namespace", "nodes"}`` (plugin only)
+``opset``             ONNX opset of the default domain (int)
+``dynamic``           bool: batch, height and width are dynamic axes
+``input_size``        ``[H, W]`` used for the export (and the parity / calibration frames)
+``size_multiple``     32: H and W must be multiples of it (dynamic exports included)
+``inputs``/``outputs``  ``[{"name", "dtype", "shape"}]``; ``shape`` holds ints, or axis names
+                      (``"batch"``, ``"height"``, ``"width"``) for dynamic axes. Input ``image``
+                      (N×3×H×W float32 RGB in [0, 1], stretched, see ``edge_saliency.preprocess``),
+                      output ``saliency`` (N×1×H×W float32 in [0, 1])
+``preprocess``        ``{"color": "RGB", "range": [0, 1], "layout": "NCHW", "resize": "stretch",
+                      "interpolation": "INTER_LINEAR"}``
+``sha256``            sha256 of the ONNX file (hex)
+``size_bytes``        its size
+``simplified``        bool: onnx-simplifier ran
+``exporter``          the exporter (``name``) and the ``torch``, ``onnx``, ``onnxsim`` versions
+``source``            how to rebuild the PyTorch model: ``model`` (preset name or absolute path of a
+                      config .json / saved .safetensors), ``weights`` (absolute path of a state dict or
+                      null), ``weights_sha256``, ``pretrained``, ``backbone_weights``, ``seed`` (for random
+                      initialisations), ``trained`` (bool: any trained weights), ``torch``/``timm`` versions
+``reference``         fp16 / int8: ``{"file", "sha256"}`` of the fp32 ONNX it was derived from
+``fp16``              fp16 only: converter and the op types / nodes kept in float32
+``quantization``      int8 only: quantizer, Q/DQ placement, ``float_nodes``, Q/DQ counts, max |zero point|
+``calibration``       int8 only: ``method``, ``percentile``, ``frames`` (count), ``frames_sha256``,
+                      ``source``, ``split``, ``cache`` (path), ``cache_key``, ``reused`` (bool)
+``parity``            against PyTorch: ``tolerance``, ``passed``, ``failures``, ``results`` (per input:
+                      ``max_abs``, ``mean_abs``, ``cc``), ``worst``; ``enforced`` (false: fp16 / int8 of a
+                      model with random weights, where a failed gate only warns)
+``accuracy``          vs fp32 PyTorch on the held-out real frames: ``cc``, ``cc_min``, ``kld``, ``sim``,
+                      ``nss_agreement``, ``max_abs``, ``frames``, ``per_frame``
+``timings_s``         seconds per step (``export``, ``simplify``, ``fp16``, ``calibrate``, ``quantize``, ...)
+====================  =================================================================================
+
+The same config JSON (``edge_saliency_config``), ``edge_saliency_precision``, ``edge_saliency_upsample`` and
+``edge_saliency_source`` are in the ONNX metadata_props, so a file without its sidecar can still be checked.
+"""
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .._lazy import require
+from .._version import __version__
+from ..atomic import atomic_output
+from ..config import ModelConfig, check_input_size
+from ..errors import UserError, WeightsError
+from ..hashing import file_sha256
+from ..models.emlnet import INPUT_MULTIPLE, EMLNet
+from ..models.factory import create_model
+from ..models.registry import get_preset, list_presets
+from ..models.weights import CONFIG_METADATA_KEY, load_model, load_state, read_checkpoint
+from ..plugins import upsample_op as contract
+from ..plugins.ort_op import create_session
+from ..preprocess import INTERPOLATION, preprocess
+from ..sidecar import Sidecar, read_sidecar, sidecar_path
+from . import evaluate, fp16, graph, int8
+from .frames import BUILTIN_CALIBRATION, describe_source, frames_digest, load_frames, warn_if_few
+from .progress import Step
+
+log = logging.getLogger("edge_saliency")
+
+PRECISIONS = ("fp32", "fp16", "int8")
+DEFAULT_CALIBRATION_FRAMES = 128
+SOURCE_METADATA_KEY = graph.METADATA_PREFIX + "source"
+
+
+@dataclasses.dataclass
+class ExportResult:
+    files: Dict[str, str]  # precision -> ONNX path
+    report: Dict[str, Dict[str, Any]]  # precision -> accuracy row
+    report_paths: Tuple[str, str]  # (json, markdown)
+    markdown: str
+    timings: Dict[str, float]
+
+
+def variant_path(output: str, precision: str) -> str:
+    """``lite.onnx`` → ``lite.onnx`` (fp32), ``lite-fp16.onnx``, ``lite-int8.onnx``."""
+    stem = output[: -len(".onnx")]
+    return output if precision == "fp32" else "{}-{}.onnx".format(stem, precision)
+
+
+def report_paths(output: str) -> Tuple[str, str]:
+    stem = output[: -len(".onnx")]
+    return stem + ".accuracy.json", stem + ".accuracy.md"
+
+
+# -- the PyTorch model and how to rebuild it -----------------------------------------------------------
+
+
+def _sha256(path: str) -> str:
+    return file_sha256(path)
+
+
+def build_source(model: str, weights: Optional[str] = None, pretrained: bool = False,
+                 backbone_weights: Optional[Mapping[str, str]] = None, seed: int = 0) -> Dict[str, Any]:
+    """The ``source`` record: everything :func:`rebuild_model` needs (checked here, before any slow step)."""
+    saved = model.endswith(".safetensors")
+    if model.endswith((".json", ".safetensors")):
+        if not os.path.isfile(model):
+            raise WeightsError("model file not found: {}".format(model))
+        model_ref = os.path.abspath(model)
+    elif model not in list_presets():
+        raise UserError("unknown preset {!r}; valid presets: {} (or pass a config .json or a saved "
+                        ".safetensors model)".format(model, ", ".join(list_presets())))
+    else:
+        model_ref = model
+    if saved and (weights or pretrained or backbone_weights):
+        raise UserError("{} holds its weights; drop --weights / --pretrained / --backbone-weights".format(model))
+    if weights is not None and not os.path.isfile(weights):
+        raise WeightsError("weights file not found: {}".format(weights))
+    for key, path in (backbone_weights or {}).items():
+        if not os.path.isfile(path):
+            raise WeightsError("backbone weights for '{}' not found: {}".format(key, path))
+    weights_file = model_ref if saved else (os.path.abspath(weights) if weights else None)
+    return {
+        "model": model_ref,
+        "weights": os.path.abspath(weights) if weights else None,
+        "weights_sha256": _sha256(weights_file) if weights_file else None,
+        "pretrained": bool(pretrained),
+        "backbone_weights": {k: os.path.abspath(v) for k, v in (backbone_weights or {}).items()},
+        "seed": int(seed),
+        "trained": bool(saved or weights or pretrained or backbone_weights),
+        "torch": torch.__version__,
+        "timm": require("timm").__version__,
+    }
+
+
+def _config_without_weights(model: str) -> Optional[ModelConfig]:
+    """The config of a preset / config file / saved model, read cheaply (None: a saved model without one)."""
+    if model.endswith(".json"):
+        return ModelConfig.load(model)
+    if model.endswith(".safetensors"):
+        sidecar = read_sidecar(model, required=False)
+        return sidecar.model if sidecar is not None else None
+    return get_preset(model)
+
+
+def rebuild_model(source: Mapping[str, Any]) -> EMLNet:
+    """The PyTorch model a ``source`` record describes (random parts re-drawn from its seed)."""
+    model_ref = source["model"]
+    if source.get("weights_sha256"):
+        path = model_ref if model_ref.endswith(".safetensors") else source.get("weights")
+        if not path or not os.path.isfile(path):
+            raise WeightsError("the weights this model was exported from are gone: {}".format(path))
+        if _sha256(path) != source["weights_sha256"]:
+            raise WeightsError("{} changed since the export (sha256 differs)".format(path))
+    torch.manual_seed(int(source.get("seed", 0)))
+    if model_ref.endswith(".safetensors"):
+        return load_model(model_ref)
+    model = create_model(model_ref, pretrained=bool(source.get("pretrained")),
+                         backbone_weights=source.get("backbone_weights") or None)
+    if source.get("weights"):
+        load_state(model, read_checkpoint(source["weights"]), what=source["weights"])
+    return model.eval()
+
+
+# -- one variant ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Variant:
+    precision: str
+    proto: Any
+    info: Dict[str, Any]
+
+
+def _finish_variant(variant: _Variant, config: ModelConfig, source: Dict[str, Any], upsample: str) -> bytes:
+    graph.set_metadata(variant.proto, config, precision=variant.precision, upsample=upsample,
+                       source=json.dumps(source, sort_keys=True), version=__version__)
+    return variant.proto.SerializeToString()
+
+
+def _base_info(proto: Any, precision: str, upsample: str, dynamic: bool, size: Sequence[int],
+               simplified: bool, source: Dict[str, Any]) -> Dict[str, Any]:
+    onnx = require("onnx")
+    info: Dict[str, Any] = {
+        "precision": precision, "upsample": upsample, "opset": graph.opset_of(proto), "dynamic": dynamic,
+        "input_size": [int(size[0]), int(size[1])], "size_multiple": 32,
+        "preprocess": {"color": "RGB", "range": [0, 1], "layout": "NCHW", "resize": "stretch",
+                       "interpolation": INTERPOLATION},
+        "simplified": simplified,
+        "exporter": {"name": graph.EXPORTER, "torch": torch.__version__, "onnx": onnx.__version__,
+                     "onnxsim": require("onnxsim").__version__ if simplified else None},
+        "source": source,
+    }
+    info.update(graph.io_spec(proto))
+    if upsample == "plugin":
+        info["plugin"] = {
+            "op_type": contract.OP_TYPE, "domain": contract.DOMAIN, "plugin_version": contract.PLUGIN_VERSION,
+            "plugin_namespace": contract.PLUGIN_NAMESPACE, "nodes": graph.count_plugin_nodes(proto),
+        }
+    return info
+
+
+def _check_variant(precision: str, data: bytes, inputs: Sequence[evaluate.EvalInput],
+                   references: Sequence[np.ndarray], enforce: bool) -> Dict[str, Any]:
+    # int8 runs as written (Q/DQ as fake quantization): the numerics TensorRT implements, not ONNX Runtime's
+    # CPU int8 kernels
+    session = create_session(data, optimize=precision != "int8")
+    outputs = evaluate.session_outputs(session, inputs)
+    result = evaluate.parity(precision, inputs, references, outputs)
+    result["enforced"] = enforce
+    result["accuracy"] = evaluate.accuracy(inputs, references, outputs)
+    if not result["passed"]:
+        message = "{} parity check failed: {}".format(precision, "; ".join(result["failures"][:3]))
+        if enforce:
+            raise evaluate.ParityError(message)
+        log.warning("%s (not enforced: with random weights the maps have unrealistic statistics, e.g. a nearly "
+                    "constant output, so reduced-precision errors are not representative)", message)
+    return result
+
+
+def _calibration_inputs(source: str, split: Optional[str], count: int, size: Sequence[int]) -> List[np.ndarray]:
+    frames = load_frames(source, max_frames=count, split=split)
+    warn_if_few(len(frames))
+    return [preprocess(frame, size) for _, frame in frames]
+
+
+# -- export --------------------------------------------------------------------------------------------
+
+
+def export_model(
+    model: str,
+    output: str,
+    precisions: Sequence[str] = ("fp32",),
+    input_size: Optional[Sequence[int]] = None,
+    dynamic: bool = False,
+    upsample: str = "native",
+    opset: int = graph.DEFAULT_OPSET,
+    simplify: bool = True,
+    weights: Optional[str] = None,
+    pretrained: bool = False,
+    backbone_weights: Optional[Mapping[str, str]] = None,
+    seed: int = 0,
+    calibration: Optional[str] = None,
+    calibration_split: Optional[str] = None,
+    calibration_frames: int = DEFAULT_CALIBRATION_FRAMES,
+    calibration_method: str = int8.DEFAULT_METHOD,
+    percentile: float = int8.DEFAULT_PERCENTILE,
+    calibration_cache_dir: Optional[str] = None,
+    eval_frames: Optional[str] = None,
+    keep_float_stride: int = int8.KEEP_FLOAT_STRIDE,
+) -> ExportResult:
+    """Export ``model`` (a preset name, a config .json, or a saved .safetensors model) to ONNX at
+    ``output`` (fp32) and the other ``precisions`` beside it, check each against PyTorch, and write the
+    accuracy report. See the module docstring for the files and the sidecar.
+
+    ``weights``: a full-model state dict (safetensors / torch) for a preset or config; ``pretrained`` /
+    ``backbone_weights``: trained backbones (see ``create_model``); otherwise weights are random (drawn
+    from ``seed``). ``calibration``: frames for int8 (a folder, a video, a dataset root with
+    ``calibration_split``, or ``"photos"``, the default). ``eval_frames``: held-out frames for parity and the
+    report (default: the held-out scikit-image photos).
+    """
+    timings: Dict[str, float] = {}
+    precisions = list(dict.fromkeys(["fp32"] + [p for p in precisions if p != "fp32"]))
+    bad = [p for p in precisions if p not in PRECISIONS]
+    if bad:
+        raise UserError("unknown precision {!r}; choose from {}".format(bad[0], ", ".join(PRECISIONS)))
+    if not output.endswith(".onnx"):
+        raise UserError("the output must be a .onnx path, got {}".format(output))
+    if calibration_method not in int8.METHODS:
+        raise UserError("calibration method must be one of {}, got {!r}".format(", ".join(int8.METHODS),
+                                                                              calibration_method))
+    source = build_source(model, weights, pretrained, backbone_weights, seed)
+    early = _config_without_weights(model)
+    requested = input_size or (early.input_size if early else (480, 640))
+    size = check_input_size((int(requested[0]), int(requested[1])), INPUT_MULTIPLE)
+    if early is not None:
+        graph.check_export_options(early, size, dynamic, upsample, opset)
+    # everything a user can get wrong is checked before the slow steps
+    calib_inputs: List[np.ndarray] = []
+    if calibration and "int8" not in precisions:
+        log.warning("--calib is only used for int8; add --precision int8 to quantize")
+    if "int8" in precisions:
+        calib_inputs = _calibration_inputs(calibration or BUILTIN_CALIBRATION, calibration_split,
+                                           calibration_frames, size)
+    eval_list = load_frames(eval_frames) if eval_frames else None
+    inputs = evaluate.eval_inputs(size, dynamic, eval_list)
+
+    with Step("building the PyTorch model") as step:
+        net = rebuild_model(source)
+    timings["build"] = step.seconds
+    config = dataclasses.replace(net.config, input_size=size)
+    graph.check_export_options(config, size, dynamic, upsample, opset)
+
+    with Step("exporting to ONNX ({}x{}, {}, {}{})".format(size[0], size[1], upsample, "dynamic" if dynamic else
+                                                          "static", ", opset {}".format(opset))) as step:
+        proto = graph.export_onnx(net, size, dynamic=dynamic, upsample=upsample, opset=opset)
+    timings["export"] = step.seconds
+    if simplify:
+        with Step("simplifying with onnx-simplifier") as step:
+            proto = graph.simplify(proto, plugin=upsample == "plugin")
+        timings["simplify"] = step.seconds
+    references = evaluate.torch_outputs(net, inputs)
+    base = _base_info(proto, "fp32", upsample, dynamic, size, simplify, source)
+
+    files = {p: variant_path(output, p) for p in precisions}
+    json_path, md_path = report_paths(output)
+    report: Dict[str, Dict[str, Any]] = {}
+    infos: Dict[str, Dict[str, Any]] = {}
+    with contextlib.ExitStack() as stack:
+        tmp = {p: stack.enter_context(atomic_output(files[p])) for p in precisions}
+        fp32 = _Variant("fp32", proto, dict(base))
+        data = _finish_variant(fp32, config, source, upsample)
+        _write(tmp["fp32"], data)
+        fp32_sha = file_sha256(tmp["fp32"])
+        variants = [(fp32, data)]
+        reference = {"file": os.path.basename(files["fp32"]), "sha256": fp32_sha}
+
+        if "fp16" in precisions:
+            with Step("converting to fp16") as step:
+                half, facts = fp16.to_fp16(proto)
+            timings["fp16"] = step.seconds
+            v = _Variant("fp16", half, dict(base, precision="fp16", fp16=facts, reference=reference))
+            variants.append((v, _finish_variant(v, config, source, upsample)))
+        if "int8" in precisions:
+            digest = frames_digest(calib_inputs)
+            key = int8.calibration_key(fp32_sha, calibration_method, percentile, digest)
+            cache_dir = calibration_cache_dir or int8.default_cache_dir()
+            cache = os.path.join(cache_dir, key["id"] + ".json")
+            os.makedirs(cache_dir, exist_ok=True)
+            start = time.perf_counter()
+            reused = int8.calibrate(proto, calib_inputs, calibration_method, percentile, cache)
+            timings["calibrate"] = time.perf_counter() - start
+            with Step("quantizing to int8 (Q/DQ)") as step:
+                q, facts = int8.quantize(proto, cache, calibration_method, size, keep_float_stride)
+            timings["quantize"] = step.seconds
+            facts.update(int8.qdq_summary(q))
+            calib_facts = dict(describe_source(calibration or BUILTIN_CALIBRATION, calibration_split),
+                               method=calibration_method, frames=len(calib_inputs), frames_sha256=digest,
+                               percentile=percentile if calibration_method == "percentile" else None,
+                               cache=os.path.abspath(cache), cache_key=key, reused=reused)
+            v = _Variant("int8", q, dict(base, precision="int8", quantization=facts, calibration=calib_facts,
+                                         reference=reference))
+            variants.append((v, _finish_variant(v, config, source, upsample)))
+
+        for variant, payload in variants:
+            enforce = variant.precision == "fp32" or source["trained"]
+            with Step("checking {} against PyTorch".format(variant.precision)) as step:
+                result = _check_variant(variant.precision, payload, inputs, references, enforce)
+            timings["check_" + variant.precision] = step.seconds
+            accuracy = result.pop("accuracy")
+            if variant.precision != "fp32":
+                _write(tmp[variant.precision], payload)
+            path = tmp[variant.precision]
+            variant.info.update(parity=result, accuracy=accuracy, sha256=file_sha256(path),
+                                size_bytes=os.path.getsize(path))
+            report[variant.precision] = dict(accuracy, file=os.path.basename(files[variant.precision]),
+                                             size_mb=os.path.getsize(path) / 1e6,
+                                             parity_passed=result["passed"])
+            infos[variant.precision] = variant.info
+        markdown = evaluate.markdown_table(report)
+        for variant_info in infos.values():
+            variant_info["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+        document = {"model": config.name, "input_size": list(size), "upsample": upsample, "dynamic": dynamic,
+                    "reference": "fp32 PyTorch", "tolerances": evaluate.TOLERANCES, "variants": report,
+                    "pseudo_fixation_fraction": evaluate.PSEUDO_FIXATION_FRACTION}
+        tmp_json = stack.enter_context(atomic_output(json_path))
+        tmp_md = stack.enter_context(atomic_output(md_path))
+        _write(tmp_json, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
+        _write(tmp_md, ("# {} — accuracy vs fp32\n\n{}\n".format(config.name, markdown)).encode())
+    _save_sidecars(files, infos, config)
+    return ExportResult(files=files, report=report, report_paths=(json_path, md_path), markdown=markdown,
+                        timings=timings)
+
+
+def _write(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _save_sidecars(files: Mapping[str, str], infos: Mapping[str, Dict[str, Any]], config: ModelConfig) -> None:
+    try:
+        for precision, path in files.items():
+            Sidecar(kind="onnx", model=config, info=infos[precision]).save(path)
+    except BaseException:
+        for path in files.values():
+            for leftover in (path, sidecar_path(path)):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+        raise
+
+
+# -- check ---------------------------------------------------------------------------------------------
+
+
+def _describe(path: str) -> Tuple[Dict[str, Any], Optional[ModelConfig]]:
+    """``info`` and config from the sidecar, else from the ONNX metadata."""
+    sidecar = read_sidecar(path, required=False)
+    if sidecar is not None:
+        return sidecar.info, sidecar.model
+    onnx = require("onnx", purpose="reading ONNX files")
+    meta = graph.read_metadata(onnx.load(path, load_external_data=False))
+    if CONFIG_METADATA_KEY not in meta or SOURCE_METADATA_KEY not in meta:
+        raise UserError("{} has no sidecar ({}) and no edge-saliency metadata: it was not exported by "
+                        "edge-saliency, so the model to compare with is unknown".format(path, sidecar_path(path)))
+    config = ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
+    proto = onnx.load(path, load_external_data=False)
+    spec = graph.io_spec(proto)
+    dims = spec["inputs"][0]["shape"]
+    dynamic = not all(isinstance(d, int) for d in dims)
+    info = {"precision": meta.get(graph.METADATA_PREFIX + "precision", "fp32"),
+            "source": json.loads(meta[SOURCE_METADATA_KEY]), "dynamic": dynamic,
+            "input_size": list(config.input_size)}
+    return info, config
+
+
+def check_onnx(path: str, eval_frames: Optional[str] = None) -> Dict[str, Any]:
+    """Re-run the parity check of an exported ONNX file against the PyTorch model it came from (rebuilt
+    from the ``source`` its sidecar or metadata records). Raises :class:`ParityError` when it fails;
+    returns the parity result with the accuracy row."""
+    if not os.path.isfile(path):
+        raise UserError("ONNX file not found: {}".format(path))
+    info, _ = _describe(path)
+    precision = info.get("precision", "fp32")
+    source = info.get("source")
+    if not source:
+        raise UserError("{} does not record the model it was exported from; re-export it".format(path))
+    size = info.get("input_size") or [480, 640]
+    if source.get("torch") and source["torch"] != torch.__version__ and not source.get("trained"):
+        log.warning("%s was exported with torch %s (now %s): random weights may be drawn differently",
+                    path, source["torch"], torch.__version__)
+    inputs = evaluate.eval_inputs(size, bool(info.get("dynamic")), load_frames(eval_frames) if eval_frames else None)
+    with Step("rebuilding the PyTorch model"):
+        net = rebuild_model(source)
+    references = evaluate.torch_outputs(net, inputs)
+    with open(path, "rb") as f:
+        data = f.read()
+    result = _check_variant(precision, data, inputs, references, precision == "fp32" or bool(source.get("trained")))
+    result["precision"] = precision
+    return result

@@ -1,0 +1,83 @@
+"""The one pre-processing every model input goes through: export parity checks, INT8 calibration, the
+accuracy report and the runtime all call :func:`preprocess`, so calibration statistics are those of the
+frames the deployed model sees.
+
+A frame (H×W×3 RGB or BGR, uint8 or float in [0, 1]; also H×W grey or H×W×4 with alpha) becomes a
+1×3×h×w float32 array in [0, 1], RGB, NCHW: the frame is *stretched* to the model input size (h, w) with
+bilinear interpolation (``cv2.INTER_LINEAR``, no aspect-ratio padding, as the official EML-Net code
+does), converted to float and divided by 255. Each encoder's mean/std normalization is inside the model
+graph, so there is nothing else to do here.
+
+numpy + OpenCV only (both part of the base install); runs on Python 3.8.
+"""
+import os
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ._lazy import require
+from .errors import InputShapeError, UserError
+
+INTERPOLATION = "INTER_LINEAR"  # the cv2 flag name, recorded in sidecars
+
+
+def _cv2():  # type: ignore[no-untyped-def]
+    return require("cv2", purpose="image pre-processing")
+
+
+def to_rgb(frame: np.ndarray, bgr: bool = False) -> np.ndarray:
+    """An H×W×3 RGB view/copy of ``frame`` (grey is repeated; an alpha channel is dropped)."""
+    if frame.ndim == 2:
+        return np.repeat(frame[:, :, None], 3, axis=2)
+    if frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        raise InputShapeError(
+            "a frame must be H×W (grey), H×W×3 or H×W×4, got shape {}".format(tuple(frame.shape))
+        )
+    frame = frame[:, :, :3]
+    return frame[:, :, ::-1] if bgr else frame
+
+
+def preprocess(frame: np.ndarray, size: Sequence[int], bgr: bool = False) -> np.ndarray:
+    """``frame`` → 1×3×h×w float32 RGB in [0, 1] for a model whose input is ``size`` = (h, w).
+
+    ``bgr``: the frame comes from OpenCV (``cv2.imread`` / ``VideoCapture``) in BGR order.
+    uint8 frames are divided by 255; float frames must already be in [0, 1].
+    """
+    h, w = int(size[0]), int(size[1])
+    if h < 1 or w < 1:
+        raise InputShapeError("model input size must be positive, got {}".format(tuple(size)))
+    frame = np.asarray(frame)
+    if frame.size == 0:
+        raise InputShapeError("empty frame of shape {}".format(tuple(frame.shape)))
+    rgb = np.ascontiguousarray(to_rgb(frame, bgr))
+    if rgb.dtype == np.uint8:
+        divisor = np.float32(255)
+    elif rgb.dtype in (np.float32, np.float64, np.float16):
+        divisor = np.float32(1)
+        rgb = rgb.astype(np.float32, copy=False)
+    else:
+        raise InputShapeError("frames must be uint8 or float in [0, 1], got dtype {}".format(rgb.dtype))
+    if rgb.shape[:2] != (h, w):
+        cv2 = _cv2()
+        rgb = cv2.resize(rgb, (w, h), interpolation=getattr(cv2, INTERPOLATION))
+    x = rgb.astype(np.float32) / divisor
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def preprocess_batch(frames: Iterable[np.ndarray], size: Sequence[int], bgr: bool = False) -> np.ndarray:
+    """Several frames → N×3×h×w float32 (each as :func:`preprocess`)."""
+    arrays = [preprocess(f, size, bgr) for f in frames]
+    if not arrays:
+        raise UserError("no frames to pre-process")
+    return np.concatenate(arrays, axis=0)
+
+
+def read_image(path: str) -> np.ndarray:
+    """An image file as H×W×3 RGB uint8 (any format OpenCV reads); a clear error if it cannot be read."""
+    cv2 = _cv2()
+    if not os.path.isfile(path):
+        raise UserError("image not found: {}".format(path))
+    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise UserError("cannot read image {} (not an image format OpenCV reads?)".format(path))
+    return np.ascontiguousarray(image[:, :, ::-1])

@@ -1,0 +1,393 @@
+"""The training loop of both EML-Net stages, on one device or many through ``torchrun``.
+
+``train(config)`` runs in every process that ``torchrun`` starts (or in the one process of a plain
+run): DistributedDataParallel over the trained part (stage 1: the whole stage-1 model; stage 2: the
+decoder), a DistributedSampler over the training split, validation sharded over the processes and summed.
+Process 0 writes the checkpoints, ``log.json`` and the per-epoch line; every process returns the trained
+model. See :mod:`edge_saliency.training.checkpoint` for the run folder.
+"""
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Subset
+from torch.utils.data.distributed import DistributedSampler
+
+from .. import metrics as M
+from .._lazy import require
+from ..atomic import atomic_write_text
+from ..config import ModelConfig, check_input_size
+from ..data.datasets import SampleFiles, find_samples
+from ..errors import UserError
+from ..models import load_model, resolve_config
+from ..models.emlnet import EMLNet
+from . import checkpoint as ckpt
+from . import distributed as D
+from .config import TRAIN_CONFIG_FILE, TrainConfig
+from .dataset import SaliencyDataset, worker_error
+from .loss import TERMS, EMLLoss, eml_loss_terms
+from .stages import assemble_fused_model, build_stage1_model, freeze_encoders, set_train_mode, stage1_config
+
+log = logging.getLogger("edge_saliency")
+LOG_FILE = "log.json"
+VAL_MAP_METRICS = ("cc", "nss", "kld", "sim")  # scored per image at the model's input size, MIT convention
+LOSS_NAMES = ("loss",) + tuple("loss_" + t for t in TERMS)  # the loss and its three terms in records
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: EMLNet  # the model as trained, in eval mode (not the best epoch's: that is best.safetensors)
+    history: List[Dict[str, Any]]
+    output: str
+    best: Optional[Dict[str, Any]]
+    is_main: bool = True  # process 0 (the one that wrote the run folder)
+
+
+def _training_model_config(config: TrainConfig) -> Tuple[ModelConfig, Tuple[int, int]]:
+    full = resolve_config(config.model)
+    size = check_input_size(config.input_size or full.input_size)
+    full = dataclasses.replace(full, input_size=size)
+    return (stage1_config(full, config.encoder) if config.stage == 1 else full), size
+
+
+def _build_model(config: TrainConfig, model_config: ModelConfig, resume: bool) -> EMLNet:
+    if resume:
+        model = load_model(os.path.join(config.output, ckpt.LAST))
+        if model.config.to_dict() != model_config.to_dict():
+            raise UserError("cannot resume: the model in {} is not the one this run trains".format(config.output))
+    elif config.stage == 1:
+        model = build_stage1_model(model_config, model_config.encoders[0].key, config.pretrained,
+                                   config.backbone_weights)
+    else:
+        model = assemble_fused_model(model_config, config.stage1)
+    if config.stage == 2:
+        freeze_encoders(model)
+    return model
+
+
+def _files(config: TrainConfig, split: str, limit: Optional[int] = None) -> List[SampleFiles]:
+    files = find_samples(config.data, config.layout, split, need=("map", "fixations"))
+    return files[:limit] if limit else files
+
+
+class StageForward:
+    """The prediction of one batch in a stage: the stage-1 model, or frozen encoders (no autograd) + the
+    decoder. ``trained`` is the module the optimizer updates, wrapped in DistributedDataParallel when the
+    run has several processes."""
+
+    def __init__(self, model: EMLNet, stage: int, info: Optional[D.DistInfo] = None) -> None:
+        self.model, self.stage = model, stage
+        trained: torch.nn.Module = model if stage == 1 else model.decoder  # type: ignore[assignment]
+        if info is not None and info.distributed:
+            device_ids = [info.device] if info.device.type == "cuda" else None
+            trained = DistributedDataParallel(trained, device_ids=device_ids)
+        self.trained = trained
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stage == 1:
+            return self.trained(x)
+        with torch.no_grad():
+            maps = self.model.readout_maps(x)
+        assert self.model.decoder is not None
+        return self.trained(maps, self.model.decoder.config.output_size or x.shape[-2:])
+
+
+def match_size(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    # a decoder with a fixed output size (the official 480×640) trained at another input size
+    if prediction.shape[-2:] == target.shape[-2:]:
+        return prediction
+    return F.interpolate(prediction, size=target.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def train_step(
+    forward: StageForward, criterion: EMLLoss, optimizer: torch.optim.Optimizer, scaler: Any,
+    x: torch.Tensor, fixations: torch.Tensor, density: torch.Tensor, amp: bool = False,
+) -> torch.Tensor:
+    """One optimisation step: forward (fp16 autocast with ``amp``), the loss in float32, backward through
+    the grad scaler, optimizer step. Returns the loss (detached, not synchronised)."""
+    with torch.autocast(device_type=x.device.type, dtype=torch.float16, enabled=amp):
+        prediction = forward(x)
+    loss = criterion(match_size(prediction.float(), density), fixations, density)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.detach()
+
+
+def grad_scaler(enabled: bool) -> Any:
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):  # torch >= 2.3
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
+def _val_metrics(prediction: np.ndarray, density: np.ndarray, fixmap: np.ndarray) -> Dict[str, float]:
+    scores = {"cc": M.cc(prediction, density), "kld": M.kld(prediction, density), "sim": M.sim(prediction, density)}
+    if fixmap.any():
+        scores["nss"] = M.nss(prediction, fixmap)
+    return scores
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, resume: bool = False, progress: bool = True) -> None:
+        config.validate()
+        self.config, self.resume, self.progress = config, resume, progress
+        self.start_epoch = 0
+        self.history: List[Dict[str, Any]] = []
+        self.best: Optional[Dict[str, Any]] = None
+
+    # -- set-up ------------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        config, info = self.config, self.info
+        self.amp = config.amp if config.amp is not None else info.device.type == "cuda"
+        if self.amp and info.device.type != "cuda":
+            raise UserError("mixed precision (--amp) needs a CUDA device; this run is on {}".format(info.device))
+        torch.manual_seed(config.seed)
+        if info.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.model_config, self.size = _training_model_config(config)
+        train_files = _files(config, config.train_split)
+        val_files: List[SampleFiles] = []
+        if config.val_split:
+            try:
+                val_files = _files(config, config.val_split, config.val_limit)
+            except UserError as exc:
+                raise UserError("validation split: {} (choose it with --val-split, or --no-val)".format(exc)) from None
+        if not self.resume and os.path.exists(os.path.join(config.output, TRAIN_CONFIG_FILE)):
+            raise UserError("{} already holds a training run; continue it with --resume {} or choose another "
+                            "--out".format(config.output, config.output))
+        D.barrier(info)  # every process has looked before process 0 writes
+        if info.is_main:
+            os.makedirs(config.output, exist_ok=True)
+            if not self.resume:
+                config.save(config.output)
+        self.model = _build_model(config, self.model_config, self.resume).to(info.device)
+        self.forward = StageForward(self.model, config.stage, info)
+
+        self.train_set = SaliencyDataset(train_files, self.size, flip=config.hflip, seed=config.seed)
+        self.sampler = DistributedSampler(self.train_set, num_replicas=info.world_size, rank=info.rank,
+                                          shuffle=True, seed=config.seed)
+        pin = info.device.type == "cuda"
+        self.train_loader = DataLoader(self.train_set, batch_size=config.batch_size, sampler=self.sampler,
+                                       num_workers=config.workers, pin_memory=pin)
+        self.val_loader = None
+        if val_files:
+            val_set = SaliencyDataset(val_files, self.size)
+            shard = Subset(val_set, range(info.rank, len(val_set), info.world_size))  # no padding duplicates
+            self.val_loader = DataLoader(shard, batch_size=config.batch_size, num_workers=config.workers,
+                                         pin_memory=pin)
+
+        params = [p for p in self.forward.trained.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                                         weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(config.lr_milestones),
+                                                              config.lr_gamma)
+        self.scaler = grad_scaler(self.amp)
+        self.criterion = EMLLoss(config.loss_weights)
+        if self.resume:
+            state = ckpt.load_checkpoint_state(config.output)
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            if state.get("scaler") and self.amp:  # an empty state is a disabled scaler
+                self.scaler.load_state_dict(state["scaler"])
+            self.start_epoch, self.history, self.best = int(state["epoch"]), list(state["history"]), state["best"]
+            if self.start_epoch >= config.epochs and info.is_main:
+                log.info("%s already finished %d of %d epochs; raise --epochs to train more",
+                         config.output, self.start_epoch, config.epochs)
+
+    # -- one epoch ---------------------------------------------------------------------------------------
+    def _autocast(self) -> Any:
+        return torch.autocast(device_type=self.info.device.type, dtype=torch.float16, enabled=self.amp)
+
+    def _batch(self, batch: Dict[str, Any]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        device = self.info.device
+        return (batch["image"].to(device, non_blocking=True), batch["fixations"].to(device, non_blocking=True),
+                batch["density"].to(device, non_blocking=True))
+
+    def _train_epoch(self, epoch: int) -> Dict[str, float]:
+        config, info = self.config, self.info
+        self.train_set.set_epoch(epoch)
+        self.sampler.set_epoch(epoch)
+        set_train_mode(self.model, config.stage)
+        steps = len(self.train_loader) if config.steps_per_epoch is None else min(len(self.train_loader),
+                                                                                  config.steps_per_epoch)
+        tqdm = require("tqdm", extra="train", purpose="the training progress bar").tqdm
+        bar = tqdm(total=steps, disable=not (self.progress and info.is_main), leave=False, unit="batch",
+                   desc="epoch {}/{}".format(epoch + 1, config.epochs), dynamic_ncols=True)
+        # loss, kl, cc, nss, images — summed on the device, read back at the end (no sync per step)
+        sums = torch.zeros(len(TERMS) + 2, dtype=torch.float64, device=info.device)
+        start = time.time()
+        try:
+            for step, batch in enumerate(self.train_loader):
+                if step >= steps:
+                    break
+                x, fixations, density = self._batch(batch)
+                loss = train_step(self.forward, self.criterion, self.optimizer, self.scaler, x, fixations, density,
+                                  self.amp)
+                terms = [self.criterion.last_terms[k] for k in TERMS]
+                sums += torch.stack([loss] + terms + [torch.ones((), device=loss.device)]).double() * x.shape[0]
+                bar.update(1)
+                if step % 20 == 0 or step + 1 == steps:  # reading the loss synchronises a GPU: not every step
+                    mean = float(sums[0] / sums[-1])
+                    if not np.isfinite(mean):
+                        raise UserError("the loss became {} by epoch {} step {}; lower --lr".format(
+                            mean, epoch + 1, step + 1))
+                    bar.set_postfix(loss="{:.4f}".format(mean))
+        except UserError as exc:
+            raise worker_error(exc) from None
+        finally:
+            bar.close()
+        sums = D.all_sum(info, sums.cpu())
+        images = float(sums[-1])
+        seconds = time.time() - start
+        record = {name: float(sums[i] / max(images, 1.0)) for i, name in enumerate(LOSS_NAMES)}
+        record.update(images=int(images), seconds=round(seconds, 3), images_per_second=round(images / seconds, 3))
+        return record
+
+    def _validate(self) -> Optional[Dict[str, float]]:
+        if self.val_loader is None:
+            return None
+        self.model.eval()
+        names = LOSS_NAMES + VAL_MAP_METRICS
+        sums = torch.zeros(2 * len(names), dtype=torch.float64)  # (sum, count) per name
+        weights = self.criterion.weights
+        try:
+            with torch.no_grad():
+                for batch in self.val_loader:
+                    x, fixations, density = self._batch(batch)
+                    with self._autocast():
+                        prediction = self.model(x)
+                    prediction = match_size(prediction.float(), density)
+                    terms = eml_loss_terms(prediction, fixations, density)
+                    loss = sum(w * terms[k] for w, k in zip(weights, TERMS))
+                    per_sample = [loss] + [terms[k] for k in TERMS]
+                    for i, values in enumerate(per_sample):
+                        sums[2 * i] += float(values.sum())
+                        sums[2 * i + 1] += values.numel()
+                    arrays = (t[:, 0].cpu().numpy() for t in (prediction, density, fixations))
+                    for pred, dens, fix in zip(*arrays):
+                        for name, value in _val_metrics(pred, dens, fix).items():
+                            i = names.index(name)
+                            sums[2 * i] += value
+                            sums[2 * i + 1] += 1
+        except UserError as exc:
+            raise worker_error(exc) from None
+        sums = D.all_sum(self.info, sums)
+        return {name: float(sums[2 * i] / sums[2 * i + 1]) for i, name in enumerate(names) if sums[2 * i + 1] > 0}
+
+    # -- the run -----------------------------------------------------------------------------------------
+    def _is_better(self, score: float) -> bool:
+        if self.best is None:
+            return True
+        return score < self.best["score"] if self.config.mode == "min" else score > self.best["score"]
+
+    def _write_log(self) -> None:
+        info = self.info
+        data = {
+            "config": self.config.to_dict(),
+            "model": self.model_config.to_dict(),
+            "world_size": info.world_size,
+            "device": str(info.device) if not info.distributed else "{} x{}".format(info.device.type, info.world_size),
+            "mixed_precision": self.amp,
+            "global_batch_size": self.config.batch_size * info.world_size,
+            "best": self.best,
+            "epochs": self.history,
+        }
+        atomic_write_text(os.path.join(self.config.output, LOG_FILE), json.dumps(data, indent=2) + "\n")
+
+    def _epoch_line(self, record: Dict[str, Any]) -> str:
+        train = record["train"]
+        parts = ["epoch {}/{}".format(record["epoch"], self.config.epochs), "lr {:.3g}".format(record["lr"]),
+                 "train loss {:.4f} (kl {:.4f}, 1-cc {:.4f}, nss {:.4f})".format(
+                     train["loss"], train["loss_kl"], train["loss_cc"], train["loss_nss"])]
+        val = record.get("val")
+        if val:
+            parts.append("val " + " ".join("{} {:.4f}".format(k, val[k]) for k in ("loss",) + VAL_MAP_METRICS
+                                           if k in val))
+        if self.best is not None:
+            best = self.best
+            parts.append("best {} {:.4f} (epoch {})".format(best["metric"], best["score"], best["epoch"]))
+        parts.append("{:.0f} img/s".format(train["images_per_second"]) if train["images_per_second"] >= 10
+                     else "{:.2f} img/s".format(train["images_per_second"]))
+        return "  ".join(parts)
+
+    def run(self) -> TrainResult:
+        self.info = D.setup(self.config.device)
+        try:
+            self._setup()
+            config, info = self.config, self.info
+            if info.is_main:
+                log.info("stage %d: %s at %dx%d on %s, %d training images%s", config.stage, self.model_config.name,
+                         self.size[0], self.size[1], "{} x{}".format(info.device.type, info.world_size)
+                         if info.distributed else info.device, len(self.train_set),
+                         ", mixed precision" if self.amp else "")
+            for epoch in range(self.start_epoch, self.config.epochs):
+                lr = self.optimizer.param_groups[0]["lr"]
+                train = self._train_epoch(epoch)
+                D.broadcast_buffers(info, self.forward.trained)
+                self.scheduler.step()
+                val = self._validate()
+                record: Dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "train": train, "val": val}
+                if info.distributed:
+                    tensors = list(self.model.state_dict().values())
+                    record["max_weight_difference_across_processes"] = D.max_difference_across_ranks(info, tensors)
+                if val is None:  # no validation: the last epoch is the best
+                    improved, metric, score = True, "epoch", float(epoch + 1)
+                else:
+                    metric = config.val_metric
+                    score = float(val.get(metric, float("nan")))
+                    improved = metric in val and self._is_better(score)
+                record["best"] = improved
+                if improved:
+                    self.best = {"epoch": epoch + 1, "metric": metric, "score": score}
+                self.history.append(record)
+                if info.is_main:
+                    self._save(epoch, improved)
+                    log.info(self._epoch_line(record))
+                D.barrier(info)
+            return TrainResult(self.model.eval(), self.history, self.config.output, self.best, info.is_main)
+        finally:
+            D.teardown(self.info)
+
+    def _save(self, epoch: int, improved: bool) -> None:
+        folder = self.config.output
+        state = {
+            "epoch": epoch + 1,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "best": self.best,
+            "history": self.history,
+        }
+        ckpt.save_checkpoint(folder, self.model, state)
+        if improved:
+            ckpt.copy_weights(folder, ckpt.LAST, ckpt.BEST)
+        if self.config.keep_every_epoch:
+            ckpt.copy_weights(folder, ckpt.LAST, "epoch_{:03d}.safetensors".format(epoch + 1))
+        self._write_log()
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train one stage as ``config`` says; with ``resume`` continue the run in ``config.output``."""
+    return Trainer(config, resume=resume, progress=progress).run()
+
+
+def resume_config(folder: str, **changes: Any) -> TrainConfig:
+    """The saved config of a run folder, with the changes a resumed run may make (``epochs``, ``data``,
+    ``workers``, ``device``, ``steps_per_epoch``, ``val_limit``)."""
+    allowed = {"epochs", "data", "workers", "device", "steps_per_epoch", "val_limit"}
+    bad = sorted(k for k, v in changes.items() if v is not None and k not in allowed)
+    if bad:
+        raise UserError("a resumed run keeps its training config; only {} may change, not {}".format(
+            ", ".join(sorted(allowed)), ", ".join(bad)))
+    config = TrainConfig.load(folder)
+    config = dataclasses.replace(config, output=folder, **{k: v for k, v in changes.items() if v is not None})
+    config.validate()
+    return config

@@ -1,0 +1,79 @@
+"""Parity statistics, gates and the accuracy report's metrics (NSS agreement) on closed-form cases."""
+import numpy as np
+import pytest
+
+from edge_saliency import metrics
+from edge_saliency.export import evaluate
+
+
+def _map(seed=0, shape=(32, 48)):
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    rng = np.random.default_rng(seed)
+    blob = np.exp(-((yy - 10) ** 2 + (xx - 30) ** 2) / 40.0)
+    return (blob + 0.05 * rng.random(shape)).astype(np.float32)
+
+
+def test_compare_statistics():
+    ref = np.zeros((2, 1, 4, 4), np.float32)
+    ref[:, 0, 0, 0] = 1
+    out = ref.copy()
+    out[1, 0, 3, 3] = 0.5
+    stats = evaluate.compare(ref, out)
+    assert stats["max_abs"] == 0.5 and stats["mean_abs"] == pytest.approx(0.5 / 32)
+    expected_cc = metrics.cc(out[1, 0], ref[1, 0])  # the worse of the two items
+    assert expected_cc < 1 and stats["cc"] == pytest.approx(expected_cc)
+    with pytest.raises(evaluate.ParityError, match="shape"):
+        evaluate.compare(ref, out[:1])
+
+
+def test_gates_per_precision():
+    real = evaluate.EvalInput("photo", np.zeros((1, 3, 4, 4), np.float32), True)
+    noise = evaluate.EvalInput("random", np.zeros((1, 3, 4, 4), np.float32), False)
+    ref = _map()[None, None]
+    small = ref + 5e-5
+    assert evaluate.parity("fp32", [real, noise], [ref, ref], [small, small])["passed"]
+    failed = evaluate.parity("fp32", [real, noise], [ref, ref], [small, ref + 2e-4])
+    assert not failed["passed"] and failed["failures"] == ["random: max abs diff 0.0002 > 0.0001"]
+    noisy = ref + 0.05 * np.random.default_rng(1).standard_normal(ref.shape).astype(np.float32)
+    assert metrics.cc(noisy[0, 0], ref[0, 0]) < 0.98
+    # reduced precisions gate CC on real frames only
+    assert evaluate.parity("int8", [real, noise], [ref, ref], [small, noisy])["passed"]
+    result = evaluate.parity("int8", [real, noise], [ref, ref], [noisy, small])
+    assert not result["passed"] and result["failures"][0].startswith("photo: CC 0.")
+    assert result["worst"]["cc"] == pytest.approx(metrics.cc(noisy[0, 0], ref[0, 0]))
+
+
+def test_pseudo_fixations_are_the_top_pixels():
+    ref = _map()
+    fix = evaluate.pseudo_fixations(ref, 0.01)
+    k = round(0.01 * ref.size)
+    assert fix.sum() == k
+    assert ref[fix.astype(bool)].min() >= np.sort(ref.ravel())[-k]
+    flat = np.zeros((10, 10))
+    assert evaluate.pseudo_fixations(flat, 0.05).ravel()[:5].tolist() == [1] * 5  # ties: by pixel index
+
+
+def test_nss_agreement():
+    ref = _map()
+    assert evaluate.nss_agreement(ref, ref) == pytest.approx(1.0)
+    assert evaluate.nss_agreement(3 * ref + 1, ref) == pytest.approx(1.0)  # NSS is z-scored
+    blurred = 0.5 * ref + 0.5 * ref.mean()
+    assert evaluate.nss_agreement(blurred, ref) == pytest.approx(1.0)  # an affine map, still 1
+    other = _map(seed=2)[::-1]  # the blob elsewhere
+    assert evaluate.nss_agreement(other, ref) < 0.2
+    assert evaluate.nss_agreement(ref, np.full_like(ref, 0.5)) is None
+
+
+def test_accuracy_report_and_table():
+    inputs = [evaluate.EvalInput("a", np.zeros((1, 3, 4, 4), np.float32), True),
+              evaluate.EvalInput("random", np.zeros((1, 3, 4, 4), np.float32), False)]
+    ref = _map()[None, None]
+    noisy = np.clip(ref + 0.02 * np.random.default_rng(3).standard_normal(ref.shape), 0, 1).astype(np.float32)
+    row = evaluate.accuracy(inputs, [ref, ref], [noisy, ref * 0])
+    assert row["frames"] == 1  # random input is not in the report
+    assert row["cc"] == pytest.approx(metrics.cc(noisy[0, 0], ref[0, 0]))
+    assert row["kld"] == pytest.approx(metrics.kld(noisy[0, 0], ref[0, 0]))
+    assert row["sim"] == pytest.approx(metrics.sim(noisy[0, 0], ref[0, 0]))
+    assert 0.8 < row["nss_agreement"] < 1.0
+    table = evaluate.markdown_table({"int8": dict(row, file="m-int8.onnx", size_mb=1.25)})
+    assert "| int8 | m-int8.onnx | 1.2 |" in table and "NSS" in table

@@ -1,0 +1,75 @@
+"""The official post-processing against scipy.ndimage as an independent reference."""
+import cv2
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from edge_saliency import postprocess as P
+
+RNG = np.random.default_rng(0)
+
+
+def _smooth_map(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return ndimage.gaussian_filter(rng.random(shape), 6).astype(np.float32)
+
+
+def test_kernel_size_for_the_official_sigma():
+    assert P.kernel_size(5.0) == 41  # radius 4σ, as scipy.ndimage's default truncate and OpenCV's own choice
+    assert P.kernel_size(2.5) == 21 and P.kernel_size(0.3) == 3
+
+
+def test_blur_at_480x640_matches_scipy():
+    saliency = RNG.random((480, 640)).astype(np.float32)
+    expected = ndimage.gaussian_filter(saliency.astype(np.float64), 5.0, mode="reflect", truncate=4.0)
+    np.testing.assert_allclose(P.blur(saliency), expected, atol=2e-6)
+
+
+def test_blur_scales_sigma_with_the_map_size():
+    saliency = RNG.random((120, 320)).astype(np.float32)  # σ 5 at 480×640 → 1.25 down, 2.5 across
+    expected = ndimage.gaussian_filter(saliency.astype(np.float64), (1.25, 2.5), mode="reflect", truncate=4.0)
+    np.testing.assert_allclose(P.blur(saliency), expected, atol=2e-6)
+    unscaled = ndimage.gaussian_filter(saliency.astype(np.float64), 3.0, mode="reflect", truncate=4.0)
+    np.testing.assert_allclose(P.blur(saliency, 3.0, reference_size=None), unscaled, atol=2e-6)
+    np.testing.assert_array_equal(P.blur(saliency, 0), saliency)
+
+
+def test_minmax_and_uint8():
+    out = P.minmax(np.array([[2.0, 4.0], [3.0, 6.0]]))
+    np.testing.assert_allclose(out, [[0, 0.5], [0.25, 1]])
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(P.minmax(np.full((3, 3), 7.0)), 0)
+    np.testing.assert_array_equal(P.to_uint8(np.array([0.0, 0.5, 1.0, 1.5, -1, 0.499 / 255])),
+                                  [0, 128, 255, 255, 0, 0])
+
+
+def test_postprocess_is_blur_resize_minmax_uint8():
+    saliency = _smooth_map((480, 640))
+    out = P.postprocess(saliency, (300, 400))
+    assert out.shape == (300, 400) and out.dtype == np.uint8 and out.min() == 0 and out.max() == 255
+    blurred = ndimage.gaussian_filter(saliency.astype(np.float64), 5.0, mode="reflect", truncate=4.0)
+    resized = cv2.resize(blurred, (400, 300), interpolation=cv2.INTER_LINEAR)
+    expected = np.rint(255 * (resized - resized.min()) / (resized.max() - resized.min()))
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert np.abs(P.postprocess(saliency).astype(int) - P.to_uint8(P.minmax(P.blur(saliency)))).max() <= 1
+    assert P.postprocess(np.full((48, 64), 3.0)).max() == 0  # a constant map: all zeros, as minmax
+    # N×1×H×W model output is accepted; no size keeps the map's size
+    assert P.postprocess(saliency[None, None]).shape == (480, 640)
+    with pytest.raises(ValueError, match="2-D"):
+        P.postprocess(np.zeros((2, 4, 4)))
+
+
+def test_overlay_and_colorize():
+    image = RNG.integers(0, 255, (60, 80, 3)).astype(np.uint8)
+    saliency = P.to_uint8(P.minmax(_smooth_map((30, 40))))
+    heat = P.colorize(saliency)
+    assert heat.shape == (30, 40, 3)
+    np.testing.assert_array_equal(heat, cv2.applyColorMap(saliency, cv2.COLORMAP_JET))
+    np.testing.assert_array_equal(P.overlay(image, saliency, alpha=0.0), image)
+    full = P.overlay(image, saliency, alpha=1.0)
+    np.testing.assert_array_equal(full, P.colorize(P.resize(saliency, (60, 80))))
+    half = P.overlay(image, saliency, alpha=0.5)
+    expected = np.rint(0.5 * image.astype(float) + 0.5 * full.astype(float))
+    assert np.abs(half - expected).max() <= 1
+    with pytest.raises(ValueError, match="colour map"):
+        P.colorize(saliency, "rainbow-unicorn")
