@@ -30,9 +30,12 @@ EXTRAS = {
         "onnxconverter-common>=1.13",
         "scikit-image>=0.19",  # real photos for parity checks and the accuracy report, shipped in the wheel
     ],
+    # build-engine reads ONNX graphs (onnx); the runtime drives CUDA through cuda-python. On Jetson, TensorRT
+    # comes from JetPack (python3-libnvinfer), not from pip.
     "tensorrt": [
         "tensorrt>=8.5",
         "cuda-python>=11.8",
+        "onnx>=1.13",
     ],
 }
 # Training and evaluating on saliency datasets: the export stack plus .mat fixation files and a progress bar.

@@ -20,6 +20,10 @@ SUBCOMMANDS: List[str] = [
     "eval",
     "predict",
     "build_plugin",
+    "build_engine",
+    "export_triton",
+    "inspect_artifact",
+    "selftest",
 ]
 
 log = logging.getLogger("edge_saliency")

@@ -81,3 +81,20 @@ def add_upsample_argument(parser: Any) -> None:
     parser.add_argument("--upsample", choices=("native", "plugin"), default="native",
                         help="bilinear upsampling as standard ONNX Resize (native) or as BilinearUpsample_TRT "
                              "nodes for our TensorRT plugin (default: %(default)s)")
+
+
+def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--shape`` / ``--min-shape`` / ``--opt-shape`` / ``--max-shape`` for engines of dynamic ONNX files."""
+    group = parser.add_argument_group("input shapes (dynamic ONNX only)")
+    group.add_argument("--shape", action="append", default=[], metavar="[NAME:]NxCxHxW",
+                       help="one fixed shape for a dynamic input (repeat per input)")
+    group.add_argument("--min-shape", action="append", default=[], metavar="[NAME:]NxCxHxW")
+    group.add_argument("--opt-shape", action="append", default=[], metavar="[NAME:]NxCxHxW")
+    group.add_argument("--max-shape", action="append", default=[], metavar="[NAME:]NxCxHxW",
+                       help="an optimization profile range (all three per input)")
+
+
+def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="PATH",
+                        help="TensorRT plugin library to load first (default: our BilinearUpsample_TRT plugin when "
+                             "the ONNX file has plugin nodes)")

@@ -68,6 +68,7 @@ from .._version import __version__
 from ..atomic import atomic_output
 from ..config import ModelConfig, check_input_size
 from ..errors import UserError, WeightsError
+from ..hashing import file_sha256
 from ..models.emlnet import INPUT_MULTIPLE, EMLNet
 from ..models.factory import create_model
 from ..models.registry import get_preset, list_presets
@@ -111,7 +112,7 @@ def report_paths(output: str) -> Tuple[str, str]:
 
 
 def _sha256(path: str) -> str:
-    return graph.file_sha256(path)
+    return file_sha256(path)
 
 
 def build_source(model: str, weights: Optional[str] = None, pretrained: bool = False,
@@ -326,7 +327,7 @@ def export_model(
         fp32 = _Variant("fp32", proto, dict(base))
         data = _finish_variant(fp32, config, source, upsample)
         _write(tmp["fp32"], data)
-        fp32_sha = graph.file_sha256(tmp["fp32"])
+        fp32_sha = file_sha256(tmp["fp32"])
         variants = [(fp32, data)]
         reference = {"file": os.path.basename(files["fp32"]), "sha256": fp32_sha}
 
@@ -366,7 +367,7 @@ def export_model(
             if variant.precision != "fp32":
                 _write(tmp[variant.precision], payload)
             path = tmp[variant.precision]
-            variant.info.update(parity=result, accuracy=accuracy, sha256=graph.file_sha256(path),
+            variant.info.update(parity=result, accuracy=accuracy, sha256=file_sha256(path),
                                 size_bytes=os.path.getsize(path))
             report[variant.precision] = dict(accuracy, file=os.path.basename(files[variant.precision]),
                                              size_mb=os.path.getsize(path) / 1e6,

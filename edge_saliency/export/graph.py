@@ -7,7 +7,6 @@ TensorRT 8.5 (JetPack 5.1, Xavier) parses opsets up to 17. The TorchScript expor
 our custom node from a ten-line ``autograd.Function.symbolic``, and handles ``dynamic_axes`` for batch and
 H×W. It is deprecated upstream; the dynamo path is the way forward once opset 18 is acceptable.
 """
-import hashlib
 import io
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -200,14 +199,6 @@ def op_counts(proto: Any) -> Dict[str, int]:
     for node in proto.graph.node:
         counts[node.op_type] = counts.get(node.op_type, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plugin_to_native(proto: Any) -> Any:

@@ -12,7 +12,6 @@ A run folder holds, after every epoch:
 - ``epoch_NNN.safetensors`` (+ ``.json``) for every epoch with ``keep_every_epoch``.
 """
 import collections
-import hashlib
 import os
 import shutil
 from typing import Any, Dict
@@ -21,20 +20,13 @@ import torch
 
 from ..atomic import atomic_output
 from ..errors import UserError
+from ..hashing import file_sha256
 from ..models import save_model
 from ..models.emlnet import EMLNet
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
 STATE = "last.state.pt"
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _plain_scheduler_state(state: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,0 +1,160 @@
+"""``build_engine``: ONNX file -> TensorRT engine, or an optimized ONNX Runtime artifact where there is no
+TensorRT, each with its sidecar, in the engine cache."""
+import dataclasses
+import logging
+import os
+import time
+from typing import Optional
+
+from .. import system
+from .._lazy import require
+from ..atomic import atomic_output, atomic_write_bytes
+from ..errors import MissingDependencyError, UserError
+from ..sidecar import Sidecar, read_sidecar
+from .cache import DEFAULT_DIR, artifact_path, cache_key, current_target, file_sha256, is_up_to_date, rebuild_command
+from .onnx_info import OnnxDescription, describe_onnx
+from .options import BACKENDS, BuildOptions
+from .trt_compat import load_tensorrt
+
+log = logging.getLogger("edge_saliency.engine")
+
+
+@dataclasses.dataclass
+class BuildResult:
+    path: str
+    sidecar: Sidecar
+    backend: str
+    skipped: bool  # an up-to-date artifact was already in the cache
+    fallback: bool  # --backend auto fell back to ONNX Runtime
+
+
+def resolve_backend(backend: str) -> str:
+    """'auto' -> 'tensorrt' when TensorRT imports, else 'onnxruntime'; 'tensorrt' without it is an error."""
+    if backend not in BACKENDS:
+        raise UserError("--backend must be one of {}, got {!r}".format(", ".join(BACKENDS), backend))
+    if backend == "onnxruntime":
+        return backend
+    try:
+        load_tensorrt()
+    except MissingDependencyError:
+        if backend == "tensorrt":
+            raise
+        return "onnxruntime"
+    return "tensorrt"
+
+
+def _plugins_needed(description: OnnxDescription, options: BuildOptions) -> None:
+    """An ONNX with BilinearUpsample_TRT nodes needs our plugin library for TensorRT: find it if not given."""
+    if description.plugin_nodes and not options.plugins:
+        from ..plugins import find_library  # raises with the build command when it is not built
+
+        options.plugins = [find_library("tensorrt")]
+
+
+def build_engine(
+    onnx_path: str,
+    options: BuildOptions,
+    backend: str = "auto",
+    output: Optional[str] = None,
+    output_dir: str = DEFAULT_DIR,
+    force: bool = False,
+    provider: Optional[str] = None,
+    verbose: bool = False,
+) -> BuildResult:
+    """Build (or find in the cache) the artifact for ``onnx_path`` and ``options``.
+
+    ``output`` overrides the cache path. Writes are atomic: an interrupted build leaves no file.
+    """
+    options.validate()
+    description = describe_onnx(onnx_path)
+    chosen = resolve_backend(backend)
+    fallback = backend == "auto" and chosen == "onnxruntime"
+    if chosen == "tensorrt":
+        _plugins_needed(description, options)
+    target = current_target(chosen, provider)
+    plugin_hashes = [file_sha256(p) for p in options.plugins if os.path.isfile(p)]
+    key = cache_key(file_sha256(onnx_path), options, target, plugin_hashes)
+    path = output or artifact_path(onnx_path, options.precision, chosen, key, output_dir)
+    existing = read_sidecar(path, required=False) if os.path.isfile(path) else None
+    if not force and existing is not None and is_up_to_date(path, existing, key):
+        return BuildResult(path, existing, chosen, skipped=True, fallback=fallback)
+
+    started = time.perf_counter()
+    if chosen == "tensorrt":
+        info = _build_tensorrt(onnx_path, description, options, path, verbose)
+    else:
+        info = _build_onnxruntime(onnx_path, description, options, path, target.provider or "")
+    onnx_sidecar = description.sidecar
+    info.update({
+        "backend": chosen,
+        "key": key,
+        "target": dataclasses.asdict(target),
+        "precision": options.precision,
+        "options": options.to_dict(),
+        "onnx": {"path": os.path.abspath(onnx_path), "sha256": file_sha256(onnx_path),
+                 "precision": description.precision, "plugin_nodes": description.plugin_nodes,
+                 "export": onnx_sidecar.info if onnx_sidecar else None},
+        "plugins": [{"path": os.path.abspath(p), "sha256": h} for p, h in zip(options.plugins, plugin_hashes)],
+        "artifact_sha256": file_sha256(path),
+        "build_seconds": round(time.perf_counter() - started, 2),
+        "environment": system.environment(),
+        "rebuild_command": rebuild_command(onnx_path, options, chosen),
+    })
+    sidecar = Sidecar(
+        kind="engine" if chosen == "tensorrt" else "onnxruntime",
+        model=onnx_sidecar.model if onnx_sidecar else None,
+        info=info,
+    )
+    sidecar.save(path)
+    return BuildResult(path, sidecar, chosen, skipped=False, fallback=fallback)
+
+
+def _build_tensorrt(onnx_path: str, description: OnnxDescription, options: BuildOptions, path: str,
+                    verbose: bool) -> dict:
+    from .trt_builder import build_serialized_engine
+
+    data, report = build_serialized_engine(onnx_path, options, description.precision, verbose=verbose)
+    atomic_write_bytes(path, data)
+    return {
+        "tensorrt_version": report.tensorrt_version,
+        "inputs": report.inputs,
+        "outputs": report.outputs,
+        "plan": dataclasses.asdict(report.plan),
+        "host_code": report.plan.host_code,
+        "log": {"counts": report.log_counts, "tail": report.log_tail},
+    }
+
+
+def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: BuildOptions, path: str,
+                       provider: str) -> dict:
+    """ONNX Runtime's offline optimization of the graph, saved for ``provider`` (the runtime then loads it
+    with graph optimizations off, so start-up skips the work)."""
+    from ..plugins.ort_op import check_plugin_inputs_float32, session_options
+
+    if options.precision != description.precision:
+        raise UserError(
+            "ONNX Runtime runs the precision of the ONNX file ({}); for {} pass the {} ONNX".format(
+                description.precision, options.precision, options.precision)
+        )
+    onnxruntime = require("onnxruntime")
+    if provider not in onnxruntime.get_available_providers():
+        raise UserError("ONNX Runtime has no {} here; available: {}".format(
+            provider, ", ".join(onnxruntime.get_available_providers())))
+    if description.plugin_nodes:
+        check_plugin_inputs_float32(require("onnx").load(onnx_path, load_external_data=False))
+    with atomic_output(path) as tmp:
+        so = session_options(with_plugin=description.plugin_nodes > 0)
+        so.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.optimized_model_filepath = tmp
+        onnxruntime.InferenceSession(onnx_path, so, providers=[provider])
+        if not os.path.isfile(tmp):
+            raise UserError("ONNX Runtime did not write the optimized model for {}".format(onnx_path))
+    return {
+        "onnxruntime_version": onnxruntime.__version__,
+        "provider": provider,
+        "graph_optimization_level": "ORT_ENABLE_ALL",
+        "custom_ops": description.plugin_nodes > 0,
+        "inputs": description.inputs,
+        "outputs": description.outputs,
+        "host_code": False,
+    }

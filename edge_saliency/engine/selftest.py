@@ -1,0 +1,151 @@
+"""``edge-saliency selftest``: what this machine has, and whether every inference path works on it.
+
+Builds two tiny networks — a bilinear upsample as ONNX ``Resize`` and as our ``BilinearUpsample_TRT`` plugin
+node — runs them through every available path (ONNX Runtime; TensorRT with the native op and with the
+plugin) and compares each with an independent numpy reference. On a machine without TensorRT it says what
+is missing and checks the ONNX Runtime path.
+"""
+import dataclasses
+import os
+import tempfile
+import traceback
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from .. import system
+from ..errors import UserError
+from ..plugins import upsample_op
+
+OK, SKIP, FAIL = "ok", "skip", "FAIL"
+TOLERANCE = {"float32": 1e-5, "float16": 2e-3}
+IN_SHAPE = (1, 2, 5, 7)
+OUT_HW = (16, 24)
+
+
+@dataclasses.dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+def tiny_onnx(path: str, plugin: bool) -> None:
+    """x (1×2×5×7) -> bilinear resize to 16×24 (half-pixel) -> y, as Resize or as the plugin node."""
+    from .._lazy import require
+
+    onnx = require("onnx", purpose="selftest")
+    helper = onnx.helper
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(IN_SHAPE))
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [IN_SHAPE[0], IN_SHAPE[1], *OUT_HW])
+    if plugin:
+        node = helper.make_node(
+            upsample_op.OP_TYPE, ["x"], ["y"], domain=upsample_op.DOMAIN, output_height=OUT_HW[0],
+            output_width=OUT_HW[1], scale_height=0.0, scale_width=0.0, align_corners=0,
+            plugin_version=upsample_op.PLUGIN_VERSION, plugin_namespace=upsample_op.PLUGIN_NAMESPACE,
+        )
+        initializers, opsets = [], [helper.make_opsetid("", 17), helper.make_opsetid(upsample_op.DOMAIN, 1)]
+    else:
+        sizes = helper.make_tensor("sizes", onnx.TensorProto.INT64, [4], [IN_SHAPE[0], IN_SHAPE[1], *OUT_HW])
+        node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
+                                coordinate_transformation_mode="half_pixel")
+        initializers, opsets = [sizes], [helper.make_opsetid("", 17)]
+    graph = helper.make_graph([node], "selftest", [x], [y], initializer=initializers)
+    onnx.save(helper.make_model(graph, opset_imports=opsets), path)
+
+
+def _reference(x: np.ndarray) -> np.ndarray:
+    return upsample_op.bilinear_resize(x, OUT_HW, align_corners=False)
+
+
+def _compare(got: np.ndarray, expected: np.ndarray, dtype: str = "float32") -> Check:
+    """A nameless check; :func:`_guarded` names it."""
+    diff = float(np.abs(got.astype(np.float32) - expected).max())
+    ok = diff <= TOLERANCE[dtype]
+    return Check("", OK if ok else FAIL, "max abs diff {:.2e} (tolerance {:.0e})".format(diff, TOLERANCE[dtype]))
+
+
+def _run_onnxruntime(path: str, x: np.ndarray) -> np.ndarray:
+    from ..plugins.ort_op import create_session  # registers the reference op for plugin nodes
+
+    return create_session(path).run(None, {"x": x})[0]
+
+
+def run_selftest(run_engine: Optional[Callable[[str, np.ndarray], np.ndarray]] = None) -> Dict[str, Any]:
+    """All checks as a dict: {"environment": ..., "checks": [Check...]}.
+
+    ``run_engine(engine_path, x)`` runs a built engine; by default the runtime's TensorRT runner.
+    """
+    env = system.environment()
+    checks: List[Check] = []
+    gpu = env["gpu"]
+    checks.append(Check("CUDA GPU", OK if gpu else SKIP,
+                        "{} (compute capability {})".format(gpu["name"], gpu["compute_capability"]) if gpu
+                        else "none found (nvidia-smi, cuda-python)"))
+    checks.append(Check("TensorRT", OK if env["tensorrt"] else SKIP,
+                        env["tensorrt"] or 'not installed: pip install "edge-saliency[tensorrt]" (Jetson: JetPack)'))
+    if env["jetson"]:
+        jet = env["jetson"]
+        checks.append(Check("Jetson", OK, "{}, L4T {}, JetPack {}, power mode {}, clocks {}".format(
+            jet["model"], jet["l4t"], jet["jetpack"], jet["power_mode"],
+            "locked" if jet["clocks_locked"] else "not locked (sudo jetson_clocks)")))
+    plugin_path = None
+    try:
+        from ..plugins import find_library
+
+        plugin_path = find_library("tensorrt")
+        checks.append(Check("plugin library", OK, plugin_path))
+    except (UserError, ImportError) as exc:
+        checks.append(Check("plugin library", SKIP, str(exc).splitlines()[0]))
+
+    x = np.random.default_rng(0).random(IN_SHAPE, dtype=np.float32)
+    expected = _reference(x)
+    with tempfile.TemporaryDirectory(prefix="edge-saliency-selftest-") as tmp:
+        paths = {}
+        for variant in ("native", "plugin"):
+            paths[variant] = os.path.join(tmp, "upsample-{}.onnx".format(variant))
+            tiny_onnx(paths[variant], plugin=variant == "plugin")
+        for variant, path in paths.items():
+
+            def run_ort(p: str = path) -> Check:
+                return _compare(_run_onnxruntime(p, x), expected)
+
+            checks.append(_guarded("ONNX Runtime, {} upsample".format(variant), run_ort))
+        if env["tensorrt"] and gpu:
+            from .build import build_engine
+            from .options import BuildOptions
+
+            for variant, path in paths.items():
+                label = "TensorRT, {} upsample".format(variant)
+                if variant == "plugin" and plugin_path is None:
+                    checks.append(Check(label, SKIP, "plugin library not built (edge-saliency build-plugin)"))
+                    continue
+
+                def build_and_run(p: str = path, v: str = variant) -> Check:
+                    options = BuildOptions(precision="fp32", plugins=[plugin_path] if v == "plugin" and plugin_path
+                                           else [])
+                    result = build_engine(p, options, backend="tensorrt", output=p.replace(".onnx", ".engine"))
+                    runner = run_engine or _default_engine_runner
+                    return _compare(runner(result.path, x), expected)
+
+                checks.append(_guarded(label, build_and_run))
+        else:
+            checks.append(Check("TensorRT engines", SKIP, "needs TensorRT and a CUDA GPU"))
+    return {"environment": env, "checks": checks}
+
+
+def _guarded(name: str, fn: Callable[[], Check]) -> Check:
+    try:
+        check = fn()
+        return Check(name, check.status, check.detail)
+    except Exception as exc:  # a selftest reports, it does not crash
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Check(name, FAIL, detail + ("" if isinstance(exc, UserError) else " ({})".format(
+            traceback.format_exc(limit=1).splitlines()[-1])))
+
+
+def _default_engine_runner(path: str, x: np.ndarray) -> np.ndarray:
+    from ..runtime.runners import create_runner
+
+    with create_runner(path, backend="tensorrt") as runner:
+        return runner.infer(x)

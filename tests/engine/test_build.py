@@ -1,0 +1,66 @@
+"""build-engine on this machine (no TensorRT): the ONNX Runtime fallback, end to end."""
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from edge_saliency.cli import main
+from edge_saliency.engine.build import build_engine
+from edge_saliency.engine.options import BuildOptions
+from edge_saliency.errors import UserError
+from edge_saliency.sidecar import read_sidecar
+
+
+def _run(path, x):
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return session.run(None, {"image": x})[0]
+
+
+def test_auto_falls_back_to_an_onnxruntime_artifact_that_matches_the_source(tiny_onnx, tmp_path):
+    onnx_path = tiny_onnx()
+    result = build_engine(onnx_path, BuildOptions(precision="fp32"), output_dir=str(tmp_path / "engines"))
+    assert result.backend == "onnxruntime" and result.fallback and not result.skipped
+    assert result.path.endswith(".ort.onnx")
+    sidecar = read_sidecar(result.path)
+    assert sidecar.kind == "onnxruntime" and sidecar.info["key"] and sidecar.info["provider"] == "CPUExecutionProvider"
+    x = np.random.default_rng(0).random((1, 3, 32, 48), dtype=np.float32)
+    np.testing.assert_allclose(_run(result.path, x), _run(onnx_path, x), rtol=0, atol=1e-6)
+
+
+def test_second_build_is_skipped_and_force_rebuilds(tiny_onnx, tmp_path):
+    onnx_path = tiny_onnx()
+    first = build_engine(onnx_path, BuildOptions(precision="fp32"), output_dir=str(tmp_path))
+    again = build_engine(onnx_path, BuildOptions(precision="fp32"), output_dir=str(tmp_path))
+    assert again.skipped and again.path == first.path
+    forced = build_engine(onnx_path, BuildOptions(precision="fp32"), output_dir=str(tmp_path), force=True)
+    assert not forced.skipped
+
+
+def test_onnxruntime_runs_the_precision_of_the_file(tiny_onnx, tmp_path):
+    with pytest.raises(UserError, match="ONNX Runtime runs the precision of the ONNX file"):
+        build_engine(tiny_onnx(), BuildOptions(precision="fp16"), output_dir=str(tmp_path))
+    result = build_engine(tiny_onnx("m16.onnx", precision="fp16"), BuildOptions(precision="fp16"),
+                          output_dir=str(tmp_path))
+    assert read_sidecar(result.path).info["onnx"]["precision"] == "fp16"
+
+
+def test_cli_auto_says_it_fell_back(tiny_onnx, tmp_path, capsys, caplog):
+    assert main(["build-engine", tiny_onnx(), "--precision", "fp32", "--output-dir", str(tmp_path)]) == 0
+    assert "built onnxruntime" in capsys.readouterr().out
+    assert "TensorRT is not installed: built an ONNX Runtime artifact instead" in caplog.text
+
+
+def test_cli_tensorrt_without_tensorrt_is_one_line_naming_the_extra(tiny_onnx, tmp_path, capsys):
+    assert main(["build-engine", tiny_onnx(), "--backend", "tensorrt", "--output-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'pip install "edge-saliency[tensorrt]"' in err
+
+
+def test_cli_bad_input(tmp_path, capsys):
+    assert main(["build-engine", str(tmp_path / "missing.onnx")]) == 1
+    assert "ONNX file not found" in capsys.readouterr().err
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    assert main(["build-engine", str(bad)]) == 1
+    assert "not a readable ONNX file" in capsys.readouterr().err
+    assert main(["build-engine", str(bad), "--shape", "1x3xAx4"]) == 1
+    assert "must look like NAME:1x3x480x640" in capsys.readouterr().err
