@@ -13,7 +13,8 @@ from .._version import __version__
 from ..errors import UserError
 
 # module names under edge_saliency.cli, in the order `--help` lists them
-SUBCOMMANDS: List[str] = ["models", "build_engine", "export_triton", "inspect_artifact", "selftest"]
+SUBCOMMANDS: List[str] = ["models", "build_engine", "export_triton", "inspect_artifact", "selftest", "run",
+                          "sample_clip"]
 
 log = logging.getLogger("edge_saliency")
 
