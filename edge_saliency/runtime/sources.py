@@ -138,6 +138,31 @@ def backoff_delay(attempt: int, first: float = 0.5, cap: float = 10.0) -> float:
     return min(cap, first * (2 ** min(attempt - 1, 16)))
 
 
+def probe_container(path: str) -> Tuple[Optional[str], Optional[str]]:
+    """(container, video codec) from a file's bytes, best effort: AVI, MP4/MOV or Matroska; (None, None) when
+    the file is not a video container at all. Used to tell "unsupported codec" from "not a video"."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4 << 20)
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - (1 << 20)))
+            tail = f.read()
+    except OSError:
+        return None, None
+    data = head + tail
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        at = data.find(b"vids")
+        return "AVI", (data[at + 4:at + 8].decode("latin-1").strip("\x00 ") or None) if at >= 0 else None
+    if head[4:8] == b"ftyp":
+        at = data.find(b"stsd")
+        return "MP4/MOV", data[at + 16:at + 20].decode("latin-1") if at >= 0 else None
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        match = re.search(rb"V_[A-Z0-9/_.]+", data)
+        return "Matroska", match.group(0).decode("latin-1") if match else None
+    return None, None
+
+
 def cameras_present() -> List[str]:
     return sorted(glob.glob("/dev/video*"), key=lambda p: int(re.sub(r"\D", "", p) or 0))
 
@@ -220,8 +245,13 @@ class CaptureSource(Source):
 
     def _open_failure(self) -> str:
         if self.kind == "file":
-            return ("cannot open video {}: OpenCV/FFmpeg does not recognise it (not a video, truncated, or an "
-                    "unsupported container)".format(self.uri))
+            container, codec = probe_container(self.target)
+            if container:
+                return ("cannot decode video {}: this OpenCV/FFmpeg has no decoder for its codec '{}' ({} file); "
+                        "re-encode it, e.g. ffmpeg -i IN -c:v mpeg4 OUT.mp4".format(self.uri, codec or "unknown",
+                                                                                   container))
+            return ("cannot open video {}: not a video OpenCV/FFmpeg can read (unknown format, or a truncated "
+                    "file)".format(self.uri))
         if self.kind == "camera":
             return "cannot open camera {} (in use by another program, or not a capture device?)".format(self.uri)
         if self.kind == "stream":

@@ -129,7 +129,9 @@ class TensorRTRunner(Runner):
         plugins = self._check_sidecar() + self.plugins
         if self._deserialize is None or self._describe_io is None:
             from ...engine import trt_builder
+            from ...engine.trt_compat import load_tensorrt
 
+            load_tensorrt()  # says which extra to install before any CUDA work
             self._deserialize = self._deserialize or trt_builder.deserialize_engine
             self._describe_io = self._describe_io or trt_builder.engine_io
         cuda = self.cuda or load_cuda(self.cuda_api, self.device)
