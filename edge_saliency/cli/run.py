@@ -10,6 +10,7 @@ import sys
 import threading
 from typing import Any, List, Optional, Tuple
 
+from ..errors import UserError
 from .common import add_plugin_arg, add_subcommand
 
 log = logging.getLogger("edge_saliency")
@@ -145,15 +146,30 @@ def quiet_opencv(verbose: int) -> None:
 
 
 def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
-    from ..runtime.sinks import JsonLinesSink, MapsSink, VideoSink, WindowSink, display_available
+    """The sinks asked for, each output checked for writability now (before sources and model load)."""
+    from ..runtime.sinks import (
+        JsonLinesSink,
+        MapsSink,
+        VideoSink,
+        WindowSink,
+        check_writable,
+        display_available,
+        stream_path,
+    )
 
     sinks: List[Any] = []
     if args.output:
         sinks.append(VideoSink(args.output, view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud == "on"))
+        for index in range(len(args.sources)):
+            check_writable(stream_path(args.output, index, len(args.sources)), "output video")
     if args.jsonl:
         sinks.append(JsonLinesSink(args.jsonl, threshold=args.threshold))
+        check_writable(args.jsonl, "JSON-lines file")
     if args.maps:
         sinks.append(MapsSink(args.maps, args.maps_format))
+        if os.path.exists(args.maps) and not os.path.isdir(args.maps):
+            raise UserError("maps folder {} is a file; give a folder".format(args.maps))
+        check_writable(os.path.join(args.maps, "probe"), "maps folder")
     display = args.display
     if display is None:
         display = display_available()[0] and (live or not sinks)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edge_saliency.runtime.runners.base import Runner
+from edge_saliency.runtime.sources import Frame, Source
 
 LITE_SIZE = (64, 96)
 
@@ -86,6 +87,30 @@ class FakeRunner(Runner):
         pass
 
 
-@pytest.fixture
-def fake_runner():
-    return FakeRunner
+class ArraySource(Source):
+    """Generated frames: a file-like source (every frame), or a live one producing a frame every ``period``."""
+
+    def __init__(self, count, size=(48, 64), live=False, period=0.0, fps=20.0):
+        super().__init__("test://{}".format("live" if live else "file"))
+        self.kind = "camera" if live else "file"
+        self.count, self.shape, self.period = count, size + (3,), period
+        self.fps, self.frame_count, self.size = fps, count, size
+        self._index = 0
+        self._next = None
+
+    def open(self):
+        return self
+
+    def read(self):
+        if self._index >= self.count or self.stop_event.is_set():
+            return None
+        if self.period:
+            now = time.perf_counter()
+            self._next = (self._next or now) + self.period
+            time.sleep(max(0.0, self._next - now))
+        image = np.empty(self.shape, np.uint8)
+        image[...] = (self._index * 7) % 256
+        image[: self.shape[0] // 2, : self.shape[1] // 3] = 255  # a bright, salient corner
+        frame = Frame(image, self._index, self._index / self.fps)
+        self._index += 1
+        return frame
