@@ -22,7 +22,7 @@ def parse_pair(text: str, what: str) -> Tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text or "")
     if not match or min(int(match.group(1)), int(match.group(2))) < 1:
         raise argparse.ArgumentTypeError("{} must look like {}, got {!r}".format(
-            what, "240x320" if what == "--size" else "1280x720", text))
+            what, "256x320" if what == "--size" else "1280x720", text))
     return int(match.group(1)), int(match.group(2))
 
 
@@ -60,7 +60,9 @@ def register(subparsers: Any) -> None:
     model.add_argument("--batch", type=int, metavar="N",
                        help="frames (of one or several sources) per inference; needs a model with a dynamic or "
                             "larger batch. Default: the model's static batch, else 1")
-    model.add_argument("--threads", type=int, metavar="N", help="CPU threads for ONNX Runtime / PyTorch")
+    model.add_argument("--threads", type=int, metavar="N",
+                       help="CPU threads for ONNX Runtime / PyTorch (default: CPU cores - 1, leaving one core for "
+                            "decoding and encoding)")
     model.add_argument("--classic-method", choices=("spectral-residual", "fine-grained"),
                        default="spectral-residual", help="classic backend algorithm (default %(default)s)")
 
@@ -128,6 +130,12 @@ def register(subparsers: Any) -> None:
                      help="CSI: nvvidconv flip-method (2: rotate 180°)")
     src.add_argument("--image-fps", type=float, default=10.0,
                      help="frame rate of image sources (timestamps, output video); default %(default)s")
+
+
+def default_threads() -> int:
+    """CPU threads for ONNX Runtime / PyTorch inside the pipeline: all cores but one, which decoding,
+    pre-/post-processing and encoding use (benchmarks/results/pipeline_efficiency.md)."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def quiet_opencv(verbose: int) -> None:
@@ -255,7 +263,8 @@ def run(args: argparse.Namespace) -> int:
             log.info("no --model: running the classic spectral-residual saliency backend (no weights); give --model "
                      "MODEL.onnx for EML-Net")
         runner = create_runner(args.model, args.backend, device=args.device, precision=args.precision,
-                               input_size=args.size, batch=args.batch, threads=args.threads, tensorrt_ep=args.trt_ep,
+                               input_size=args.size, batch=args.batch, threads=args.threads or default_threads(),
+                               tensorrt_ep=args.trt_ep,
                                cuda_api=args.cuda_api, cuda_graph=args.cuda_graph,
                                allow_host_code=args.allow_host_code, plugins=args.plugin,
                                classic_method=args.classic_method, engine_dir=args.engine_dir)

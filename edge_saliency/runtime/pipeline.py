@@ -384,7 +384,7 @@ class Pipeline:
             return fixed
         size = wanted or self.runner.preferred_size
         if size is None:
-            raise UserError("{} takes any input size: give one with --size HxW (e.g. 240x320)".format(self.runner.name))
+            raise UserError("{} takes any input size: give one with --size HxW (e.g. 256x320)".format(self.runner.name))
         return int(size[0]), int(size[1])
 
     def _batch(self) -> int:

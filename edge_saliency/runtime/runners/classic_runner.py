@@ -50,5 +50,8 @@ class ClassicRunner(Runner):
             maps[i, 0] = saliency
         return maps
 
+    def describe(self) -> str:
+        return "classic ({} saliency, OpenCV, no weights)".format(self.method)
+
     def _deactivate(self) -> None:
         self._algorithm = None
