@@ -288,9 +288,11 @@ def run(args: argparse.Namespace) -> int:
         for line in summary.lines():
             print(line)
         for sink in sinks:
-            for path in getattr(sink, "paths", {}).values():
-                if os.path.isfile(path):
-                    print("wrote {}".format(path))
+            written = list(getattr(sink, "paths", {}).values()) + [getattr(sink, "path", None)]
+            for path in dict.fromkeys(p for p in written if p and os.path.isfile(p)):
+                print("wrote {}".format(path))
+            if getattr(sink, "written", 0):
+                print("wrote {} maps into {}".format(sink.written, sink.folder))
         if args.summary_json:
             atomic_write_text(args.summary_json, json.dumps(summary.to_dict(), indent=2) + "\n")
         return INTERRUPTED if pipeline.stop_reason == "interrupted" else 0

@@ -20,7 +20,7 @@ import re
 import sys
 import threading
 import time
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -198,6 +198,14 @@ class Source:
 
     def close(self) -> None:
         pass
+
+    def __iter__(self) -> Iterator[Frame]:
+        """Every remaining frame, until the end of the source."""
+        while True:
+            frame = self.read()
+            if frame is None:
+                return
+            yield frame
 
     def __enter__(self) -> "Source":
         return self.open()

@@ -69,12 +69,7 @@ def test_a_video_file_gives_every_frame_in_order_with_media_timestamps(clip):
     with open_source(clip) as source:
         assert source.kind == "file" and not source.live
         assert (source.size, source.fps, source.frame_count) == ((96, 128), 15.0, 40)
-        frames = []
-        while True:
-            frame = source.read()
-            if frame is None:
-                break
-            frames.append(frame)
+        frames = list(source)
     assert [f.index for f in frames] == list(range(40))
     np.testing.assert_allclose([f.timestamp for f in frames], np.arange(40) / 15.0, atol=1e-6)
     reference = cv2.VideoCapture(clip)
@@ -159,12 +154,7 @@ def test_an_image_folder_skips_a_corrupt_image_with_a_warning(tmp_path, caplog):
     folder = write_images(tmp_path / "imgs", count=11, corrupt="img5.png")
     with caplog.at_level(logging.WARNING):
         with open_source(str(folder), image_fps=5) as source:
-            frames = []
-            while True:
-                frame = source.read()
-                if frame is None:
-                    break
-                frames.append(frame)
+            frames = list(source)
     names = [f.name for f in frames]
     assert names == ["img{}".format(i) for i in range(1, 12) if i != 5]  # natural order: img2 before img10
     assert source.skipped == 1 and "skipping" in caplog.text and "img5.png" in caplog.text

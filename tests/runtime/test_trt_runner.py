@@ -252,6 +252,7 @@ def test_dynamic_engine_is_set_to_the_requested_size_and_batch_inside_its_profil
                             input_size=(64, 96), batch=4)
     with runner:
         assert runner.run_shape == (4, 3, 64, 96) and runner.max_batch == 4 and not runner.static_batch
+        assert runner.fixed_size == (64, 96)  # what the pipeline must feed
         assert ("set_input_shape", (4, 3, 64, 96)) in cuda.calls
         assert ("device_alloc", 4 * 3 * 64 * 96 * 4) in cuda.calls and ("device_alloc", 4 * 64 * 96 * 4) in cuda.calls
         x = np.random.default_rng(2).random((2, 3, 64, 96)).astype(np.float32)
@@ -598,3 +599,14 @@ def test_real_engine_on_a_worker_thread_with_pycuda(tmp_path):
         worker.start()
         worker.join()
         assert out and out[0].shape == (1, 1, 64, 96)
+
+
+def test_an_engine_dynamic_only_in_size_gets_its_shape_set(tmp_path):
+    profile = ((1, 3, 32, 32), (1, 3, 64, 64), (1, 3, 128, 128))
+    cuda = FakeCuda()
+    runner, _ = make_runner(engine_file(tmp_path), cuda, {"shape": (1, 3, -1, -1), "profile": profile},
+                            input_size=(96, 128))
+    with runner:
+        assert ("set_input_shape", (1, 3, 96, 128)) in cuda.calls and runner.fixed_size == (96, 128)
+        x = np.random.default_rng(6).random((2, 3, 96, 128)).astype(np.float32)
+        np.testing.assert_allclose(runner.infer(x), x.mean(axis=1, keepdims=True), atol=1e-6)

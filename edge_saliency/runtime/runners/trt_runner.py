@@ -103,6 +103,7 @@ class TensorRTRunner(Runner):
         self.bindings: Dict[str, _Binding] = {}
         self.output_names: List[str] = []
         self.run_shape: Shape = ()
+        self.engine_shape: Shape = ()
         self.dynamic_batch = False
         self._current_batch = 0
 
@@ -169,6 +170,9 @@ class TensorRTRunner(Runner):
             profile = tuple(tuple(int(v) for v in s) for s in self.engine.get_tensor_profile_shape(self.input_name, 0))
         self.run_shape = plan_input_shape(self.input_shape, profile, self.requested_size,  # type: ignore[arg-type]
                                           self.requested_batch, self.path)
+        self.engine_shape = self.input_shape
+        if len(self.input_shape) == 4:  # the buffers fix the spatial size: report it as the runner's input size
+            self.input_shape = (self.input_shape[0],) + tuple(self.run_shape[1:])
         self.dynamic_batch = self.input_shape[0] < 0 and not self.use_graph
         self.max_batch = self.run_shape[0]
         self.static_batch = not self.dynamic_batch
@@ -182,7 +186,7 @@ class TensorRTRunner(Runner):
         self._current_batch = self.run_shape[0]
 
     def _set_input_shape(self, shape: Shape) -> None:
-        if any(d < 0 for d in self.input_shape) and not self.context.set_input_shape(self.input_name, shape):
+        if any(d < 0 for d in self.engine_shape) and not self.context.set_input_shape(self.input_name, shape):
             raise InputShapeError("TensorRT refused input shape {} for {}".format(list(shape), self.path))
 
     def _bind(self, name: str, dtype: Any, shape: Shape) -> None:
