@@ -181,6 +181,8 @@ def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
     display = args.display
     if display is None:
         display = display_available()[0] and (live or not sinks)
+    elif display and not display_available()[0]:
+        raise UserError("cannot open a window: {}; run with --no-display".format(display_available()[1]))
     if display:
         sinks.append(WindowSink(view=args.view, hud=args.hud != "off"))
     return sinks

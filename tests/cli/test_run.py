@@ -90,12 +90,14 @@ def bad_inputs(tmp_path, short_clip):
         "broken model": ([short_clip, "--model", str(broken)], "ONNX Runtime cannot load .*broken.onnx"),
         "classic with a model": ([short_clip, "--backend", "classic", "--model", fixed], "takes no model"),
         "bad option value": ([short_clip, "--smooth", "0"], "--smooth must be in"),
+        "window without a display": ([short_clip, "--display"], "cannot open a window"),
     }
 
 
 CASES = ["missing source", "unreadable source", "unsupported codec", "no camera", "csi without gstreamer",
          "unwritable output", "unsupported output", "unsupported output codec", "wrong model input shape",
-         "model size mismatch", "missing model", "broken model", "classic with a model", "bad option value"]
+         "model size mismatch", "missing model", "broken model", "classic with a model", "bad option value",
+         "window without a display"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -108,8 +110,10 @@ def test_bad_inputs_are_one_line_and_exit_1(case, bad_inputs, tmp_path, capsys, 
     if case == "no camera" and os.path.exists("/dev/video57"):
         pytest.skip("this machine has /dev/video57")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     args, message = bad_inputs[case]
-    assert main(["run"] + args + ["--no-display"]) == 1
+    assert main(["run"] + args + ([] if "--display" in args else ["--no-display"])) == 1
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("edge-saliency: error: "), err
