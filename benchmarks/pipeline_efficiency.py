@@ -1,11 +1,11 @@
 """Pipeline efficiency: end-to-end FPS of the threaded pipeline divided by the rate of its slowest stage
 measured alone, on the same frames, with the same runner, sinks and settings (target >= 0.90).
 
-Each round first runs every stage alone over the frames (capture = decoding the video; pre-process;
-inference; post-process with the overlay; output = the video and JSON-lines sinks), then the whole pipeline
-over the same frames; the ratio of the round is pipeline FPS / min(stage rates). Rounds alternate so that
-load from other processes hits both sides; the result records every round, the median, the machine and the
-load average.
+Each round runs every stage alone over the frames (capture = decoding the video; pre-process; inference;
+post-process with the overlay; output = the video and JSON-lines sinks), then the whole pipeline over the
+same frames, then the stages alone again; the ratio of the round is pipeline FPS / min(mean stage rates).
+The result records every round, the median, the machine and the load average (other processes on the same
+CPUs lower the ratio: the pipeline needs more than one core, a stage alone does not).
 
     python benchmarks/pipeline_efficiency.py                    # ONNX Runtime, emlnet-lite at 256x320
     python benchmarks/pipeline_efficiency.py --threads 1 2      # compare ONNX Runtime intra-op thread counts
@@ -99,14 +99,18 @@ def stages_alone(video: str, runner: Any, frames: int, folder: str, options: Any
     return {name: len(packets) / seconds for name, seconds in times.items()}
 
 
-def pipeline_fps(video: str, runner: Any, frames: int, folder: str, options: Any) -> float:
+def pipeline_run(video: str, runner: Any, frames: int, folder: str, options: Any) -> Dict[str, Any]:
+    """The pipeline's FPS, how busy each stage's thread was, and how many cores the process used."""
     from edge_saliency.runtime.pipeline import Pipeline
     from edge_saliency.runtime.sources import open_source
 
     with open_source(video) as source:
-        summary = Pipeline([source], runner, make_sinks(folder, "pipeline"),
-                           dataclasses.replace(options, max_frames=frames)).run()
-    return summary.fps
+        pipeline = Pipeline([source], runner, make_sinks(folder, "pipeline"),
+                            dataclasses.replace(options, max_frames=frames))
+        cpu = time.process_time()
+        summary = pipeline.run()
+        cpu = time.process_time() - cpu
+    return {"fps": summary.fps, "busy": summary.busy, "cores_used": cpu / summary.wall_s}
 
 
 def measure(video: str, model: str, threads: int, frames: int, rounds: int, folder: str) -> Dict[str, Any]:
@@ -122,15 +126,24 @@ def measure(video: str, model: str, threads: int, frames: int, rounds: int, fold
         for _ in range(5):  # warm-up
             runner.infer(np.zeros((1, 3) + tuple(size), np.float32))
         for index in range(rounds):
-            alone = stages_alone(video, runner, frames, folder, options)
-            fps = pipeline_fps(video, runner, frames, folder, options)
+            # stages alone just before and just after the pipeline, averaged: load from other processes that
+            # changes during the round weighs on both sides
+            before = stages_alone(video, runner, frames, folder, options)
+            run = pipeline_run(video, runner, frames, folder, options)
+            after = stages_alone(video, runner, frames, folder, options)
+            alone = {name: (before[name] + after[name]) / 2.0 for name in before}
             slowest = min(alone, key=alone.get)
+            fps = run["fps"]
             results.append({"round": index + 1, "stage_fps": {k: round(v, 2) for k, v in alone.items()},
                             "slowest_stage": slowest, "pipeline_fps": round(fps, 2),
-                            "efficiency": round(fps / alone[slowest], 3)})
-            print("threads {} round {}: stages alone {}; pipeline {:.2f} FPS; efficiency {:.3f} (slowest: {})".format(
-                threads, index + 1, ", ".join("{} {:.1f}".format(k, v) for k, v in alone.items()), fps,
-                fps / alone[slowest], slowest), flush=True)
+                            "efficiency": round(fps / alone[slowest], 3),
+                            "slowest_stage_busy": run["busy"].get(slowest), "cores_used": round(run["cores_used"], 2),
+                            "load_1min": round(os.getloadavg()[0], 2)})
+            print("threads {} round {}: stages alone {}; pipeline {:.2f} FPS; efficiency {:.3f} (slowest: {}, busy "
+                  "{:.0%} of the run; process used {:.2f} cores; load {:.2f})".format(
+                      threads, index + 1, ", ".join("{} {:.1f}".format(k, v) for k, v in alone.items()), fps,
+                      fps / alone[slowest], slowest, run["busy"].get(slowest, 0.0), run["cores_used"],
+                      os.getloadavg()[0]), flush=True)
         description = runner.describe()
     return {"threads": threads, "runner": description, "rounds": results,
             "median_efficiency": round(statistics.median(r["efficiency"] for r in results), 3),
@@ -153,14 +166,20 @@ def write_markdown(path: str, report: Dict[str, Any]) -> None:
         "- video: {} ({} frames per round); model: {}; sinks: overlay video (.mp4, mp4v) + JSON lines".format(
             report["video"], report["frames"], report["model"]),
         "",
-        "| ONNX Runtime threads | median pipeline FPS | median efficiency | slowest stage | rounds |",
-        "|---|---|---|---|---|",
+        "| ONNX Runtime threads | median pipeline FPS | median efficiency | slowest stage | its thread busy | "
+        "cores used | rounds (efficiency @ load) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for run in report["runs"]:
-        slowest = statistics.mode(r["slowest_stage"] for r in run["rounds"])
-        lines.append("| {} | {:.2f} | **{:.3f}** | {} | {} |".format(
+        rounds = run["rounds"]
+        slowest = statistics.mode(r["slowest_stage"] for r in rounds)
+        lines.append("| {} | {:.2f} | **{:.3f}** | {} | {:.0%} | {:.2f} | {} |".format(
             run["threads"], run["median_pipeline_fps"], run["median_efficiency"], slowest,
-            ", ".join("{:.3f}".format(r["efficiency"]) for r in run["rounds"])))
+            statistics.median(r["slowest_stage_busy"] or 0.0 for r in rounds),
+            statistics.median(r["cores_used"] for r in rounds),
+            ", ".join("{:.3f} @ {}".format(r["efficiency"], r["load_1min"]) for r in rounds)))
+    lines += ["", "'its thread busy': the share of the pipeline's run time the slowest stage spent working (100%: the "
+              "pipeline never starves it). 'cores used': process CPU time / wall time."]
     lines += ["", "Stage rates alone (frames/s), first round:", ""]
     for run in report["runs"]:
         stages = run["rounds"][0]["stage_fps"]

@@ -304,6 +304,7 @@ class Summary:
     latency: Dict[str, float]  # capture to sinks
     batches: int
     queue_high_water: Dict[str, int]
+    busy: Dict[str, float] = dataclasses.field(default_factory=dict)  # fraction of the wall time each stage worked
     reconnects: int = 0
     interrupted: bool = False
     backend: str = ""
@@ -326,11 +327,12 @@ class Summary:
             head += ", reconnects {}".format(self.reconnects)
         if self.interrupted:
             head += " (stopped early)"
-        rows = [head, "  {:<12} {:>9} {:>9}".format("stage", "p50 ms", "p90 ms")]
+        rows = [head, "  {:<12} {:>9} {:>9} {:>6}".format("stage", "p50 ms", "p90 ms", "busy")]
         for name in STAGES:
             stats = self.stages.get(name)
             if stats:
-                rows.append("  {:<12} {:>9.2f} {:>9.2f}".format(name, stats["p50_ms"], stats["p90_ms"]))
+                rows.append("  {:<12} {:>9.2f} {:>9.2f} {:>5.0f}%".format(name, stats["p50_ms"], stats["p90_ms"],
+                                                                         100.0 * self.busy.get(name, 0.0)))
         rows.append("  {:<12} {:>9.2f} {:>9.2f}".format("end to end", self.latency["p50_ms"], self.latency["p90_ms"]))
         return rows
 
@@ -368,6 +370,7 @@ class Pipeline:
         self._errors: List[BaseException] = []
         self._times: Dict[str, Deque[float]] = {s: collections.deque(maxlen=SAMPLES) for s in STAGES}
         self._latency: Deque[float] = collections.deque(maxlen=SAMPLES)
+        self._busy: Dict[str, float] = dict.fromkeys(STAGES, 0.0)  # seconds each stage worked (capture: summed)
         self.captured = 0
         self.frames = 0
         self.batches = 0
@@ -439,6 +442,7 @@ class Pipeline:
                 count += 1
                 with self._count_lock:
                     self.captured += 1
+                    self._busy["capture"] += done - started
                 feed.put(packet, self._abort)
         except BaseException as exc:  # noqa: B902 (report anything, including KeyboardInterrupt in a thread)
             self._fail(exc)
@@ -455,6 +459,7 @@ class Pipeline:
                 started = time.perf_counter()
                 function(packet)
                 packet.timings[name] = time.perf_counter() - started
+                self._busy[name] += packet.timings[name]
                 _put(out, packet, self._abort)
         except BaseException as exc:  # noqa: B902
             self._fail(exc)
@@ -482,6 +487,7 @@ class Pipeline:
                         break
                     batch.append(item)
                 inferencer(batch)
+                self._busy["infer"] += batch[0].timings["infer"]
                 self.batches += 1
                 for packet in batch:
                     _put(out, packet, self._abort)
@@ -573,6 +579,7 @@ class Pipeline:
                 sink.write(packet)
             done = time.perf_counter()
             packet.timings["output"] = done - started
+            self._busy["output"] += done - started
             self._record(packet, done)
             if on_frame is not None:
                 on_frame(packet)
@@ -609,6 +616,7 @@ class Pipeline:
             latency=_percentiles(self._latency),
             batches=self.batches,
             queue_high_water={name: q.high_water for name, q in queues.items()},
+            busy={name: round(seconds / wall, 4) for name, seconds in self._busy.items()} if wall > 0 else {},
             reconnects=sum(s.reconnects for s in self.sources),
             interrupted=self.stop_reason not in ("", "done"),
             backend=self.runner.describe(),

@@ -121,6 +121,7 @@ def test_a_live_source_drops_stale_frames_instead_of_queueing_them():
     assert summary.dropped > 150 and summary.frames + summary.dropped == summary.captured
     assert seen == sorted(seen) and len(set(seen)) == len(seen)
     assert summary.queue_high_water["capture"] == 1  # one slot per stream: the newest frame
+    assert summary.busy["infer"] > 0.5  # the slow stage never waits for frames
     assert all(v <= 2 for v in summary.queue_high_water.values())
 
 
