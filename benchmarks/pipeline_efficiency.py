@@ -161,11 +161,11 @@ def write_markdown(path: str, report: Dict[str, Any]) -> None:
         "",
         "- machine: {} ({} logical CPUs), {}, Python {}, ONNX Runtime {}".format(
             env["cpu"], env["cpu_count"], env["os"], env["python"], env["onnxruntime"]),
-        "- load average (1 min) before / after: {} / {} (the CPUs are shared with other processes)".format(
-            report["load_before"][0], report["load_after"][0]),
+        "- load average (1 min) before / after: {} / {} (the CPUs are shared with other processes); this process "
+        "ran at niceness {}".format(report["load_before"][0], report["load_after"][0], report["niceness"]),
         "- video: {} ({} frames per round); model: {}; sinks: overlay video (.mp4, mp4v) + JSON lines".format(
             report["video"], report["frames"], report["model"]),
-        "",
+        "" if not report.get("note") else "- note: {}\n".format(report["note"]),
         "| ONNX Runtime threads | median pipeline FPS | median efficiency | slowest stage | its thread busy | "
         "cores used | rounds (efficiency @ load) |",
         "|---|---|---|---|---|---|---|",
@@ -198,6 +198,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="ONNX Runtime intra-op threads")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "pipeline_efficiency"))
+    parser.add_argument("--note", default="", help="a line to record with the results (e.g. what else ran)")
     args = parser.parse_args()
 
     from edge_saliency import system
@@ -216,8 +217,8 @@ def main() -> int:
     report = {
         "benchmark": "pipeline_efficiency", "target": 0.9, "video": os.path.basename(video), "frames": args.frames,
         "model": args.model or "emlnet-lite (random weights) ONNX at {}x{}".format(*size),
-        "runs": runs, "load_before": load_before, "load_after": load_after,
-        "environment": system.environment(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "runs": runs, "load_before": load_before, "load_after": load_after, "niceness": os.nice(0),
+        "environment": system.environment(), "date": time.strftime("%Y-%m-%d %H:%M:%S"), "note": args.note,
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out + ".json", "w", encoding="utf-8") as f:
