@@ -15,7 +15,8 @@ with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
 BASE = [
     "numpy>=1.19",
     "onnxruntime>=1.12",
-    "opencv-contrib-python-headless>=4.5",
+    "opencv-contrib-python-headless>=4.5",  # contrib: cv2.saliency for the classic backend
+    "tqdm>=4.60",  # progress bar of `edge-saliency run` (optional at run time)
 ]
 EXTRAS = {
     # PyTorch -> ONNX; training; weights. torch is capped by the user's environment, not here.

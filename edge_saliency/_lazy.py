@@ -26,6 +26,8 @@ _EXTRAS: Dict[str, str] = {
     "cuda": "tensorrt",
     "onnxruntime": "",  # part of the base install
     "cv2": "",  # part of the base install
+    "skimage": "dev",  # scikit-image: its photos make the sample clip
+    "tqdm": "",  # part of the base install (progress bars)
 }
 
 

@@ -15,15 +15,17 @@ from ..errors import UserError
 # module names under edge_saliency.cli, in the order `--help` lists them
 SUBCOMMANDS: List[str] = [
     "models",
+    "run",
+    "sample_clip",
     "export",
-    "train",
-    "eval",
-    "predict",
     "build_plugin",
     "build_engine",
     "export_triton",
     "inspect_artifact",
     "selftest",
+    "train",
+    "eval",
+    "predict",
 ]
 
 log = logging.getLogger("edge_saliency")

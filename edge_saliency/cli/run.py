@@ -1,0 +1,307 @@
+"""``edge-saliency run SOURCE [--model MODEL] [--output OUT.mp4]``: saliency on video, cameras, streams or
+images, in real time."""
+import argparse
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from typing import Any, List, Optional, Tuple
+
+from ..errors import UserError
+from .common import add_plugin_arg, add_subcommand
+
+log = logging.getLogger("edge_saliency")
+
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def parse_pair(text: str, what: str) -> Tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text or "")
+    if not match or min(int(match.group(1)), int(match.group(2))) < 1:
+        raise argparse.ArgumentTypeError("{} must look like {}, got {!r}".format(
+            what, "256x320" if what == "--size" else "1280x720", text))
+    return int(match.group(1)), int(match.group(2))
+
+
+def register(subparsers: Any) -> None:
+    from ..runtime.frames import COLORMAPS, OFFICIAL_SIGMA
+    from ..runtime.sinks import MAP_FORMATS, VIEWS
+
+    parser = add_subcommand(
+        subparsers, "run", run, help="saliency on video files, cameras, streams or images, in real time",
+        description="Run a saliency model over SOURCE and write an overlay video, maps and/or JSON lines, show a "
+                    "window, and print a timing summary. SOURCE: a video file, a camera index or /dev/videoN, "
+                    "rtsp:// / http(s):// streams, csi://N (Jetson CSI camera), gst://PIPELINE, an image, a folder "
+                    "or a glob. Without --model the classic spectral-residual backend runs (no weights). Ctrl-C "
+                    "stops cleanly: outputs are finished and playable (exit code 130).")
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="one or more sources (several: batched together)")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", "-m", metavar="MODEL_FILE",
+                       help="an .onnx file, a TensorRT .engine, an ONNX Runtime artifact (build-engine), a "
+                            ".safetensors model, or a preset name (random weights); default: classic backend")
+    model.add_argument("--backend", choices=("auto", "onnxruntime", "tensorrt", "torch", "classic"), default="auto",
+                       help="auto: by the model file (engine: tensorrt; .onnx: tensorrt with TensorRT and a GPU, else "
+                            "onnxruntime; .safetensors/preset: torch; none: classic). Default %(default)s")
+    model.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="ONNX Runtime / PyTorch device (auto: CUDA where available). Default %(default)s")
+    model.add_argument("--precision", choices=("fp32", "fp16", "int8"),
+                       help="PyTorch (default fp16 on CUDA, fp32 on CPU); the TensorRT build of an .onnx "
+                            "(default: the ONNX file's); the ONNX Runtime TensorRT provider")
+    model.add_argument("--size", type=lambda t: parse_pair(t, "--size"), metavar="HxW",
+                       help="model input height x width for models with a dynamic size (multiples of 32 for "
+                            "EML-Net); default: the size in the model's sidecar (classic: 240x320)")
+    model.add_argument("--letterbox", action="store_true",
+                       help="keep the frame's aspect ratio (pad with grey) instead of stretching like the official "
+                            "model")
+    model.add_argument("--batch", type=int, metavar="N",
+                       help="frames (of one or several sources) per inference; needs a model with a dynamic or "
+                            "larger batch. Default: the model's static batch, else 1")
+    model.add_argument("--threads", type=int, metavar="N",
+                       help="CPU threads for ONNX Runtime / PyTorch (default: CPU cores - 1, leaving one core for "
+                            "decoding and encoding)")
+    model.add_argument("--classic-method", choices=("spectral-residual", "fine-grained"),
+                       default="spectral-residual", help="classic backend algorithm (default %(default)s)")
+
+    trt = parser.add_argument_group("TensorRT")
+    trt.add_argument("--cuda-api", choices=("auto", "cuda-python", "pycuda"), default="auto",
+                     help="CUDA from Python (auto: cuda-python, else PyCUDA)")
+    trt.add_argument("--cuda-graph", action="store_true", help="capture inference into a CUDA graph (static shapes)")
+    trt.add_argument("--allow-host-code", action="store_true",
+                     help="load version-compatible engines (they embed host code: trusted sources only)")
+    add_plugin_arg(trt)
+    trt.add_argument("--trt-ep", action="store_true",
+                     help="ONNX Runtime backend: put the TensorRT execution provider first (engines cached in "
+                          "--engine-dir)")
+    trt.add_argument("--engine-dir", default="engines", help="engine cache folder (default %(default)s)")
+
+    post = parser.add_argument_group("post-processing")
+    post.add_argument("--blur", type=float, default=OFFICIAL_SIGMA, metavar="SIGMA",
+                      help="Gaussian blur σ in pixels at 480x640, scaled to the map (official: 5); 0: off")
+    post.add_argument("--no-minmax", action="store_true", help="skip the per-frame min-max normalization")
+    post.add_argument("--smooth", type=float, default=1.0, metavar="ALPHA",
+                      help="temporal smoothing: exponential moving average weight of the new frame, in (0, 1]; "
+                           "1: off (default)")
+    post.add_argument("--threshold", type=float, default=0.5,
+                      help="most salient region (JSON bbox): pixels >= THRESHOLD x peak (default %(default)s)")
+
+    out = parser.add_argument_group("outputs")
+    out.add_argument("--output", "-o", metavar="VIDEO",
+                     help="video file (.mp4, .mkv, .mov, .avi) at the source's fps and size; several sources: "
+                          "{stream} in the name, else -N is added")
+    out.add_argument("--view", choices=VIEWS, default="overlay", help="what the video and window show "
+                                                                      "(default %(default)s)")
+    out.add_argument("--colormap", choices=COLORMAPS, default="jet", help="heat-map colours (default %(default)s)")
+    out.add_argument("--alpha", type=float, default=0.5, help="overlay opacity in [0, 1] (default %(default)s)")
+    out.add_argument("--fourcc", metavar="CODE", help="video codec (default: mp4v for .mp4/.mkv/.mov, MJPG for .avi)")
+    out.add_argument("--fps", type=float, help="output video frame rate (default: the source's)")
+    out.add_argument("--jsonl", metavar="FILE", help="JSON lines: one record per frame (peak, bbox, mean, latency)")
+    out.add_argument("--maps", metavar="DIR", help="per-frame saliency maps into DIR")
+    out.add_argument("--maps-format", choices=MAP_FORMATS, default="png",
+                     help="png: uint8 at frame size; npy: float32 in [0, 1] at frame size (default %(default)s)")
+    out.add_argument("--display", dest="display", action="store_true", default=None,
+                     help="show a window (default: when a display exists and the source is live or there is no "
+                          "other output)")
+    out.add_argument("--no-display", dest="display", action="store_false", help="never open a window")
+    out.add_argument("--hud", choices=("auto", "on", "off"), default="auto",
+                     help="FPS / latency text: auto: in the window only; on: also in the video; off")
+    out.add_argument("--summary-json", metavar="FILE", help="write the end-of-run summary as JSON")
+    out.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="progress bar (default: when stderr is a terminal)")
+    out.add_argument("--no-progress", dest="progress", action="store_false")
+
+    src = parser.add_argument_group("sources")
+    src.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames per source")
+    src.add_argument("--loop", action="store_true", help="restart files and image folders at their end")
+    src.add_argument("--policy", choices=("auto", "latest", "all"), default="auto",
+                     help="auto: live sources keep only the newest frame (drop stale ones), files keep every "
+                          "frame in order")
+    src.add_argument("--queue-size", type=int, default=2, help="frames between two stages (default %(default)s)")
+    src.add_argument("--reconnect", type=int, metavar="N",
+                     help="reconnect attempts when a live source drops (default 10 for streams, 3 for cameras; "
+                          "-1: forever)")
+    src.add_argument("--capture-resolution", type=lambda t: parse_pair(t, "--capture-resolution"), metavar="WxH",
+                     help="resolution asked of cameras and CSI (width x height; CSI default 1280x720)")
+    src.add_argument("--capture-fps", type=float, help="frame rate asked of cameras and CSI (CSI default 30)")
+    src.add_argument("--flip-method", type=int, default=0, choices=range(8), metavar="0-7",
+                     help="CSI: nvvidconv flip-method (2: rotate 180°)")
+    src.add_argument("--image-fps", type=float, default=10.0,
+                     help="frame rate of image sources (timestamps, output video); default %(default)s")
+
+
+def default_threads() -> int:
+    """CPU threads for ONNX Runtime / PyTorch inside the pipeline: all cores but one, which decoding,
+    pre-/post-processing and encoding use (benchmarks/results/pipeline_efficiency.md)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def quiet_opencv(verbose: int) -> None:
+    """OpenCV and FFmpeg print their own warnings (e.g. for a camera that is not there); our messages say it
+    in one line, so theirs show only with -v."""
+    if verbose > 0:
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when FFmpeg starts
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    try:
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except (ImportError, AttributeError):
+        pass
+
+
+def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
+    """The sinks asked for, each output checked for writability now (before sources and model load)."""
+    from ..runtime.sinks import (
+        JsonLinesSink,
+        MapsSink,
+        VideoSink,
+        WindowSink,
+        check_writable,
+        display_available,
+        stream_path,
+    )
+
+    sinks: List[Any] = []
+    if args.output:
+        sinks.append(VideoSink(args.output, view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud == "on"))
+        for index in range(len(args.sources)):
+            check_writable(stream_path(args.output, index, len(args.sources)), "output video")
+    if args.jsonl:
+        sinks.append(JsonLinesSink(args.jsonl, threshold=args.threshold))
+        check_writable(args.jsonl, "JSON-lines file")
+    if args.maps:
+        sinks.append(MapsSink(args.maps, args.maps_format))
+        if os.path.exists(args.maps) and not os.path.isdir(args.maps):
+            raise UserError("maps folder {} is a file; give a folder".format(args.maps))
+        check_writable(os.path.join(args.maps, "probe"), "maps folder")
+    display = args.display
+    if display is None:
+        display = display_available()[0] and (live or not sinks)
+    elif display and not display_available()[0]:
+        raise UserError("cannot open a window: {}; run with --no-display".format(display_available()[1]))
+    if display:
+        sinks.append(WindowSink(view=args.view, hud=args.hud != "off"))
+    return sinks
+
+
+class Progress:
+    """A tqdm bar (frames, FPS, drops) on stderr; nothing when tqdm is missing or stderr is not a terminal."""
+
+    def __init__(self, enabled: Optional[bool], total: Optional[int], live: bool) -> None:
+        self.bar: Any = None
+        if enabled is False or (enabled is None and not sys.stderr.isatty()):
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            log.debug("no progress bar: tqdm is not installed")
+            return
+        self.bar = tqdm(total=total, unit="frame", dynamic_ncols=True, smoothing=0.1, leave=True,
+                        desc="live" if live else "frames")
+
+    def update(self, pipeline: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            if pipeline.latest and self.bar.n % 10 == 0:
+                self.bar.set_postfix(dropped=pipeline.dropped, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _install_signals(pipeline: Any) -> List[Tuple[int, Any]]:
+    """First Ctrl-C / SIGTERM: finish cleanly; second: stop at once (outputs are still finalized)."""
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    presses = [0]
+
+    def handler(signum: int, frame: Any) -> None:
+        presses[0] += 1
+        if presses[0] == 1:
+            print("edge-saliency: stopping: finishing the frames in flight (Ctrl-C again to stop now)",
+                  file=sys.stderr)
+            pipeline.stop("interrupted")
+        else:
+            pipeline.abort()
+
+    previous = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous.append((sig, signal.signal(sig, handler)))
+    return previous
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..atomic import atomic_write_text
+    from ..runtime.pipeline import Pipeline, PipelineOptions
+    from ..runtime.runners import create_runner
+    from ..runtime.sources import open_source, parse_uri
+
+    quiet_opencv(args.verbose)
+    options = PipelineOptions(
+        size=args.size, letterbox=args.letterbox, blur_sigma=args.blur, minmax=not args.no_minmax,
+        smooth=args.smooth, threshold=args.threshold, colormap=args.colormap, alpha=args.alpha,
+        batch=args.batch, queue_size=args.queue_size, policy=args.policy, max_frames=args.max_frames, hud=args.hud)
+    options.validate()
+    live = any(parse_uri(uri).live for uri in args.sources)
+    sinks = _sinks(args, live)
+    if args.summary_json:
+        from ..runtime.sinks import check_writable
+
+        check_writable(args.summary_json, "summary file")
+    sources: List[Any] = []
+    runner = None
+    previous: List[Tuple[int, Any]] = []
+    try:
+        for uri in args.sources:
+            sources.append(open_source(uri, loop=args.loop, reconnect=args.reconnect,
+                                       capture_size=args.capture_resolution, capture_fps=args.capture_fps,
+                                       flip=args.flip_method, image_fps=args.image_fps))
+        if args.model is None and args.backend in ("auto", "classic"):
+            log.info("no --model: running the classic spectral-residual saliency backend (no weights); give --model "
+                     "MODEL.onnx for EML-Net")
+        runner = create_runner(args.model, args.backend, device=args.device, precision=args.precision,
+                               input_size=args.size, batch=args.batch, threads=args.threads or default_threads(),
+                               tensorrt_ep=args.trt_ep,
+                               cuda_api=args.cuda_api, cuda_graph=args.cuda_graph,
+                               allow_host_code=args.allow_host_code, plugins=args.plugin,
+                               classic_method=args.classic_method, engine_dir=args.engine_dir)
+        runner.activate()
+        pipeline = Pipeline(sources, runner, sinks, options)
+        outputs = [getattr(s, "path", None) or getattr(s, "folder", None) or "window" for s in sinks]
+        log.info("%s, input %dx%d%s, batch %d: %s -> %s", runner.describe(), pipeline.size[0], pipeline.size[1],
+                 " letterboxed" if options.letterbox else "", pipeline.batch, ", ".join(s.uri for s in sources),
+                 ", ".join(outputs) or "nothing (timing only; add --output OUT.mp4)")
+        total = None
+        if not live:
+            counts = [s.frame_count for s in sources]
+            if all(counts) and not args.loop:
+                total = sum(min(c, args.max_frames or c) for c in counts)  # type: ignore[type-var]
+        progress = Progress(args.progress, total, live)
+        previous = _install_signals(pipeline)
+        try:
+            summary = pipeline.run(on_frame=lambda packet: progress.update(pipeline))
+        finally:
+            progress.close()
+        for line in summary.lines():
+            print(line)
+        for sink in sinks:
+            written = list(getattr(sink, "paths", {}).values()) + [getattr(sink, "path", None)]
+            for path in dict.fromkeys(p for p in written if p and os.path.isfile(p)):
+                print("wrote {}".format(path))
+            if getattr(sink, "written", 0):
+                print("wrote {} maps into {}".format(sink.written, sink.folder))
+        if args.summary_json:
+            atomic_write_text(args.summary_json, json.dumps(summary.to_dict(), indent=2) + "\n")
+        return INTERRUPTED if pipeline.stop_reason == "interrupted" else 0
+    finally:
+        for sig, handler in previous:
+            signal.signal(sig, handler)
+        if runner is not None:
+            runner.deactivate()
+        for source in sources:
+            source.close()

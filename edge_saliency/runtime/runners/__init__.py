@@ -1,0 +1,163 @@
+"""Runners: one interface (activate / infer / deactivate, context manager) over four backends.
+
+    with create_runner("lite.onnx") as runner:          # backend="auto"
+        saliency = runner.infer(x)                      # x: N×3×H×W float32 RGB in [0, 1]
+
+- ``onnxruntime``: an ``.onnx`` file or an ONNX Runtime artifact from ``build-engine``; CPU, or the CUDA /
+  TensorRT execution providers.
+- ``tensorrt``: an ``.engine`` (its sidecar checked first), or an ``.onnx`` (engine built once into
+  ``engines/``); NVIDIA GPU.
+- ``torch``: a ``.safetensors`` model saved by edge-saliency, or a preset name (random weights); CPU or CUDA.
+- ``classic``: no model; OpenCV's spectral-residual saliency; any CPU.
+
+``backend="auto"`` picks by the model: no model → classic; an engine → tensorrt; an ONNX Runtime artifact →
+onnxruntime; ``.onnx`` → tensorrt where TensorRT and a GPU are present, else onnxruntime; weights or a
+preset → torch. :func:`~.base.compare_runners` checks that backends agree within per-precision tolerances.
+"""
+import importlib.util
+import logging
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+from ... import system
+from ...errors import UserError
+from ...sidecar import read_sidecar
+from .base import TOLERANCES, Comparison, Runner, Tolerance, check_saliency_model, compare_runners, saliency_maps
+
+__all__ = ["BACKENDS", "TOLERANCES", "Comparison", "Runner", "Tolerance", "available_backends", "check_saliency_model",
+           "choose_backend", "compare_runners", "create_runner", "model_kind", "saliency_maps"]
+
+log = logging.getLogger("edge_saliency.runtime")
+
+BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch", "classic")
+ENGINE_EXTENSIONS = (".engine", ".plan", ".trt")
+# which backends can run which kind of model
+_RUNS = {
+    "onnxruntime": ("onnx", "onnxruntime"),
+    "tensorrt": ("engine", "onnx"),
+    "torch": ("weights", "preset", "module"),
+    "classic": ("none",),
+}
+
+
+def model_kind(model: Any) -> str:
+    """none | engine | onnxruntime | onnx | weights | preset | module (an in-memory torch model)."""
+    if model is None:
+        return "none"
+    if not isinstance(model, str):
+        return "module"
+    from ...models.registry import list_presets
+
+    if model in list_presets() and not os.path.exists(model):
+        return "preset"
+    if not os.path.isfile(model):
+        raise UserError("model file not found: {}".format(model))
+    sidecar = read_sidecar(model, required=False)
+    if sidecar is not None and sidecar.kind in ("engine", "onnxruntime", "onnx", "weights"):
+        return sidecar.kind
+    extension = os.path.splitext(model)[1].lower()
+    if extension in ENGINE_EXTENSIONS:
+        return "engine"
+    if extension == ".onnx":
+        return "onnx"
+    if extension == ".safetensors":
+        return "weights"
+    raise UserError("cannot tell what kind of model {} is: expected .onnx, .engine / .plan, .safetensors (with its "
+                    "sidecar) or a preset name ({})".format(model, ", ".join(list_presets())))
+
+
+def available_backends() -> Dict[str, bool]:
+    """Which backends can run here (cheap probes; nothing heavy is imported)."""
+    return {
+        "tensorrt": system.tensorrt_version() is not None and system.gpu_info() is not None,
+        "onnxruntime": importlib.util.find_spec("onnxruntime") is not None,
+        "torch": importlib.util.find_spec("torch") is not None,
+        "classic": importlib.util.find_spec("cv2") is not None,
+    }
+
+
+def choose_backend(kind: str, requested: str = "auto", available: Optional[Dict[str, bool]] = None) -> str:
+    """The backend for a model of ``kind``: ``requested`` after checking it can run that model, or the best
+    available one for ``auto``."""
+    if requested not in BACKENDS:
+        raise UserError("--backend must be one of {}, got {!r}".format(", ".join(BACKENDS), requested))
+    if requested != "auto":
+        if kind == "none" and requested != "classic":
+            raise UserError("--backend {} needs a model: give --model MODEL_FILE".format(requested))
+        if kind not in _RUNS[requested]:
+            if requested == "classic":
+                raise UserError("the classic backend takes no model; drop --model or choose another --backend")
+            raise UserError("--backend {} cannot run a {} model; it runs: {}".format(
+                requested, kind, ", ".join(_RUNS[requested])))
+        return requested
+    if kind == "none":
+        return "classic"
+    if kind == "engine":
+        return "tensorrt"
+    if kind == "onnxruntime":
+        return "onnxruntime"
+    if kind == "onnx":
+        available = available if available is not None else available_backends()
+        return "tensorrt" if available.get("tensorrt") else "onnxruntime"
+    return "torch"
+
+
+def _engine_for_onnx(path: str, precision: Optional[str], input_size: Optional[Sequence[int]],
+                     batch: Optional[int], plugins: List[str], engine_dir: str) -> str:
+    """Build (or find in the engine cache) the TensorRT engine for an ONNX file."""
+    from ...engine.build import build_engine
+    from ...engine.onnx_info import describe_onnx
+    from ...engine.options import BuildOptions, ShapeRange
+
+    description = describe_onnx(path)
+    shapes = {}
+    for tensor in description.inputs:
+        if any(d < 0 for d in tensor["shape"]):
+            size = input_size or (description.sidecar.model.input_size if description.sidecar and
+                                  description.sidecar.model else None)
+            if size is None:
+                raise UserError("{} has a dynamic input size: give --size HxW".format(path))
+            shape = (batch or 1, 3, int(size[0]), int(size[1]))
+            shapes[tensor["name"]] = ShapeRange(shape, shape, shape)
+    options = BuildOptions(precision=precision or description.precision, shapes=shapes, plugins=list(plugins))
+    log.info("TensorRT engine for %s (built once, then reused from %s/)", path, engine_dir)
+    return build_engine(path, options, backend="tensorrt", output_dir=engine_dir).path
+
+
+def create_runner(model: Any = None, backend: str = "auto", *, device: str = "auto",
+                  precision: Optional[str] = None, input_size: Optional[Sequence[int]] = None,
+                  batch: Optional[int] = None, threads: Optional[int] = None, tensorrt_ep: bool = False,
+                  cuda_api: str = "auto", cuda_graph: bool = False, allow_host_code: bool = False,
+                  plugins: Optional[List[str]] = None, classic_method: str = "spectral-residual",
+                  engine_dir: str = "engines") -> Runner:
+    """A runner (not yet active) for ``model`` on ``backend``.
+
+    ``model``: a file path (.onnx, .engine/.plan, ONNX Runtime artifact, .safetensors), a preset name, an
+    in-memory torch model, or None (classic). ``device``: auto | cpu | cuda (ONNX Runtime, PyTorch).
+    ``precision``: PyTorch (fp16 on CUDA by default), the TensorRT build of an ONNX file, the TensorRT
+    execution provider. ``input_size`` / ``batch``: for models with dynamic shapes. ``threads``: CPU threads
+    (ONNX Runtime intra-op, PyTorch). TensorRT: ``cuda_api`` (auto | cuda-python | pycuda), ``cuda_graph``,
+    ``allow_host_code`` (version-compatible engines), ``plugins`` (extra plugin libraries).
+    """
+    kind = model_kind(model)
+    chosen = choose_backend(kind, backend)
+    if chosen == "classic":
+        from .classic_runner import ClassicRunner
+
+        return ClassicRunner(classic_method)
+    if chosen == "onnxruntime":
+        from .ort_runner import OnnxRuntimeRunner
+
+        return OnnxRuntimeRunner(model, device=device, tensorrt_ep=tensorrt_ep, precision=precision, threads=threads,
+                                 cache_dir=engine_dir)
+    if chosen == "torch":
+        from .torch_runner import TorchRunner
+
+        return TorchRunner(model, device=device, precision=precision, threads=threads)
+    from .trt_runner import TensorRTRunner
+
+    path = model
+    if kind == "onnx":
+        path = _engine_for_onnx(model, precision, input_size, batch, list(plugins or []), engine_dir)
+    return TensorRTRunner(path, allow_host_code=allow_host_code, cuda_api=cuda_api, cuda_graph=cuda_graph,
+                          input_size=input_size, batch=batch, plugins=plugins)

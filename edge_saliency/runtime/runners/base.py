@@ -1,0 +1,228 @@
+"""The runner interface (after Polygraphy's ``backend/base/runner.py``) and the comparator.
+
+A runner is created cheaply, then ``activate()`` loads the model (or use it as a context manager),
+``infer(x)`` maps an N×C×H×W float32 array to the model's output as float32 numpy, and ``deactivate()``
+frees everything. The base class does what every backend shares: state checks, input validation against
+the model's input shape, and splitting / padding a batch to what the model takes (a static batch, or a
+maximum batch).
+"""
+import dataclasses
+import logging
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ...errors import InputShapeError, UserError
+
+log = logging.getLogger("edge_saliency.runtime")
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    """Outputs agree when |a − b| <= atol + rtol·|a| everywhere (numpy.allclose's rule)."""
+
+    atol: float
+    rtol: float
+
+
+# Outputs are saliency in [0, 1]. fp32 backends differ by summation order only; fp16 keeps ~3 decimal
+# digits through the network; int8 moves maps by a few percent of their range.
+TOLERANCES: Dict[str, Tolerance] = {
+    "fp32": Tolerance(atol=1e-4, rtol=1e-4),
+    "fp16": Tolerance(atol=2e-2, rtol=2e-2),
+    "int8": Tolerance(atol=8e-2, rtol=8e-2),
+}
+
+
+class Runner:
+    """Base class: subclasses implement ``_activate``, ``_infer`` and ``_deactivate`` and set the I/O facts.
+
+    After activation: ``input_name``, ``input_shape`` (-1 for a dynamic dimension), ``input_dtype``,
+    ``output_name``, ``precision``; optional ``preferred_size`` (h, w) for models whose size is dynamic;
+    ``max_batch`` (None: any batch) and ``static_batch`` (True: every call must have exactly ``max_batch``).
+    """
+
+    backend = "base"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.is_active = False
+        self.input_name = "input"
+        self.input_shape: Tuple[int, ...] = (-1, -1, -1, -1)
+        self.input_dtype: Any = np.float32
+        self.output_name = "output"
+        self.precision = "fp32"
+        self.preferred_size: Optional[Tuple[int, int]] = None
+        self.max_batch: Optional[int] = None
+        self.static_batch = False
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def activate(self) -> "Runner":
+        if not self.is_active:
+            self._activate()
+            self.is_active = True
+            log.debug("activated %s", self.describe())
+        return self
+
+    def deactivate(self) -> None:
+        if self.is_active:
+            self.is_active = False
+            self._deactivate()
+
+    def __enter__(self) -> "Runner":
+        return self.activate()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.deactivate()
+
+    def describe(self) -> str:
+        shape = "x".join("?" if d < 0 else str(d) for d in self.input_shape)
+        return "{} ({}, {}, input {} {})".format(self.backend, self.name, self.precision, self.input_name, shape)
+
+    # -- shapes ---------------------------------------------------------------------------------------
+    @property
+    def fixed_size(self) -> Optional[Tuple[int, int]]:
+        """(h, w) when the model's spatial size is static, else None."""
+        if len(self.input_shape) == 4 and self.input_shape[2] > 0 and self.input_shape[3] > 0:
+            return int(self.input_shape[2]), int(self.input_shape[3])
+        return None
+
+    def check_input(self, x: np.ndarray) -> np.ndarray:
+        if not self.is_active:
+            raise UserError("runner {} is not active: call activate() or use it in a with block".format(self.name))
+        x = np.asarray(x)
+        if x.ndim != len(self.input_shape):
+            raise InputShapeError("{} takes a rank-{} input {}, got shape {}".format(
+                self.name, len(self.input_shape), list(self.input_shape), tuple(x.shape)))
+        for axis, (want, got) in enumerate(zip(self.input_shape, x.shape)):
+            if axis > 0 and want > 0 and want != got:
+                raise InputShapeError("{} takes input '{}' of shape {}, got {}".format(
+                    self.name, self.input_name, list(self.input_shape), list(x.shape)))
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def batches(self, n: int) -> List[Tuple[int, int]]:
+        """[start, stop) slices of a batch of ``n`` that the model takes in one call."""
+        step = self.max_batch or n
+        return [(start, min(start + step, n)) for start in range(0, n, step)]
+
+    # -- inference ------------------------------------------------------------------------------------
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """Model output(s) for ``x`` (N×C×H×W float32); the output keeps the batch order."""
+        x = self.check_input(x)
+        outputs = []
+        for start, stop in self.batches(x.shape[0]):
+            chunk = x[start:stop]
+            count = stop - start
+            if self.static_batch and self.max_batch and count < self.max_batch:
+                pad = np.repeat(chunk[-1:], self.max_batch - count, axis=0)  # a static batch: pad, then drop
+                chunk = np.concatenate([chunk, pad], axis=0)
+            out = np.asarray(self._infer(chunk))
+            outputs.append(out[:count].astype(np.float32, copy=False))
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
+
+    # -- subclass hooks -------------------------------------------------------------------------------
+    def _activate(self) -> None:
+        raise NotImplementedError
+
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _deactivate(self) -> None:
+        raise NotImplementedError
+
+
+def check_saliency_model(runner: Runner) -> None:
+    """The runtime feeds N×3×H×W RGB frames: refuse a model whose input cannot take them."""
+    shape = list(runner.input_shape)
+    if len(shape) != 4 or shape[1] not in (-1, 3):
+        raise InputShapeError(
+            "{} takes input '{}' of shape {}, but edge-saliency feeds RGB frames as N×3×H×W: use a model exported "
+            "with one 3-channel image input (edge-saliency export)".format(runner.name, runner.input_name, shape))
+
+
+def saliency_maps(output: np.ndarray) -> np.ndarray:
+    """A model output (N×1×h×w or N×h×w) → N×h×w float32 maps."""
+    output = np.asarray(output, dtype=np.float32)
+    if output.ndim == 4 and output.shape[1] == 1:
+        return output[:, 0]
+    if output.ndim == 3:
+        return output
+    raise InputShapeError("a saliency model must output N×1×H×W maps, got shape {}".format(tuple(output.shape)))
+
+
+# -- comparator ----------------------------------------------------------------------------------------
+
+
+def tolerance_for(*precisions: str) -> Tolerance:
+    """The looser of the tolerances of the precisions compared."""
+    known = [TOLERANCES[p] for p in precisions if p in TOLERANCES] or [TOLERANCES["fp32"]]
+    return Tolerance(max(t.atol for t in known), max(t.rtol for t in known))
+
+
+@dataclasses.dataclass
+class Comparison:
+    reference: str
+    other: str
+    max_abs: float
+    mean_abs: float
+    tolerance: Tolerance
+    worst_excess: float  # max over elements of |a − b| − (atol + rtol·|a|); <= 0 when within tolerance
+
+    @property
+    def ok(self) -> bool:
+        return self.worst_excess <= 0.0
+
+    def __str__(self) -> str:
+        return "{} vs {}: max |diff| {:.2e}, mean {:.2e} (atol {:.0e}, rtol {:.0e}) {}".format(
+            self.reference, self.other, self.max_abs, self.mean_abs, self.tolerance.atol, self.tolerance.rtol,
+            "ok" if self.ok else "MISMATCH")
+
+
+def compare_outputs(reference: np.ndarray, other: np.ndarray, tolerance: Tolerance,
+                    names: Tuple[str, str] = ("reference", "other")) -> Comparison:
+    a = np.asarray(reference, dtype=np.float64)
+    b = np.asarray(other, dtype=np.float64)
+    if a.shape != b.shape:
+        raise InputShapeError("{} output shape {} differs from {} output shape {}".format(
+            names[0], a.shape, names[1], b.shape))
+    diff = np.abs(a - b)
+    excess = diff - (tolerance.atol + tolerance.rtol * np.abs(a))
+    return Comparison(names[0], names[1], float(diff.max()), float(diff.mean()), tolerance, float(excess.max()))
+
+
+def compare_runners(runners: Sequence[Runner], inputs: Sequence[np.ndarray],
+                    tolerance: Optional[Tolerance] = None) -> List[Comparison]:
+    """Run every input through every runner (activating those that are not) and compare each runner with
+    the first, input by input, within ``tolerance`` or the per-precision default of the pair."""
+    if len(runners) < 2:
+        raise UserError("compare_runners needs at least two runners")
+    results: List[Comparison] = []
+    activated = []
+    try:
+        for runner in runners:
+            if not runner.is_active:
+                runner.activate()
+                activated.append(runner)
+        reference = runners[0]
+        for x in inputs:
+            expected = reference.infer(x)
+            for runner in runners[1:]:
+                tol = tolerance or tolerance_for(reference.precision, runner.precision)
+                results.append(compare_outputs(expected, runner.infer(x), tol, (reference.name, runner.name)))
+    finally:
+        for runner in activated:
+            runner.deactivate()
+    return results
+
+
+def numpy_dtype(type_name: str) -> Any:
+    """numpy dtype of an ONNX / TensorRT tensor type name ('tensor(float16)', 'half', 'float', ...)."""
+    name = type_name.lower().replace("tensor(", "").rstrip(")")
+    table = {"float": np.float32, "float32": np.float32, "half": np.float16, "float16": np.float16,
+             "double": np.float64, "int8": np.int8, "int32": np.int32, "int64": np.int64, "bool": np.bool_,
+             "uint8": np.uint8}
+    if name not in table:
+        raise UserError("unsupported tensor type {!r}".format(type_name))
+    return table[name]

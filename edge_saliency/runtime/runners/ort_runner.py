@@ -1,0 +1,159 @@
+"""ONNX Runtime runner: an exported ``.onnx`` file, or an ONNX Runtime artifact made by ``build-engine``.
+
+CPU by default; the CUDA execution provider with ``device="cuda"`` (or ``"auto"`` where onnxruntime-gpu has
+it); the TensorRT execution provider in front with ``tensorrt_ep=True``. An artifact (sidecar kind
+"onnxruntime") was optimized offline with ORT_ENABLE_ALL for one provider and ONNX Runtime version: its
+sidecar is checked first, and it is loaded with graph optimizations off.
+"""
+import logging
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..._lazy import require
+from ...errors import InputShapeError, UserError
+from ...plugins.upsample_op import OP_TYPE
+from ...sidecar import Sidecar, read_sidecar
+from .base import Runner, numpy_dtype
+
+log = logging.getLogger("edge_saliency.runtime")
+
+CPU, CUDA, TENSORRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"
+DEVICES = ("auto", "cpu", "cuda")
+Provider = Union[str, Tuple[str, Dict[str, Any]]]
+
+
+def choose_providers(device: str, available: Sequence[str], tensorrt_ep: bool = False, fp16: bool = False,
+                     device_id: int = 0, cache_dir: str = "engines") -> List[Provider]:
+    """Execution providers in priority order for ``device`` given the providers this ONNX Runtime has."""
+    if device not in DEVICES:
+        raise UserError("--device must be one of {}, got {!r}".format(", ".join(DEVICES), device))
+    providers: List[Provider] = []
+    if tensorrt_ep:
+        if TENSORRT not in available:
+            raise UserError("this ONNX Runtime has no TensorRT execution provider (it has {}); install onnxruntime-gpu "
+                            "built with TensorRT, or use --backend tensorrt".format(", ".join(available)))
+        providers.append((TENSORRT, {"device_id": device_id, "trt_fp16_enable": fp16,
+                                     "trt_engine_cache_enable": True, "trt_engine_cache_path": cache_dir}))
+    use_cuda = device == "cuda" or (device == "auto" and CUDA in available) or tensorrt_ep
+    if use_cuda:
+        if CUDA not in available:
+            raise UserError("this ONNX Runtime has no CUDA execution provider (it has {}): pip install onnxruntime-gpu "
+                            "(on Jetson: the JetPack onnxruntime-gpu wheel), or use --device cpu".format(
+                                ", ".join(available)))
+        providers.append((CUDA, {"device_id": device_id}))
+    providers.append(CPU)
+    return providers
+
+
+def _provider_name(provider: Provider) -> str:
+    return provider if isinstance(provider, str) else provider[0]
+
+
+class OnnxRuntimeRunner(Runner):
+    backend = "onnxruntime"
+
+    def __init__(self, path: str, device: str = "cpu", tensorrt_ep: bool = False, precision: Optional[str] = None,
+                 threads: Optional[int] = None, spinning: bool = False, device_id: int = 0,
+                 cache_dir: str = "engines") -> None:
+        super().__init__(os.path.basename(path))
+        self.path = path
+        self.device = device
+        self.tensorrt_ep = tensorrt_ep
+        self.requested_precision = precision
+        self.threads = threads
+        self.spinning = spinning
+        self.device_id = device_id
+        self.cache_dir = cache_dir
+        self.session: Any = None
+        self.providers: List[str] = []
+
+    def _session(self, ort: Any, providers: List[Provider], custom_ops: bool, optimized: bool) -> Any:
+        from ...onnxruntime_session import session_options
+
+        try:
+            options = session_options(custom_ops=custom_ops, threads=self.threads)
+        except ImportError as exc:
+            raise UserError(
+                "{} has {} plugin nodes: ONNX Runtime needs our reference op for them (edge_saliency.plugins.ort_op "
+                "and onnxruntime-extensions, pip install \"edge-saliency[export]\"), or export without the plugin "
+                "({})".format(self.path, OP_TYPE, exc)) from exc
+        options.log_severity_level = 3  # errors only; ONNX Runtime's own warnings are not the user's problem
+        if not self.spinning:  # idle intra-op threads would spin and steal the CPU from the other stages
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if optimized:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return ort.InferenceSession(self.path, options, providers=providers)
+
+    def _activate(self) -> None:
+        ort = require("onnxruntime", purpose="the ONNX Runtime backend")
+        if not os.path.isfile(self.path):
+            raise UserError("model file not found: {}".format(self.path))
+        sidecar = read_sidecar(self.path, required=False)
+        if sidecar is not None and sidecar.kind == "engine":
+            raise UserError("{} is a TensorRT engine: run it with --backend tensorrt".format(self.path))
+        optimized = sidecar is not None and sidecar.kind == "onnxruntime"
+        available = list(ort.get_available_providers())
+        if optimized:
+            providers = self._artifact_providers(sidecar, available)
+        else:
+            fp16 = (self.requested_precision or "fp32") == "fp16"
+            providers = choose_providers(self.device, available, self.tensorrt_ep, fp16, self.device_id,
+                                         self.cache_dir)
+        custom_ops = bool(sidecar.info.get("custom_ops")) if optimized and sidecar else False
+        try:
+            session = self._session(ort, providers, custom_ops, optimized)
+        except UserError:
+            raise
+        except Exception as exc:  # ONNX Runtime raises its own Fail / InvalidGraph / InvalidProtobuf types
+            message = str(exc)
+            if OP_TYPE in message and not custom_ops:
+                session = self._session(ort, providers, True, optimized)
+            else:
+                first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+                raise UserError("ONNX Runtime cannot load {}: {}".format(self.path, first)) from exc
+        self.session = session
+        self.providers = list(session.get_providers())
+        wanted = _provider_name(providers[0])
+        if wanted not in self.providers:
+            log.warning("ONNX Runtime could not use %s for %s; running on %s", wanted, self.name, self.providers[0])
+        inputs, outputs = session.get_inputs(), session.get_outputs()
+        if len(inputs) != 1:
+            raise InputShapeError("{} has {} inputs ({}); edge-saliency models have one image input".format(
+                self.path, len(inputs), ", ".join(i.name for i in inputs)))
+        self.input_name = inputs[0].name
+        self.input_shape = tuple(d if isinstance(d, int) and d > 0 else -1 for d in inputs[0].shape)
+        self.input_dtype = numpy_dtype(inputs[0].type)
+        self.output_name = outputs[0].name
+        self.precision = self._precision(sidecar)
+        if self.input_shape and self.input_shape[0] > 0:
+            self.max_batch, self.static_batch = int(self.input_shape[0]), True
+        if sidecar is not None and sidecar.model is not None:
+            self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
+
+    def _artifact_providers(self, sidecar: Sidecar, available: List[str]) -> List[Provider]:
+        from ...engine.cache import check_artifact
+
+        check_artifact(self.path, sidecar)
+        provider = str(sidecar.info.get("provider") or CPU)
+        if provider not in available:
+            raise UserError("{} was optimized for {}, which this ONNX Runtime lacks; rebuild it: {}".format(
+                self.path, provider, sidecar.info.get("rebuild_command", "edge-saliency build-engine MODEL.onnx")))
+        return [provider] if provider == CPU else [provider, CPU]
+
+    def _precision(self, sidecar: Optional[Sidecar]) -> str:
+        if sidecar is not None and sidecar.info.get("precision") in ("fp32", "fp16", "int8"):
+            return str(sidecar.info["precision"])
+        if self.input_dtype == np.float16:
+            return "fp16"
+        return self.requested_precision or "fp32"
+
+    def describe(self) -> str:
+        return "{} on {}".format(super().describe(), ", ".join(self.providers) or self.device)
+
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run([self.output_name], {self.input_name: x.astype(self.input_dtype, copy=False)})[0]
+
+    def _deactivate(self) -> None:
+        self.session = None

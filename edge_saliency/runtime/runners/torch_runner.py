@@ -1,0 +1,94 @@
+"""PyTorch runner: an EML-Net from saved weights (``.safetensors`` + sidecar) or a preset name (random
+weights), on the CPU or a CUDA GPU; fp16 on CUDA by default; channels-last memory format."""
+import logging
+import os
+from typing import Any, Optional
+
+import numpy as np
+
+from ..._lazy import require
+from ...config import check_input_size
+from ...errors import UserError
+from .base import Runner
+
+log = logging.getLogger("edge_saliency.runtime")
+
+
+class TorchRunner(Runner):
+    backend = "torch"
+
+    def __init__(self, model: Any, device: str = "auto", precision: Optional[str] = None,
+                 channels_last: bool = True, threads: Optional[int] = None) -> None:
+        name = os.path.basename(model) if isinstance(model, str) else type(model).__name__
+        super().__init__(name)
+        self.source = model
+        self.device_request = device
+        self.requested_precision = precision
+        self.channels_last = channels_last
+        self.threads = threads
+        self.model: Any = None
+        self.device: Any = None
+        self.dtype: Any = None
+        self.input_shape = (-1, 3, -1, -1)
+
+    def _load(self) -> Any:
+        from ...models import create_model, load_model
+        from ...models.registry import list_presets
+
+        source = self.source
+        if not isinstance(source, str):
+            return source
+        if source.endswith(".safetensors"):
+            if not os.path.isfile(source):
+                raise UserError("weights file not found: {}".format(source))
+            return load_model(source)
+        if source in list_presets():
+            log.warning("model %s: preset with RANDOM weights (pass a trained .safetensors file for real saliency)",
+                        source)
+            return create_model(source)
+        raise UserError("the PyTorch backend takes a .safetensors file saved by edge-saliency or a preset name ({}); "
+                        "got {}".format(", ".join(list_presets()), source))
+
+    def _activate(self) -> None:
+        torch = require("torch", purpose="the PyTorch backend")
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        want = self.device_request
+        if want not in ("auto", "cpu", "cuda"):
+            raise UserError("--device must be auto, cpu or cuda, got {!r}".format(want))
+        if want == "cuda" and not torch.cuda.is_available():
+            raise UserError("--device cuda: this PyTorch sees no CUDA GPU (CPU-only build, or no driver)")
+        use_cuda = want == "cuda" or (want == "auto" and torch.cuda.is_available())
+        precision = self.requested_precision or ("fp16" if use_cuda else "fp32")
+        if precision not in ("fp32", "fp16"):
+            raise UserError("the PyTorch backend runs fp32 or fp16 (int8 needs TensorRT), got {}".format(precision))
+        if precision == "fp16" and not use_cuda:
+            raise UserError("fp16 with PyTorch needs a CUDA GPU; use --precision fp32 on the CPU")
+        self.device = torch.device("cuda" if use_cuda else "cpu")
+        self.dtype = torch.float16 if precision == "fp16" else torch.float32
+        self.precision = precision
+        model = self._load().eval()
+        model = model.to(device=self.device, dtype=self.dtype)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        config = getattr(model, "config", None)
+        if config is not None:
+            self.preferred_size = tuple(config.input_size)  # type: ignore[assignment]
+            self.name = "{} ({})".format(self.name, config.name) if self.name != config.name else self.name
+
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        torch = require("torch")
+        check_input_size(x.shape[2:], hint=" (EML-Net sizes are multiples of 32: use --size)")
+        tensor = torch.from_numpy(x).to(device=self.device, dtype=self.dtype)
+        if self.channels_last:
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            out = self.model(tensor)
+        return out.float().cpu().numpy()
+
+    def describe(self) -> str:
+        return "{} on {}{}".format(super().describe(), self.device, ", channels-last" if self.channels_last else "")
+
+    def _deactivate(self) -> None:
+        self.model = None

@@ -1,0 +1,277 @@
+"""TensorRT runner: a serialized engine (``build-engine``), checked against its sidecar before TensorRT sees
+it, run with page-locked host buffers, device buffers and one CUDA stream:
+
+    copy in (async) → execute_async_v3 (or a captured CUDA graph) → copy out (async) → synchronize
+
+Shapes: a static engine runs as built; a dynamic one is set to the requested size / batch inside its
+optimization profile, and buffers are sized for that maximum once. With ``cuda_graph=True`` the execution is
+captured once into a CUDA graph and replayed (static shapes only; the batch is then static as well).
+
+Everything TensorRT- and CUDA-specific is behind three seams — ``deserialize`` / ``describe_io`` (default:
+:mod:`edge_saliency.engine.trt_builder`) and the :class:`~edge_saliency.runtime.cuda.CudaApi` — so the
+host-side logic (sidecar checks, shape planning, buffer sizing, call order, teardown) is tested with fakes on
+machines without a GPU. The real calls are thin and follow the TensorRT >= 8.5 tensor API.
+"""
+import logging
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ...engine.cache import Target, check_artifact
+from ...errors import InputShapeError, UserError
+from ...sidecar import read_sidecar
+from ..cuda import CudaApi, CudaError, HostBuffer, load_cuda
+from .base import Runner, numpy_dtype
+
+log = logging.getLogger("edge_saliency.runtime")
+
+Shape = Tuple[int, ...]
+
+
+def plan_input_shape(engine_shape: Sequence[int], profile: Optional[Tuple[Shape, Shape, Shape]],
+                     size: Optional[Sequence[int]] = None, batch: Optional[int] = None,
+                     name: str = "engine") -> Shape:
+    """The concrete input shape to run (and size the buffers for).
+
+    Static dimensions stay; a requested ``size`` (h, w) or ``batch`` that contradicts them is an error.
+    Dynamic dimensions take the request, else the profile's optimum, and must lie inside the profile.
+    """
+    shape = [int(d) for d in engine_shape]
+    if len(shape) != 4:
+        return tuple(d if d > 0 else (profile[1][i] if profile else 1) for i, d in enumerate(shape))
+    wanted: Dict[int, Optional[int]] = {0: batch, 2: None if size is None else int(size[0]),
+                                        3: None if size is None else int(size[1])}
+    for axis, value in wanted.items():
+        if shape[axis] > 0:
+            if value is not None and value != shape[axis]:
+                what = "batch" if axis == 0 else "input size"
+                current = shape[0] if axis == 0 else "{}x{}".format(shape[2], shape[3])
+                asked = batch if axis == 0 else "{}x{}".format(size[0], size[1])  # type: ignore[index]
+                raise InputShapeError(
+                    "{} was built for a static {} of {}, not {}: drop the option or rebuild the engine with "
+                    "--shape / --min-shape/--max-shape".format(name, what, current, asked))
+            continue
+        if profile is None:
+            raise UserError("{} has a dynamic dimension {} but no optimization profile".format(name, axis))
+        low, opt, high = profile[0][axis], profile[1][axis], profile[2][axis]
+        chosen = opt if value is None else value
+        if not low <= chosen <= high:
+            raise InputShapeError(
+                "{} takes {} between {} and {} (its optimization profile), not {}: choose a size inside it or "
+                "rebuild with --min-shape/--max-shape".format(
+                    name, "a batch" if axis == 0 else ("heights" if axis == 2 else "widths"), low, high, chosen))
+        shape[axis] = chosen
+    if shape[1] < 0:
+        shape[1] = profile[1][1] if profile else 3
+    return tuple(shape)
+
+
+class _Binding:
+    """One I/O tensor: its dtype, its allocated (maximum) shape, page-locked host and device memory."""
+
+    def __init__(self, name: str, dtype: Any, shape: Shape, host: HostBuffer, device: Any) -> None:
+        self.name, self.dtype, self.shape, self.host, self.device = name, dtype, shape, host, device
+
+
+class TensorRTRunner(Runner):
+    backend = "tensorrt"
+
+    def __init__(self, path: str, allow_host_code: bool = False, cuda_api: str = "auto", cuda_graph: bool = False,
+                 input_size: Optional[Sequence[int]] = None, batch: Optional[int] = None,
+                 plugins: Optional[List[str]] = None, device: int = 0,
+                 cuda: Optional[CudaApi] = None, deserialize: Optional[Callable[..., Any]] = None,
+                 describe_io: Optional[Callable[[Any], List[Dict[str, Any]]]] = None,
+                 target: Optional[Target] = None) -> None:
+        super().__init__(os.path.basename(path))
+        self.path = path
+        self.allow_host_code = allow_host_code
+        self.cuda_api = cuda_api
+        self.use_graph = cuda_graph
+        self.requested_size = tuple(input_size) if input_size else None
+        self.requested_batch = batch
+        self.plugins = list(plugins or [])
+        self.device = device
+        self.cuda: Optional[CudaApi] = cuda
+        self._deserialize = deserialize
+        self._describe_io = describe_io
+        self._target = target  # tests: the machine to check the sidecar against
+        self.engine: Any = None
+        self.context: Any = None
+        self.stream: Any = None
+        self.graph: Any = None
+        self.bindings: Dict[str, _Binding] = {}
+        self.output_names: List[str] = []
+        self.run_shape: Shape = ()
+        self.engine_shape: Shape = ()
+        self.dynamic_batch = False
+        self._current_batch = 0
+
+    # -- activation -----------------------------------------------------------------------------------
+    def _check_sidecar(self) -> List[str]:
+        """Refuse an engine built for another TensorRT / GPU before deserializing; returns its plugin paths."""
+        sidecar = read_sidecar(self.path, required=False)
+        if sidecar is None:
+            log.warning("%s has no sidecar (%s.json): cannot check that it was built for this TensorRT and GPU",
+                        self.path, self.path)
+            return []
+        if sidecar.kind != "engine":
+            raise UserError("{} is a {} file, not a TensorRT engine: run it with --backend onnxruntime".format(
+                self.path, sidecar.kind))
+        check_artifact(self.path, sidecar, allow_host_code=self.allow_host_code, target=self._target)
+        self.precision = str(sidecar.info.get("precision") or "fp32")
+        if sidecar.model is not None:
+            self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
+        return [p["path"] for p in sidecar.info.get("plugins", []) if isinstance(p, dict) and "path" in p]
+
+    def _activate(self) -> None:
+        if not os.path.isfile(self.path):
+            raise UserError("engine file not found: {}".format(self.path))
+        plugins = self._check_sidecar() + self.plugins
+        if self._deserialize is None or self._describe_io is None:
+            from ...engine import trt_builder
+            from ...engine.trt_compat import load_tensorrt
+
+            load_tensorrt()  # says which extra to install before any CUDA work
+            self._deserialize = self._deserialize or trt_builder.deserialize_engine
+            self._describe_io = self._describe_io or trt_builder.engine_io
+        cuda = self.cuda or load_cuda(self.cuda_api, self.device)
+        self.cuda = cuda
+        cuda.open()
+        try:
+            with cuda.current():
+                with open(self.path, "rb") as f:
+                    data = f.read()
+                self.engine = self._deserialize(data, plugins, self.allow_host_code)
+                self._setup_io()
+                self.stream = cuda.stream_create()
+                if self.use_graph:
+                    self._capture_graph()
+        except BaseException:
+            self._release()
+            raise
+
+    def _setup_io(self) -> None:
+        assert self._describe_io is not None and self.cuda is not None
+        tensors = self._describe_io(self.engine)
+        inputs = [t for t in tensors if t["mode"] == "input"]
+        outputs = [t for t in tensors if t["mode"] == "output"]
+        if len(inputs) != 1 or not outputs:
+            raise InputShapeError("{} has inputs {} and outputs {}; edge-saliency runs engines with one input and at "
+                                  "least one output".format(self.path, [t["name"] for t in inputs],
+                                                            [t["name"] for t in outputs]))
+        spec = inputs[0]
+        self.input_name, self.output_name = spec["name"], outputs[0]["name"]
+        self.output_names = [t["name"] for t in outputs]
+        self.input_shape = tuple(int(d) for d in spec["shape"])
+        self.input_dtype = numpy_dtype(spec["dtype"])
+        profile = None
+        if any(d < 0 for d in self.input_shape):
+            profile = tuple(tuple(int(v) for v in s) for s in self.engine.get_tensor_profile_shape(self.input_name, 0))
+        self.run_shape = plan_input_shape(self.input_shape, profile, self.requested_size,  # type: ignore[arg-type]
+                                          self.requested_batch, self.path)
+        self.engine_shape = self.input_shape
+        if len(self.input_shape) == 4:  # the buffers fix the spatial size: report it as the runner's input size
+            self.input_shape = (self.input_shape[0],) + tuple(self.run_shape[1:])
+        self.dynamic_batch = self.input_shape[0] < 0 and not self.use_graph
+        self.max_batch = self.run_shape[0]
+        self.static_batch = not self.dynamic_batch
+        self.context = self.engine.create_execution_context()
+        self._set_input_shape(self.run_shape)
+        self.bindings = {}
+        self._bind(self.input_name, self.input_dtype, self.run_shape)
+        for tensor in outputs:
+            shape = tuple(self.context.get_tensor_shape(tensor["name"]))
+            self._bind(tensor["name"], numpy_dtype(tensor["dtype"]), shape)
+        self._current_batch = self.run_shape[0]
+
+    def _set_input_shape(self, shape: Shape) -> None:
+        if any(d < 0 for d in self.engine_shape) and not self.context.set_input_shape(self.input_name, shape):
+            raise InputShapeError("TensorRT refused input shape {} for {}".format(list(shape), self.path))
+
+    def _bind(self, name: str, dtype: Any, shape: Shape) -> None:
+        assert self.cuda is not None
+        if any(d < 0 for d in shape):
+            raise InputShapeError("{}: output '{}' has an unresolved shape {}".format(self.path, name, list(shape)))
+        host = self.cuda.host_empty(shape, dtype)
+        self.bindings[name] = _Binding(name, dtype, shape, host, None)  # registered before allocating: freed on failure
+        device = self.cuda.device_alloc(host.array.nbytes)
+        self.bindings[name].device = device
+        if not self.context.set_tensor_address(name, self.cuda.device_ptr(device)):
+            raise CudaError("TensorRT refused the address of tensor '{}'".format(name))
+
+    def _execute(self) -> None:
+        assert self.cuda is not None
+        if self.graph is not None:
+            self.cuda.graph_launch(self.graph, self.stream)
+        elif not self.context.execute_async_v3(self.cuda.stream_handle(self.stream)):
+            raise CudaError("TensorRT execute_async_v3 failed for {}".format(self.path))
+
+    def _capture_graph(self) -> None:
+        """Warm up once (TensorRT must run before capture), then capture one execution into a CUDA graph."""
+        assert self.cuda is not None
+        if not self.cuda.supports_graphs:
+            log.warning("CUDA graphs need cuda-python (%s has none): running without", self.cuda.name)
+            return
+        self._execute()
+        self.cuda.synchronize(self.stream)
+        self.cuda.graph_begin(self.stream)
+        try:
+            ok = self.context.execute_async_v3(self.cuda.stream_handle(self.stream))
+        finally:
+            graph = self.cuda.graph_end(self.stream)
+        if not ok:
+            self.cuda.graph_destroy(graph)
+            log.warning("%s cannot be captured into a CUDA graph: running without", self.path)
+            return
+        self.graph = graph
+
+    # -- inference ------------------------------------------------------------------------------------
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        assert self.cuda is not None
+        n = x.shape[0]
+        with self.cuda.current():
+            if self.dynamic_batch and n != self._current_batch:
+                self._set_input_shape((n,) + tuple(self.run_shape[1:]))
+                self._current_batch = n
+            source = self.bindings[self.input_name]
+            np.copyto(source.host.array[:n], x, casting="unsafe")  # to the engine's dtype (fp16 inputs)
+            self.cuda.copy_htod_async(source.device, source.host.array[:n], self.stream)
+            self._execute()
+            outputs = [self.bindings[name] for name in self.output_names]
+            for binding in outputs:
+                self.cuda.copy_dtoh_async(binding.host.array[:n], binding.device, self.stream)
+            self.cuda.synchronize(self.stream)
+            return np.array(outputs[0].host.array[:n], dtype=np.float32)  # a copy: the buffer is reused
+
+    # -- teardown -------------------------------------------------------------------------------------
+    def _release(self) -> None:
+        cuda = self.cuda
+        if cuda is None:
+            return
+        with cuda.current():
+            if self.stream is not None:
+                cuda.synchronize(self.stream)
+            if self.graph is not None:
+                cuda.graph_destroy(self.graph)
+                self.graph = None
+            self.context = None
+            self.engine = None
+            for binding in self.bindings.values():
+                if binding.device is not None:
+                    cuda.device_free(binding.device)
+                cuda.host_free(binding.host)
+            self.bindings = {}
+            if self.stream is not None:
+                cuda.stream_destroy(self.stream)
+                self.stream = None
+        cuda.close()
+
+    def _deactivate(self) -> None:
+        self._release()
+
+    def describe(self) -> str:
+        extras = [self.cuda.name if self.cuda else self.cuda_api]
+        if self.graph is not None:
+            extras.append("CUDA graph")
+        return "{} via {}".format(super().describe(), ", ".join(extras))

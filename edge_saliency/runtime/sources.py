@@ -1,0 +1,499 @@
+"""Frame sources by URI (after jetson-utils' ``videoSource``).
+
+- ``clip.mp4``, ``file:///data/clip.mkv``: a video file, every frame in order (``loop`` restarts it).
+- ``0``, ``/dev/video0``, ``v4l2:///dev/video1``: a camera (V4L2 on Linux).
+- ``rtsp://user:pass@cam/stream``, ``rtsps://``, ``rtmp://``, ``http(s)://``, ``udp://``, ``srt://``: a network
+  stream, reconnected with back-off when it drops.
+- ``csi://0``: a Jetson CSI camera through GStreamer ``nvarguscamerasrc`` (needs OpenCV with GStreamer).
+- ``gst://PIPELINE``, or any text with `` ! ``: a GStreamer pipeline ending in ``appsink``.
+- ``photo.jpg``, ``frames/``, ``'frames/*.png'``: an image file, folder or glob (unreadable images are skipped
+  with a warning).
+
+Cameras, streams, CSI and GStreamer are *live*: the pipeline keeps only the newest frame. Credentials in URLs
+are never logged: every message shows :func:`mask_url`'s form (``rtsp://***@cam/stream``).
+"""
+import dataclasses
+import glob
+import logging
+import os
+import re
+import sys
+import threading
+import time
+from typing import Any, Callable, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from .._lazy import require
+from ..errors import UserError
+
+log = logging.getLogger("edge_saliency.runtime")
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2")
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+LIVE_KINDS = ("camera", "stream", "csi", "gstreamer")
+_SECRET_KEYS = r"(?:password|passwd|pwd|pass|token|access_token|key|apikey|api_key|secret|auth|signature|sig)"
+
+
+def _cv2() -> Any:
+    return require("cv2", purpose="video sources")
+
+
+def mask_url(text: str) -> str:
+    """``text`` with URL credentials (``scheme://user:pass@``) and secret query values replaced by ``***``."""
+    text = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1***@", str(text))
+    return re.sub(r"([?&;]" + _SECRET_KEYS + r"=)[^&;\s]*", r"\1***", text, flags=re.I)
+
+
+@dataclasses.dataclass
+class Frame:
+    image: np.ndarray  # H×W×3 BGR uint8
+    index: int  # position in the source (counts on across loops and reconnects)
+    timestamp: float  # seconds: media time for files and images, since opening for live sources
+    name: Optional[str] = None  # image sources: the file's stem
+
+
+@dataclasses.dataclass
+class SourceSpec:
+    kind: str  # file | camera | stream | csi | gstreamer | images
+    target: Any  # path, camera index or device, URL, sensor id, pipeline, or list of image paths / pattern
+    uri: str  # as given, masked
+
+    @property
+    def live(self) -> bool:
+        return self.kind in LIVE_KINDS
+
+
+def parse_uri(uri: str) -> SourceSpec:
+    """What a source URI names (no I/O beyond looking at the file system)."""
+    text = str(uri).strip()
+    masked = mask_url(text)
+    if not text:
+        raise UserError("empty source: give a video file, camera index, stream URL, csi://N or images")
+    if re.fullmatch(r"\d+", text):
+        return SourceSpec("camera", int(text), masked)
+    if text.startswith("v4l2://"):
+        return SourceSpec("camera", text[len("v4l2://"):], masked)
+    if re.fullmatch(r"/dev/video\d+", text):
+        return SourceSpec("camera", text, masked)
+    if text.startswith("csi://"):
+        sensor = text[len("csi://"):]
+        if not sensor.isdigit():
+            raise UserError("a CSI camera is csi://N with N the sensor id (csi://0), got {}".format(masked))
+        return SourceSpec("csi", int(sensor), masked)
+    if text.startswith("gst://"):
+        return SourceSpec("gstreamer", text[len("gst://"):].strip(), masked)
+    if " ! " in text:
+        return SourceSpec("gstreamer", text, masked)
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    if scheme and scheme.group(1).lower() in STREAM_SCHEMES:
+        return SourceSpec("stream", text, masked)
+    if scheme and scheme.group(1).lower() == "file":
+        text = text[len("file://"):]
+    elif scheme:
+        raise UserError("unknown source scheme {}:// in {}; use a file, camera index, /dev/videoN, {}://, csi://N or "
+                        "gst://".format(scheme.group(1), masked, ":// ".join(STREAM_SCHEMES[:3])))
+    if any(c in text for c in "*?[") and not os.path.exists(text):
+        return SourceSpec("images", text, text)
+    if os.path.isdir(text):
+        return SourceSpec("images", text, text)
+    if os.path.splitext(text)[1].lower() in IMAGE_EXTENSIONS:
+        return SourceSpec("images", text, text)
+    return SourceSpec("file", text, text)
+
+
+def gstreamer_available() -> bool:
+    """Whether this OpenCV was built with GStreamer (pip wheels are not; Jetson's system OpenCV is)."""
+    match = re.search(r"GStreamer:\s*(\w+)", _cv2().getBuildInformation())
+    return bool(match) and match.group(1).upper() == "YES"
+
+
+def require_gstreamer(uri: str) -> None:
+    if not gstreamer_available():
+        raise UserError(
+            "{} needs OpenCV built with GStreamer, and this OpenCV {} has none (pip wheels never do). On Jetson use "
+            "the system OpenCV (JetPack's python3-opencv) in a venv made with --system-site-packages, and install "
+            "edge-saliency with pip install --no-deps".format(uri, _cv2().__version__))
+
+
+def csi_pipeline(sensor_id: int = 0, width: int = 1280, height: int = 720, fps: float = 30.0, flip: int = 0) -> str:
+    """The GStreamer pipeline for a Jetson CSI camera: nvarguscamerasrc → NVMM → nvvidconv → BGR appsink."""
+    return (
+        "nvarguscamerasrc sensor-id={s} ! video/x-raw(memory:NVMM), width=(int){w}, height=(int){h}, "
+        "framerate=(fraction){f}/1 ! nvvidconv flip-method={flip} ! video/x-raw, width=(int){w}, height=(int){h}, "
+        "format=(string)BGRx ! videoconvert ! video/x-raw, format=(string)BGR ! appsink drop=true max-buffers=1 "
+        "sync=false".format(s=sensor_id, w=width, h=height, f=int(round(fps)), flip=flip)
+    )
+
+
+def with_appsink(pipeline: str) -> str:
+    """A user pipeline, ending in a BGR appsink if it has none."""
+    if "appsink" in pipeline:
+        return pipeline
+    return pipeline + " ! videoconvert ! video/x-raw, format=(string)BGR ! appsink drop=true max-buffers=1"
+
+
+def backoff_delay(attempt: int, first: float = 0.5, cap: float = 10.0) -> float:
+    """Seconds to wait before reconnect ``attempt`` (1, 2, ...): 0.5, 1, 2, 4, 8, 10, 10, ..."""
+    return min(cap, first * (2 ** min(attempt - 1, 16)))
+
+
+def probe_container(path: str) -> Tuple[Optional[str], Optional[str]]:
+    """(container, video codec) from a file's bytes, best effort: AVI, MP4/MOV or Matroska; (None, None) when
+    the file is not a video container at all. Used to tell "unsupported codec" from "not a video"."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4 << 20)
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - (1 << 20)))
+            tail = f.read()
+    except OSError:
+        return None, None
+    data = head + tail
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        at = data.find(b"vids")
+        return "AVI", (data[at + 4:at + 8].decode("latin-1").strip("\x00 ") or None) if at >= 0 else None
+    if head[4:8] == b"ftyp":
+        at = data.find(b"stsd")
+        return "MP4/MOV", data[at + 16:at + 20].decode("latin-1") if at >= 0 else None
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        match = re.search(rb"V_[A-Z0-9/_.]+", data)
+        return "Matroska", match.group(0).decode("latin-1") if match else None
+    return None, None
+
+
+def cameras_present() -> List[str]:
+    return sorted(glob.glob("/dev/video*"), key=lambda p: int(re.sub(r"\D", "", p) or 0))
+
+
+def _natural_key(path: str) -> List[Any]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path)]
+
+
+class Source:
+    """Base class. ``open()`` fails with one clear line; ``read()`` returns the next :class:`Frame` or None at
+    the end; ``close()`` releases. ``stop_event`` interrupts waits (reconnect back-off)."""
+
+    kind = "source"
+
+    def __init__(self, uri: str) -> None:
+        self.uri = mask_url(uri)
+        self.fps: Optional[float] = None
+        self.frame_count: Optional[int] = None
+        self.size: Optional[Tuple[int, int]] = None  # (H, W) of the first frame
+        self.stop_event = threading.Event()
+        self.skipped = 0  # unreadable images, undecodable frames
+        self.reconnects = 0
+
+    @property
+    def live(self) -> bool:
+        return self.kind in LIVE_KINDS
+
+    def open(self) -> "Source":
+        raise NotImplementedError
+
+    def read(self) -> Optional[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[Frame]:
+        """Every remaining frame, until the end of the source."""
+        while True:
+            frame = self.read()
+            if frame is None:
+                return
+            yield frame
+
+    def __enter__(self) -> "Source":
+        return self.open()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class CaptureSource(Source):
+    """Anything ``cv2.VideoCapture`` reads: files, cameras, network streams, GStreamer pipelines.
+
+    Live sources that stop giving frames are reopened after :func:`backoff_delay` (``reconnect`` attempts;
+    negative: forever). Files end at their last decodable frame, or restart with ``loop``.
+    """
+
+    def __init__(self, uri: str, kind: str, target: Any, api: Optional[int] = None, reconnect: int = 0,
+                 loop: bool = False, properties: Optional[List[Tuple[int, float]]] = None,
+                 capture_factory: Optional[Callable[..., Any]] = None,
+                 sleep: Optional[Callable[[float], Any]] = None) -> None:
+        super().__init__(uri)
+        self.kind = kind
+        self.target = target
+        self.api = api
+        self.reconnect = reconnect
+        self.loop = loop
+        self.properties = list(properties or [])
+        self._factory = capture_factory
+        self._sleep = sleep or self.stop_event.wait
+        self.capture: Any = None
+        self._pending: Optional[np.ndarray] = None
+        self._index = 0  # frames given out
+        self._position = 0  # frames read since the file was (re)opened
+        self._started = 0.0
+        self._loop_offset = 0.0
+
+    # -- opening --------------------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self._factory is not None:
+            return self._factory(self.target)
+        cv2 = _cv2()
+        capture = cv2.VideoCapture(self.target) if self.api is None else cv2.VideoCapture(self.target, self.api)
+        for prop, value in self.properties:
+            capture.set(prop, value)
+        return capture
+
+    def _open_failure(self) -> str:
+        if self.kind == "file":
+            container, codec = probe_container(self.target)
+            if container:
+                return ("cannot decode video {}: this OpenCV/FFmpeg has no decoder for its codec '{}' ({} file); "
+                        "re-encode it, e.g. ffmpeg -i IN -c:v mpeg4 OUT.mp4".format(self.uri, codec or "unknown",
+                                                                                   container))
+            return ("cannot open video {}: not a video OpenCV/FFmpeg can read (unknown format, or a truncated "
+                    "file)".format(self.uri))
+        if self.kind == "camera":
+            return "cannot open camera {} (in use by another program, or not a capture device?)".format(self.uri)
+        if self.kind == "stream":
+            return ("cannot open stream {}: no answer, wrong URL or credentials, or a protocol/codec this "
+                    "OpenCV/FFmpeg lacks".format(self.uri))
+        return "cannot start GStreamer source {} (check the pipeline with gst-launch-1.0)".format(self.uri)
+
+    def _no_frames(self, capture: Any) -> str:
+        if self.kind == "file":
+            code = int(capture.get(_cv2().CAP_PROP_FOURCC) or 0) if self._factory is None else 0
+            fourcc = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00") or "unknown"
+            return ("cannot decode video {}: this OpenCV/FFmpeg has no decoder for its codec '{}' (re-encode it, e.g. "
+                    "ffmpeg -i IN -c:v mpeg4 OUT.mp4)".format(self.uri, fourcc))
+        return "{} {} opened but gives no frames".format(self.kind, self.uri)
+
+    def open(self) -> "CaptureSource":
+        self.capture = self._connect()
+        if not self.capture.isOpened():
+            raise UserError(self._open_failure())
+        ok, image = self.capture.read()
+        if not ok or image is None:
+            message = self._no_frames(self.capture)
+            self.capture.release()
+            raise UserError(message)
+        self._pending = image
+        self.size = (int(image.shape[0]), int(image.shape[1]))
+        if self._factory is None:
+            cv2 = _cv2()
+            fps = float(self.capture.get(cv2.CAP_PROP_FPS) or 0.0)
+            self.fps = fps if 0.0 < fps < 1000.0 else None
+            count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            self.frame_count = count if self.kind == "file" and count > 0 else None
+        self._started = time.monotonic()
+        return self
+
+    # -- reading --------------------------------------------------------------------------------------
+    def _frame(self, image: np.ndarray) -> Frame:
+        if self.live:
+            timestamp = time.monotonic() - self._started
+        else:  # media time: frames are read in order
+            timestamp = self._loop_offset + (self._position / self.fps if self.fps else float(self._position))
+            self._position += 1
+        frame = Frame(image, self._index, round(timestamp, 6))
+        self._index += 1
+        return frame
+
+    def read(self) -> Optional[Frame]:
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+            return self._frame(image)
+        if self.stop_event.is_set():
+            return None
+        ok, image = self.capture.read()
+        if ok and image is not None:
+            return self._frame(image)
+        if self.live:
+            return self._reconnect()
+        return self._end_of_file()
+
+    def _end_of_file(self) -> Optional[Frame]:
+        read = self._position
+        if self.frame_count and read < self.frame_count - 1:
+            self.skipped += self.frame_count - read
+            log.warning("%s: stopped at frame %d of %d (the rest cannot be decoded)", self.uri, read, self.frame_count)
+        if not self.loop or read == 0:
+            return None
+        self._loop_offset += read / self.fps if self.fps else float(read)
+        self._position = 0
+        self.capture.release()
+        self.capture = self._connect()
+        ok, image = self.capture.read() if self.capture.isOpened() else (False, None)
+        return self._frame(image) if ok and image is not None else None
+
+    def _reconnect(self) -> Optional[Frame]:
+        attempt = 0
+        while self.reconnect < 0 or attempt < self.reconnect:
+            attempt += 1
+            delay = backoff_delay(attempt)
+            log.warning("%s dropped; reconnecting in %.1f s (attempt %d of %s)", self.uri, delay, attempt,
+                        self.reconnect if self.reconnect >= 0 else "unlimited")
+            self._sleep(delay)
+            if self.stop_event.is_set():
+                return None
+            self.capture.release()
+            self.capture = self._connect()
+            if self.capture.isOpened():
+                ok, image = self.capture.read()
+                if ok and image is not None:
+                    self.reconnects += 1
+                    log.info("%s reconnected", self.uri)
+                    return self._frame(image)
+        if attempt:
+            log.error("%s: no frames after %d reconnect attempts; stopping", self.uri, attempt)
+        else:
+            log.warning("%s stopped giving frames", self.uri)
+        return None
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+            self.capture = None
+
+
+class ImageSource(Source):
+    """An image file, a folder of images (natural order) or a glob; unreadable images are skipped."""
+
+    kind = "images"
+
+    def __init__(self, uri: str, target: str, fps: Optional[float] = None, loop: bool = False) -> None:
+        super().__init__(uri)
+        self.target = target
+        self.fps = fps or 10.0
+        self.loop = loop
+        self.paths: List[str] = []
+        self._position = 0
+        self._index = 0
+        self._pending: Optional[Frame] = None
+
+    def _list(self) -> List[str]:
+        target = self.target
+        if os.path.isdir(target):
+            paths = [os.path.join(target, n) for n in os.listdir(target)
+                     if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS]
+            if not paths:
+                raise UserError("no images in folder {} (looked for {})".format(target, " ".join(IMAGE_EXTENSIONS)))
+        elif any(c in target for c in "*?["):
+            paths = [p for p in glob.glob(target) if os.path.isfile(p)]
+            if not paths:
+                raise UserError("no files match {}".format(target))
+        else:
+            if not os.path.isfile(target):
+                raise UserError("image not found: {}".format(target))
+            paths = [target]
+        return sorted(paths, key=_natural_key)
+
+    def open(self) -> "ImageSource":
+        self.paths = self._list()
+        self.frame_count = len(self.paths)
+        self._pending = self.read()
+        if self._pending is None:
+            raise UserError("none of the {} image(s) in {} can be read".format(len(self.paths), self.target))
+        self.size = (int(self._pending.image.shape[0]), int(self._pending.image.shape[1]))
+        return self
+
+    def read(self) -> Optional[Frame]:
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+            return frame
+        cv2 = _cv2()
+        while not self.stop_event.is_set():
+            if self._position >= len(self.paths):
+                if not self.loop or self._index == 0:
+                    return None
+                self._position = 0
+            path = self.paths[self._position]
+            self._position += 1
+            image = cv2.imread(path, cv2.IMREAD_COLOR)
+            if image is None:
+                self.skipped += 1
+                log.warning("skipping %s: not an image OpenCV can read", path)
+                continue
+            frame = Frame(image, self._index, round(self._index / self.fps, 6),
+                          os.path.splitext(os.path.basename(path))[0])
+            self._index += 1
+            return frame
+        return None
+
+
+def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
+                capture_size: Optional[Tuple[int, int]] = None, capture_fps: Optional[float] = None,
+                flip: int = 0, image_fps: Optional[float] = None) -> Source:
+    """Open the source ``uri`` names (see the module table); raises :class:`UserError` with one clear line.
+
+    ``reconnect``: attempts for live sources when they drop (default 10 for network streams, 3 for cameras;
+    negative: forever). ``capture_size`` (W, H) / ``capture_fps``: asked of cameras and CSI. ``image_fps``:
+    the frame rate given to image sources (timestamps, output video).
+    """
+    spec = parse_uri(uri)
+    source: Source
+    if spec.kind == "images":
+        source = ImageSource(spec.uri, spec.target, fps=image_fps, loop=loop)
+        return source.open()
+    cv2 = _cv2()
+    if spec.kind == "file":
+        if not os.path.exists(spec.target):
+            raise UserError("source not found: {}".format(spec.uri))
+        if not os.access(spec.target, os.R_OK):
+            raise UserError("cannot read {}: permission denied".format(spec.uri))
+        source = CaptureSource(spec.uri, "file", spec.target, loop=loop)
+    elif spec.kind == "camera":
+        device = spec.target
+        path = "/dev/video{}".format(device) if isinstance(device, int) else device
+        if sys.platform.startswith("linux") and not os.path.exists(path):
+            found = cameras_present()
+            raise UserError("no camera at {} ({}): cameras here: {}".format(
+                spec.uri, path, ", ".join(found) if found else "none"))
+        props: List[Tuple[int, float]] = [(cv2.CAP_PROP_BUFFERSIZE, 1)]
+        if capture_size:
+            props += [(cv2.CAP_PROP_FRAME_WIDTH, capture_size[0]), (cv2.CAP_PROP_FRAME_HEIGHT, capture_size[1])]
+        if capture_fps:
+            props.append((cv2.CAP_PROP_FPS, capture_fps))
+        api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else None
+        source = CaptureSource(spec.uri, "camera", device, api=api, properties=props,
+                               reconnect=3 if reconnect is None else reconnect)
+    elif spec.kind == "stream":
+        props = []
+        for name, value in (("CAP_PROP_OPEN_TIMEOUT_MSEC", 10000), ("CAP_PROP_READ_TIMEOUT_MSEC", 5000)):
+            if hasattr(cv2, name):
+                props.append((getattr(cv2, name), value))
+        source = _StreamSource(spec.uri, spec.target, props, 10 if reconnect is None else reconnect)
+    else:
+        require_gstreamer(spec.uri)
+        if spec.kind == "csi":
+            width, height = capture_size or (1280, 720)
+            pipeline = csi_pipeline(spec.target, width, height, capture_fps or 30.0, flip)
+        else:
+            pipeline = with_appsink(spec.target)
+        source = CaptureSource(spec.uri, spec.kind, pipeline, api=cv2.CAP_GSTREAMER,
+                               reconnect=3 if reconnect is None else reconnect)
+    return source.open()
+
+
+class _StreamSource(CaptureSource):
+    """A network stream opened through FFmpeg with open/read timeouts (so a dead camera cannot hang us)."""
+
+    def __init__(self, uri: str, url: str, properties: List[Tuple[int, float]], reconnect: int) -> None:
+        super().__init__(uri, "stream", url, reconnect=reconnect, properties=properties)
+
+    def _connect(self) -> Any:
+        cv2 = _cv2()
+        params: List[int] = []
+        for prop, value in self.properties:
+            params += [int(prop), int(value)]
+        try:
+            return cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, params)
+        except (TypeError, cv2.error):  # OpenCV < 4.5.2 has no open parameters
+            return cv2.VideoCapture(self.target, cv2.CAP_FFMPEG)

@@ -1,0 +1,171 @@
+"""`edge-saliency run` and `sample-clip`: the quick start, every bad input as one line with exit code 1,
+and Ctrl-C leaving a playable video."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_saliency.cli import main
+from tests.runtime.conftest import tiny_conv_onnx
+from tests.runtime.test_sources import unsupported_codec_avi
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def cli(*args, **kwargs):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "edge_saliency"] + [str(a) for a in args], capture_output=True,
+                          text=True, env=env, timeout=300, **kwargs)
+
+
+def frame_count(path):
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    return count, capture.get(cv2.CAP_PROP_FPS)
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "clip.mp4"
+    result = cli("sample-clip", path, "--frames", 24, "--size", "96x128", "--fps", 12)
+    assert result.returncode == 0, result.stderr
+    assert "wrote {}: 24 frames, 128x96 at 12 fps".format(path) in result.stdout
+    return str(path)
+
+
+def test_quick_start_without_a_model_runs_the_classic_backend(tmp_path, short_clip):
+    out, jsonl, summary = tmp_path / "out.mp4", tmp_path / "out.jsonl", tmp_path / "summary.json"
+    result = cli("run", short_clip, "-o", out, "--jsonl", jsonl, "--summary-json", summary, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "classic spectral-residual" in result.stderr
+    assert "24 frames in" in result.stdout and "FPS end to end" in result.stdout and "wrote" in result.stdout
+    assert frame_count(out) == (24, 12.0)
+    assert len(open(jsonl).read().splitlines()) == 24
+    data = json.load(open(summary))
+    assert data["frames"] == 24 and data["dropped"] == 0 and set(data["stages"]) >= {"capture", "infer", "output"}
+
+
+def test_run_an_onnx_model_with_options(tmp_path, short_clip, capsys):
+    model = tiny_conv_onnx(tmp_path / "tiny.onnx", size=(64, 96))
+    code = main(["run", short_clip, "--model", model, "--output", str(tmp_path / "o.avi"), "--view", "side-by-side",
+                 "--letterbox", "--smooth", "0.5", "--colormap", "turbo", "--maps", str(tmp_path / "maps"),
+                 "--maps-format", "both", "--max-frames", "10", "--batch", "2", "--hud", "on", "-q"])
+    assert code == 0
+    assert frame_count(tmp_path / "o.avi") == (10, 12.0)
+    assert len(os.listdir(tmp_path / "maps")) == 20
+    assert "10 frames in" in capsys.readouterr().out
+
+
+@pytest.fixture
+def bad_inputs(tmp_path, short_clip):
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(os.urandom(3000))
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    grey = tiny_conv_onnx(tmp_path / "grey.onnx", channels=1)
+    fixed = tiny_conv_onnx(tmp_path / "fixed.onnx", size=(64, 96))
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not onnx")
+    return {
+        "missing source": ([str(tmp_path / "nope.mp4")], "source not found: .*nope.mp4"),
+        "unreadable source": ([str(garbage)], "cannot open video .*garbage.mp4: not a video"),
+        "unsupported codec": ([unsupported_codec_avi(tmp_path / "odd.avi")], "no decoder for its codec 'QQQQ'"),
+        "no camera": (["57"], "no camera at 57 \\(/dev/video57\\)"),
+        "csi without gstreamer": (["csi://0"], "csi://0 needs OpenCV built with GStreamer"),
+        "unwritable output": ([short_clip, "-o", str(blocker / "out.mp4")], "cannot write output video"),
+        "unsupported output": ([short_clip, "-o", str(tmp_path / "out.gifv")], "unsupported container '.gifv'"),
+        "unsupported output codec": ([short_clip, "-o", str(tmp_path / "o.mp4"), "--fourcc", "QQQQ"],
+                                     "no encoder for it"),
+        "wrong model input shape": ([short_clip, "--model", grey], "3-channel"),
+        "model size mismatch": ([short_clip, "--model", fixed, "--size", "128x128"], "fixed input size 64x96"),
+        "missing model": ([short_clip, "--model", str(tmp_path / "none.onnx")], "model file not found"),
+        "broken model": ([short_clip, "--model", str(broken)], "ONNX Runtime cannot load .*broken.onnx"),
+        "classic with a model": ([short_clip, "--backend", "classic", "--model", fixed], "takes no model"),
+        "bad option value": ([short_clip, "--smooth", "0"], "--smooth must be in"),
+        "window without a display": ([short_clip, "--display"], "cannot open a window"),
+    }
+
+
+CASES = ["missing source", "unreadable source", "unsupported codec", "no camera", "csi without gstreamer",
+         "unwritable output", "unsupported output", "unsupported output codec", "wrong model input shape",
+         "model size mismatch", "missing model", "broken model", "classic with a model", "bad option value",
+         "window without a display"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_inputs_are_one_line_and_exit_1(case, bad_inputs, tmp_path, capsys, monkeypatch):
+    if case == "csi without gstreamer":
+        from edge_saliency.runtime.sources import gstreamer_available
+
+        if gstreamer_available():
+            pytest.skip("this OpenCV has GStreamer")
+    if case == "no camera" and os.path.exists("/dev/video57"):
+        pytest.skip("this machine has /dev/video57")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    args, message = bad_inputs[case]
+    assert main(["run"] + args + ([] if "--display" in args else ["--no-display"])) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("edge-saliency: error: "), err
+    import re
+
+    assert re.search(message, lines[0]), lines[0]
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []  # no temp files left behind
+
+
+@pytest.mark.parametrize("source", ["57", "garbage"])
+def test_opencv_prints_nothing_of_its_own(tmp_path, source):
+    if source == "garbage":
+        path = tmp_path / "garbage.mp4"
+        path.write_bytes(os.urandom(3000))
+        source = str(path)
+    result = cli("run", source, "--no-display")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_credentials_never_reach_the_terminal():
+    result = cli("run", "rtsp://admin:hunter2@127.0.0.1:9/live", "--no-display", "-v")
+    assert result.returncode == 1 and "rtsp://***@127.0.0.1:9/live" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_ctrl_c_leaves_a_playable_video(tmp_path, short_clip):
+    model = tiny_conv_onnx(tmp_path / "tiny.onnx", size=(64, 96))
+    out, jsonl = tmp_path / "out.mp4", tmp_path / "out.jsonl"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge_saliency", "run", short_clip, "--loop", "--model", model, "-o", str(out),
+         "--jsonl", str(jsonl), "--no-display"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:  # the log line before frames start flowing
+            line = process.stderr.readline()
+            if " -> " in line or not line:
+                break
+        time.sleep(1.5)
+        assert process.poll() is None, process.stderr.read()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "stopping" in stderr and "stopped early" in stdout
+    frames, fps = frame_count(out)
+    assert frames > 0 and fps == 12.0
+    assert frames == len(open(jsonl).read().splitlines())
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
+    capture = cv2.VideoCapture(str(out))
+    ok, image = capture.read()
+    assert ok and image.shape == (96, 128, 3) and np.asarray(image).std() > 5
