@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from ._lazy import require
+from .errors import UserError
 
 OFFICIAL_SIZE: Tuple[int, int] = (480, 640)  # (height, width) at which the official σ applies
 OFFICIAL_SIGMA = 5.0
@@ -100,11 +101,16 @@ def postprocess(
     return cv2.normalize(blurred, None, 0, 255, cv2.NORM_MINMAX, dtype=cv2.CV_8U)
 
 
+def check_colormap(colormap: str) -> str:
+    if colormap not in COLORMAPS:
+        raise UserError("unknown colour map {!r}; choose one of {}".format(colormap, ", ".join(COLORMAPS)))
+    return colormap
+
+
 def colorize(saliency_u8: np.ndarray, colormap: str = "jet") -> np.ndarray:
     """A uint8 map as an H×W×3 BGR heat map (OpenCV colour map by name, see :data:`COLORMAPS`)."""
     cv2 = _cv2()
-    if colormap not in COLORMAPS:
-        raise ValueError("unknown colour map {!r}; choose one of {}".format(colormap, ", ".join(COLORMAPS)))
+    check_colormap(colormap)
     return cv2.applyColorMap(np.asarray(saliency_u8, dtype=np.uint8), getattr(cv2, "COLORMAP_" + colormap.upper()))
 
 
@@ -115,6 +121,6 @@ def overlay(image_bgr: np.ndarray, saliency_u8: np.ndarray, alpha: float = 0.5, 
     """
     cv2 = _cv2()
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError("alpha must be in [0, 1], got {}".format(alpha))
+        raise UserError("--alpha must be in [0, 1], got {}".format(alpha))
     heat = colorize(resize(np.asarray(saliency_u8, dtype=np.uint8), image_bgr.shape[:2]), colormap)
     return cv2.addWeighted(image_bgr, 1.0 - alpha, heat, alpha, 0.0)

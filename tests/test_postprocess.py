@@ -5,6 +5,7 @@ import pytest
 from scipy import ndimage
 
 from edge_saliency import postprocess as P
+from edge_saliency.errors import UserError
 
 RNG = np.random.default_rng(0)
 
@@ -71,5 +72,7 @@ def test_overlay_and_colorize():
     half = P.overlay(image, saliency, alpha=0.5)
     expected = np.rint(0.5 * image.astype(float) + 0.5 * full.astype(float))
     assert np.abs(half - expected).max() <= 1
-    with pytest.raises(ValueError, match="colour map"):
+    with pytest.raises(UserError, match="colour map"):
         P.colorize(saliency, "rainbow-unicorn")
+    with pytest.raises(UserError, match="alpha"):
+        P.overlay(image, saliency, alpha=1.5)

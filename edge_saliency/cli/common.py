@@ -94,7 +94,7 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
                        help="an optimization profile range (all three per input)")
 
 
-def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
+def add_plugin_argument(parser: Any) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="PATH",
                         help="TensorRT plugin library to load first (default: our BilinearUpsample_TRT plugin when "
                              "the ONNX file has plugin nodes)")

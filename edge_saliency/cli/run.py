@@ -11,7 +11,7 @@ import threading
 from typing import Any, List, Optional, Tuple
 
 from ..errors import UserError
-from .common import add_plugin_arg, add_subcommand
+from .common import add_plugin_argument, add_subcommand
 
 log = logging.getLogger("edge_saliency")
 
@@ -72,7 +72,7 @@ def register(subparsers: Any) -> None:
     trt.add_argument("--cuda-graph", action="store_true", help="capture inference into a CUDA graph (static shapes)")
     trt.add_argument("--allow-host-code", action="store_true",
                      help="load version-compatible engines (they embed host code: trusted sources only)")
-    add_plugin_arg(trt)
+    add_plugin_argument(trt)
     trt.add_argument("--trt-ep", action="store_true",
                      help="ONNX Runtime backend: put the TensorRT execution provider first (engines cached in "
                           "--engine-dir)")

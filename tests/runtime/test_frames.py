@@ -2,7 +2,6 @@
 import cv2
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from edge_saliency.errors import InputShapeError, UserError
 from edge_saliency.runtime import frames
@@ -59,35 +58,6 @@ def test_grey_and_float_frames_are_accepted_and_bad_frames_refused():
     np.testing.assert_allclose(xf, prepare_frame(photo(), (32, 32))[0], atol=1 / 255)  # uint8 vs float resize
     with pytest.raises(InputShapeError, match="H×W"):
         prepare_frame(np.zeros((4, 4, 2), np.uint8), (32, 32))
-
-
-@pytest.mark.parametrize("shape", [(480, 640), (60, 80), (31, 47)])
-def test_blur_is_the_official_gaussian_scaled_to_the_map(shape):
-    # independent reference: scipy.ndimage (double precision, reflect borders, truncate 4 sigma)
-    rng = np.random.default_rng(1)
-    saliency = rng.random(shape).astype(np.float32)
-    sy, sx = 5.0 * shape[0] / 480, 5.0 * shape[1] / 640
-    expected = ndimage.gaussian_filter(saliency.astype(np.float64), (sy, sx), mode="reflect", truncate=4.0)
-    np.testing.assert_allclose(frames.blur(saliency), expected, atol=2e-4)
-
-
-def test_minmax_and_uint8():
-    m = frames.minmax(np.array([[2.0, 4.0], [6.0, 10.0]]))
-    np.testing.assert_allclose(m, [[0, 0.25], [0.5, 1.0]])
-    assert not frames.minmax(np.full((3, 3), 7.0)).any()
-    np.testing.assert_array_equal(frames.to_uint8(np.array([-1, 0, 0.5, 1, 2])), [0, 0, 128, 255, 255])
-
-
-def test_overlay_blends_by_alpha():
-    image = photo((40, 60))
-    saliency = np.tile(np.linspace(0, 255, 60).astype(np.uint8), (40, 1))
-    np.testing.assert_array_equal(frames.overlay(image, saliency, alpha=0.0), image)
-    heat = cv2.applyColorMap(saliency, cv2.COLORMAP_JET)
-    np.testing.assert_array_equal(frames.overlay(image, saliency, alpha=1.0), heat)
-    with pytest.raises(UserError, match="alpha"):
-        frames.overlay(image, saliency, alpha=1.5)
-    with pytest.raises(UserError, match="colour map"):
-        frames.colorize(saliency, "rainbow")
 
 
 def test_stats_peak_and_bbox_of_the_most_salient_region_in_frame_pixels():

@@ -70,20 +70,13 @@ class OnnxRuntimeRunner(Runner):
         self.providers: List[str] = []
 
     def _session(self, ort: Any, providers: List[Provider], custom_ops: bool, optimized: bool) -> Any:
-        from ...onnxruntime_session import session_options
+        from ...plugins.ort_op import session_options  # registers the reference op for plugin nodes
 
-        try:
-            options = session_options(custom_ops=custom_ops, threads=self.threads)
-        except ImportError as exc:
-            raise UserError(
-                "{} has {} plugin nodes: ONNX Runtime needs our reference op for them (edge_saliency.plugins.ort_op "
-                "and onnxruntime-extensions, pip install \"edge-saliency[export]\"), or export without the plugin "
-                "({})".format(self.path, OP_TYPE, exc)) from exc
+        # an artifact was optimized offline: load it as is
+        options = session_options(with_plugin=custom_ops, threads=self.threads, optimize=not optimized)
         options.log_severity_level = 3  # errors only; ONNX Runtime's own warnings are not the user's problem
         if not self.spinning:  # idle intra-op threads would spin and steal the CPU from the other stages
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if optimized:
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         return ort.InferenceSession(self.path, options, providers=providers)
 
     def _activate(self) -> None:
