@@ -70,7 +70,8 @@ def load_plugin_libraries(trt: Any, logger: Any, paths: List[str]) -> None:
     trt.init_libnvinfer_plugins(logger, "")
 
 
-def _dims(dims: "tensorrt.Dims") -> List[int]:
+def dims_list(dims: "tensorrt.Dims") -> List[int]:
+    """A TensorRT Dims as a list of ints (Dims is indexable, not typed as iterable)."""
     return [int(dims[i]) for i in range(len(dims))]
 
 
@@ -79,7 +80,7 @@ def _dtype(dtype: Any) -> str:
 
 
 def _tensor_info(tensor: "tensorrt.ITensor") -> Dict[str, Any]:
-    return {"name": tensor.name, "shape": _dims(tensor.shape), "dtype": _dtype(tensor.dtype)}
+    return {"name": tensor.name, "shape": dims_list(tensor.shape), "dtype": _dtype(tensor.dtype)}
 
 
 def build_serialized_engine(
@@ -164,7 +165,7 @@ def engine_io(engine: "tensorrt.ICudaEngine") -> List[Dict[str, Any]]:
         tensors.append({
             "name": name,
             "mode": "input" if engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT else "output",
-            "shape": _dims(engine.get_tensor_shape(name)),
+            "shape": dims_list(engine.get_tensor_shape(name)),
             "dtype": _dtype(engine.get_tensor_dtype(name)),
         })
     return tensors

@@ -166,7 +166,7 @@ class CudaPythonApi(CudaApi):
         pointer = int(self._call("cudaMallocHost", self.rt.cudaMallocHost(nbytes)))
         raw = (ctypes.c_byte * nbytes).from_address(pointer)
         count = _nbytes(shape, dtype) // np.dtype(dtype).itemsize
-        array = np.frombuffer(raw, dtype=dtype, count=count).reshape(tuple(int(d) for d in shape))
+        array = np.frombuffer(memoryview(raw), dtype=dtype, count=count).reshape(tuple(int(d) for d in shape))
         return HostBuffer(array, pointer)
 
     def host_free(self, buffer: HostBuffer) -> None:

@@ -88,7 +88,7 @@ class OnnxRuntimeRunner(Runner):
             raise UserError("{} is a TensorRT engine: run it with --backend tensorrt".format(self.path))
         optimized = sidecar is not None and sidecar.kind == "onnxruntime"
         available = list(ort.get_available_providers())
-        if optimized:
+        if sidecar is not None and optimized:
             providers = self._artifact_providers(sidecar, available)
         else:
             fp16 = (self.requested_precision or "fp32") == "fp16"

@@ -14,15 +14,19 @@ machines without a GPU. The real calls are thin and follow the TensorRT >= 8.5 t
 """
 import logging
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ...engine.cache import Target, check_artifact
+from ...engine.trt_builder import dims_list
 from ...errors import InputShapeError, UserError
 from ...sidecar import read_sidecar
 from ..cuda import CudaApi, CudaError, HostBuffer, load_cuda
 from .base import Runner, numpy_dtype
+
+if TYPE_CHECKING:  # mypy checks the engine / context calls against the tensorrt-stubs package
+    import tensorrt
 
 log = logging.getLogger("edge_saliency.runtime")
 
@@ -96,8 +100,8 @@ class TensorRTRunner(Runner):
         self._deserialize = deserialize
         self._describe_io = describe_io
         self._target = target  # tests: the machine to check the sidecar against
-        self.engine: Any = None
-        self.context: Any = None
+        self.engine: tensorrt.ICudaEngine = None  # type: ignore[assignment]  # set by activate()
+        self.context: tensorrt.IExecutionContext = None  # type: ignore[assignment]
         self.stream: Any = None
         self.graph: Any = None
         self.bindings: Dict[str, _Binding] = {}
@@ -167,7 +171,7 @@ class TensorRTRunner(Runner):
         self.input_dtype = numpy_dtype(spec["dtype"])
         profile = None
         if any(d < 0 for d in self.input_shape):
-            profile = tuple(tuple(int(v) for v in s) for s in self.engine.get_tensor_profile_shape(self.input_name, 0))
+            profile = tuple(tuple(dims_list(s)) for s in self.engine.get_tensor_profile_shape(self.input_name, 0))
         self.run_shape = plan_input_shape(self.input_shape, profile, self.requested_size,  # type: ignore[arg-type]
                                           self.requested_batch, self.path)
         self.engine_shape = self.input_shape
@@ -181,7 +185,7 @@ class TensorRTRunner(Runner):
         self.bindings = {}
         self._bind(self.input_name, self.input_dtype, self.run_shape)
         for tensor in outputs:
-            shape = tuple(self.context.get_tensor_shape(tensor["name"]))
+            shape: Shape = tuple(dims_list(self.context.get_tensor_shape(tensor["name"])))
             self._bind(tensor["name"], numpy_dtype(tensor["dtype"]), shape)
         self._current_batch = self.run_shape[0]
 
@@ -255,8 +259,8 @@ class TensorRTRunner(Runner):
             if self.graph is not None:
                 cuda.graph_destroy(self.graph)
                 self.graph = None
-            self.context = None
-            self.engine = None
+            self.context = None  # type: ignore[assignment]
+            self.engine = None  # type: ignore[assignment]
             for binding in self.bindings.values():
                 if binding.device is not None:
                     cuda.device_free(binding.device)
