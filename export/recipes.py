@@ -3,7 +3,7 @@
 
     python export/recipes.py --list
     python export/recipes.py emlnet-lite int8                       # engines/emlnet-lite-480x640[-int8].onnx
-    python export/recipes.py emlnet-lite fp16 --size 96 128 -o /tmp/out
+    python export/recipes.py emlnet-lite fp16 --size 96x128 -o /tmp/out
     python export/recipes.py emlnet-densenet161-nasnetlarge int8 --weights trained.safetensors --calib frames/
 
 Weights are RANDOM unless you pass a checkpoint: ``--weights`` (a full-model state dict for the preset) or
@@ -17,6 +17,8 @@ import argparse
 import os
 import sys
 from typing import Dict, List, Tuple
+
+from edge_saliency.cli.common import parse_size
 
 # (preset, precision) -> export options. The fp32 file is always written too (the reference).
 RECIPES: Dict[Tuple[str, str], Dict[str, object]] = {
@@ -37,7 +39,7 @@ def command(preset: str, precision: str, args: argparse.Namespace, passthrough: 
     recipe = RECIPES[(preset, precision)]
     h, w = args.size or recipe["size"]  # type: ignore[misc]
     name = "{}-{}x{}{}.onnx".format(preset, h, w, "-{}".format(args.upsample) if args.upsample == "plugin" else "")
-    argv = ["export", args.model or preset, "--size", str(h), str(w), "--precision", precision,
+    argv = ["export", args.model or preset, "--size", "{}x{}".format(h, w), "--precision", precision,
             "-o", os.path.join(args.output, name), "--upsample", args.upsample]
     if args.weights:
         argv += ["--weights", args.weights]
@@ -59,7 +61,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument("precision", nargs="?", choices=("fp32", "fp16", "int8"))
     parser.add_argument("--list", action="store_true", help="list the recipes")
     parser.add_argument("-o", "--output", default="engines", help="output folder (default: engines/, git-ignored)")
-    parser.add_argument("--size", nargs=2, type=int, metavar=("H", "W"), help="override the recipe's input size")
+    parser.add_argument("--size", type=parse_size, metavar="HxW", help="override the recipe's input size")
     parser.add_argument("--upsample", choices=("native", "plugin"), default="native")
     parser.add_argument("--weights", help="full-model state dict for the preset (default: random weights)")
     parser.add_argument("--model", help="a saved .safetensors model to export instead of the preset's config")

@@ -1,5 +1,6 @@
 """Argument groups shared by several subcommands."""
 import argparse
+import re
 from typing import Any, Optional, Tuple
 
 
@@ -13,14 +14,17 @@ def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description:
     return parser
 
 
+def parse_pair(text: str, flag: str = "--size", example: str = "480x640") -> Tuple[int, int]:
+    """``"480x640"`` (also ``480,640`` / ``480×640``) → (480, 640); an argparse error naming ``flag`` otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text or "")
+    if not match or min(int(match.group(1)), int(match.group(2))) < 1:
+        raise argparse.ArgumentTypeError("{} must look like {}, got {!r}".format(flag, example, text))
+    return int(match.group(1)), int(match.group(2))
+
+
 def parse_size(text: str) -> Tuple[int, int]:
-    """``"480x640"`` / ``"480,640"`` → (480, 640) (height, width)."""
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        height, width = (int(p) for p in parts)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected HEIGHTxWIDTH, e.g. 480x640; got {!r}".format(text)) from None
-    return height, width
+    """A model input size ``HxW`` (height × width), the form every command's ``--size`` takes."""
+    return parse_pair(text, "--size", "480x640")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model") -> None:
@@ -31,7 +35,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model"
     group = parser.add_argument_group("model")
     group.add_argument("--weights", metavar="FILE",
                        help="weights for a preset or config MODEL (.safetensors, or a weights-only torch file)")
-    group.add_argument("--input-size", type=parse_size, metavar="HxW",
+    group.add_argument("--size", dest="input_size", type=parse_size, metavar="HxW",
                        help="resize images to this (multiples of 32); default: the model config's input size")
     group.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     group.add_argument("--batch-size", type=int, default=4, metavar="N", help="images per forward pass (default 4)")
@@ -62,8 +66,8 @@ PRECISIONS = ("fp32", "fp16", "int8")
 def add_shape_arguments(parser: argparse.ArgumentParser, what: str = "model input") -> argparse._ArgumentGroup:
     """``--size H W`` and ``--dynamic`` (dynamic batch and H×W)."""
     group = parser.add_argument_group("shapes")
-    group.add_argument("--size", nargs=2, type=int, metavar=("H", "W"),
-                       help="{} height and width, multiples of 32 (default: the model's, 480 640)".format(what))
+    group.add_argument("--size", type=parse_size, metavar="HxW",
+                       help="{} height x width, multiples of 32 (default: the model's, 480x640)".format(what))
     group.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width")
     return group
 

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     tqdm = require("tqdm", extra="train", purpose="the progress bar").tqdm
     results = {"model": args.model, "dataset": os.path.abspath(args.data), "split": args.split}
     if os.path.isdir(args.model):
-        given = [flag for flag, value in (("--weights", args.weights), ("--input-size", args.input_size),
+        given = [flag for flag, value in (("--weights", args.weights), ("--size", args.input_size),
                                           ("--save-maps", args.save_maps)) if value]
         if given:
             raise UserError("{} is a folder of saved maps; {} only apply to models".format(

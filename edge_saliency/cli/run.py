@@ -4,26 +4,17 @@ import argparse
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import threading
 from typing import Any, List, Optional, Tuple
 
 from ..errors import UserError
-from .common import add_plugin_argument, add_subcommand
+from .common import add_plugin_argument, add_subcommand, parse_pair, parse_size
 
 log = logging.getLogger("edge_saliency")
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
-
-
-def parse_pair(text: str, what: str) -> Tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text or "")
-    if not match or min(int(match.group(1)), int(match.group(2))) < 1:
-        raise argparse.ArgumentTypeError("{} must look like {}, got {!r}".format(
-            what, "256x320" if what == "--size" else "1280x720", text))
-    return int(match.group(1)), int(match.group(2))
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +42,7 @@ def register(subparsers: Any) -> None:
     model.add_argument("--precision", choices=("fp32", "fp16", "int8"),
                        help="PyTorch (default fp16 on CUDA, fp32 on CPU); the TensorRT build of an .onnx "
                             "(default: the ONNX file's); the ONNX Runtime TensorRT provider")
-    model.add_argument("--size", type=lambda t: parse_pair(t, "--size"), metavar="HxW",
+    model.add_argument("--size", type=parse_size, metavar="HxW",
                        help="model input height x width for models with a dynamic size (multiples of 32 for "
                             "EML-Net); default: the size in the model's sidecar (classic: 240x320)")
     model.add_argument("--letterbox", action="store_true",
@@ -123,7 +114,8 @@ def register(subparsers: Any) -> None:
     src.add_argument("--reconnect", type=int, metavar="N",
                      help="reconnect attempts when a live source drops (default 10 for streams, 3 for cameras; "
                           "-1: forever)")
-    src.add_argument("--capture-resolution", type=lambda t: parse_pair(t, "--capture-resolution"), metavar="WxH",
+    src.add_argument("--capture-resolution", metavar="WxH",
+                     type=lambda t: parse_pair(t, "--capture-resolution", "1280x720"),
                      help="resolution asked of cameras and CSI (width x height; CSI default 1280x720)")
     src.add_argument("--capture-fps", type=float, help="frame rate asked of cameras and CSI (CSI default 30)")
     src.add_argument("--flip-method", type=int, default=0, choices=range(8), metavar="0-7",

@@ -2,8 +2,7 @@
 import argparse
 from typing import Any
 
-from .common import add_subcommand
-from .run import parse_pair
+from .common import add_subcommand, parse_size
 
 
 def register(subparsers: Any) -> None:
@@ -13,7 +12,7 @@ def register(subparsers: Any) -> None:
                     "scikit-image ships (astronaut, coffee, cat, rocket). Needs scikit-image (the [dev] extra).")
     parser.add_argument("output", metavar="OUT", help="video file (.mp4, .mkv, .mov or .avi)")
     parser.add_argument("--frames", type=int, default=96, help="number of frames (default %(default)s)")
-    parser.add_argument("--size", type=lambda t: parse_pair(t, "--size"), default=(240, 320), metavar="HxW",
+    parser.add_argument("--size", type=parse_size, default=(240, 320), metavar="HxW",
                         help="frame height x width (default 240x320)")
     parser.add_argument("--fps", type=float, default=24.0, help="frame rate (default %(default)s)")
 

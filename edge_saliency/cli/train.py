@@ -64,7 +64,8 @@ def register(subparsers: Any) -> None:
     data.add_argument("--val-limit", type=int, metavar="N", help="validate on the first N images only")
 
     recipe = parser.add_argument_group("recipe (defaults: the official EML-Net recipe)")
-    recipe.add_argument("--input-size", type=parse_size, metavar="HxW", help="default: the model's (480x640)")
+    recipe.add_argument("--size", dest="input_size", type=parse_size, metavar="HxW",
+                        help="default: the model's (480x640)")
     recipe.add_argument("--epochs", type=int, help="default 10")
     recipe.add_argument("--batch-size", type=int, help="per process (per GPU); default 8")
     recipe.add_argument("--lr", type=float, help="default 0.01")

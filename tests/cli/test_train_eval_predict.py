@@ -64,7 +64,7 @@ def test_predict_bad_inputs_are_one_line_errors(tmp_path, lite_file, capsys):
     assert not os.listdir(tmp_path / "out")  # nothing half-written
     assert main(["predict", "emlnet-nonexistent", str(broken)]) == 1
     assert "unknown preset" in _error_line(capsys)
-    assert main(["predict", lite_file, str(broken), "--input-size", "100x96"]) == 1
+    assert main(["predict", lite_file, str(broken), "--size", "100x96"]) == 1
     assert "not a multiple of 32" in _error_line(capsys)
 
 
@@ -135,7 +135,7 @@ def test_eval_errors(tmp_path, salicon, lite_file, capsys):
 
 def test_train_cli_writes_a_run_and_resumes(tmp_path, salicon, capsys):
     out = str(tmp_path / "run")
-    args = ["train", "--stage", "1", "--model", "emlnet-lite", "--data", salicon, "--out", out, "--input-size",
+    args = ["train", "--stage", "1", "--model", "emlnet-lite", "--data", salicon, "--out", out, "--size",
             "64x96", "--epochs", "1", "--batch-size", "2", "--workers", "0", "--no-progress", "--lr-milestones"]
     assert main(args) == 0
     assert "best: epoch 1, cc" in capsys.readouterr().out
@@ -162,5 +162,5 @@ def test_train_cli_errors(tmp_path, salicon, capsys):
     image = next((broken / "images" / "train").iterdir())
     image.write_bytes(b"truncated")
     assert main(["train", "--stage", "1", "--model", "emlnet-lite", "--data", str(broken), "--out",
-                 str(tmp_path / "b"), "--input-size", "64x96", "--no-val", "--workers", "1", "--no-progress"]) == 1
+                 str(tmp_path / "b"), "--size", "64x96", "--no-val", "--workers", "1", "--no-progress"]) == 1
     assert "cannot read image {}".format(image) in _error_line(capsys)

@@ -10,7 +10,7 @@ from edge_saliency.export import api, evaluate
 from edge_saliency.hashing import file_sha256
 from edge_saliency.sidecar import read_sidecar
 
-SIZE = ["64", "96"]
+SIZE = ["64x96"]
 INFO_KEYS = {
     "precision", "upsample", "opset", "dynamic", "input_size", "size_multiple", "inputs", "outputs", "preprocess",
     "sha256", "size_bytes", "simplified", "exporter", "source", "parity", "accuracy", "timings_s",
@@ -110,7 +110,7 @@ def test_parity_failure_and_interrupt_leave_nothing(tmp_path, monkeypatch, capsy
 
 @pytest.mark.parametrize("args, message", [
     (["no-such-preset"], "unknown preset 'no-such-preset'; valid presets: emlnet-densenet161-nasnetlarge"),
-    (["emlnet-lite", "--size", "100", "96"], "input height 100 is not a multiple of 32; use e.g. 96 or 128"),
+    (["emlnet-lite", "--size", "100x96"], "input height 100 is not a multiple of 32; use e.g. 96 or 128"),
     (["emlnet-lite", "--weights", "{tmp}/garbage.safetensors"], "cannot read {tmp}/garbage.safetensors"),
     (["{tmp}/garbage.safetensors"], "cannot read {tmp}/garbage.safetensors"),
     (["emlnet-lite", "--precision", "int8", "--calib", "{tmp}/empty"], "no images in {tmp}/empty"),

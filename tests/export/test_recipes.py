@@ -25,7 +25,7 @@ def test_every_preset_and_precision_has_a_recipe_that_parses():
     parser = build_parser()
     for preset, precision in recipes.RECIPES:
         parsed = parser.parse_args(recipes.command(preset, precision, args, ["--no-simplify"]))
-        assert parsed.model == preset and parsed.precision == [precision] and parsed.size == [480, 640]
+        assert parsed.model == preset and parsed.precision == [precision] and parsed.size == (480, 640)
         assert parsed.output == os.path.join("out", "{}-480x640-plugin.onnx".format(preset))
         assert parsed.weights == "w.safetensors" and parsed.no_simplify
         assert (parsed.calib, parsed.calib_split) == (("frames", "val") if precision == "int8" else (None, None))
