@@ -3,7 +3,7 @@ import argparse
 import logging
 from typing import Any
 
-from .common import add_plugin_argument, add_precision_argument, add_profile_arguments, add_subcommand
+from .common import add_plugin_argument, add_profile_arguments, add_subcommand
 
 log = logging.getLogger("edge_saliency")
 
@@ -15,7 +15,9 @@ def register(subparsers: Any) -> None:
                     "cache (engines/) with a JSON sidecar. Without TensorRT, --backend auto builds an optimized "
                     "ONNX Runtime artifact instead.")
     parser.add_argument("onnx", help="ONNX file (fp32, fp16 or int8 Q/DQ, as exported)")
-    add_precision_argument(parser, default="fp16")
+    parser.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="",
+                        help="default: the ONNX file's own (an fp16 / int8 export builds fp16 / int8); with "
+                             "TensorRT <= 10.x, fp16 also builds from an fp32 file")
     add_profile_arguments(parser)
     add_plugin_argument(parser)
     parser.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime"), default="auto",

@@ -65,8 +65,10 @@ def build_engine(
 
     ``output`` overrides the cache path. Writes are atomic: an interrupted build leaves no file.
     """
-    options.validate()
     description = describe_onnx(onnx_path)
+    if not options.precision:
+        options.precision = description.precision
+    options.validate()
     chosen = resolve_backend(backend)
     fallback = backend == "auto" and chosen == "onnxruntime"
     if chosen == "tensorrt":
@@ -144,6 +146,7 @@ def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: Bu
         check_plugin_inputs_float32(require("onnx").load(onnx_path, load_external_data=False))
     with atomic_output(path) as tmp:
         so = session_options(with_plugin=description.plugin_nodes > 0)
+        so.log_severity_level = 3  # its "hardware specific optimizations" warning is why the key names the CPU
         so.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.optimized_model_filepath = tmp
         onnxruntime.InferenceSession(onnx_path, so, providers=[provider])

@@ -35,7 +35,7 @@ class ShapeRange:
 
 @dataclasses.dataclass
 class BuildOptions:
-    precision: str = "fp16"
+    precision: str = "fp16"  # build_engine: "" = the ONNX file's own precision
     shapes: Dict[str, ShapeRange] = dataclasses.field(default_factory=dict)  # dynamic inputs only
     workspace_mib: Optional[int] = None  # None: TensorRT's default (all device memory)
     optimization_level: Optional[int] = None  # 0-5, TensorRT >= 8.6; None: TensorRT's default (3)

@@ -58,7 +58,7 @@ def config_pbtxt(
 
 def export_triton(
     artifact: str, repository: str, name: Optional[str] = None, max_batch_size: int = 8, instances: int = 1,
-    queue_delay_us: int = 100, force: bool = False, allow_host_code: bool = False,
+    queue_delay_us: int = 100, force: bool = False, allow_host_code: bool = False, device: str = "gpu",
 ) -> Tuple[str, List[str]]:
     """Write a model directory for an engine (``.engine`` + sidecar) or an ONNX file.
 
@@ -77,7 +77,7 @@ def export_triton(
             raise UserError(
                 "{} has BilinearUpsample_TRT plugin nodes, which Triton's ONNX Runtime backend cannot run; export "
                 "with --upsample native for Triton, or serve the TensorRT engine".format(artifact))
-        platform, filename, kind = "onnxruntime_onnx", "model.onnx", "KIND_GPU"
+        platform, filename, kind = "onnxruntime_onnx", "model.onnx", "KIND_CPU" if device == "cpu" else "KIND_GPU"
         inputs, outputs = description.inputs, description.outputs
     else:
         raise UserError("{} is neither a built engine (with its sidecar) nor an ONNX file".format(artifact))

@@ -64,3 +64,9 @@ def test_cli_bad_input(tmp_path, capsys):
     assert "not a readable ONNX file" in capsys.readouterr().err
     assert main(["build-engine", str(bad), "--shape", "1x3xAx4"]) == 1
     assert "must look like NAME:1x3x480x640" in capsys.readouterr().err
+
+
+def test_precision_defaults_to_the_onnx_files_own(tiny_onnx, tmp_path):
+    result = build_engine(tiny_onnx("q.onnx", precision="int8"), BuildOptions(precision=""), output_dir=str(tmp_path))
+    sidecar = read_sidecar(result.path)
+    assert sidecar.info["precision"] == "int8" and "--precision int8" in sidecar.info["rebuild_command"]
