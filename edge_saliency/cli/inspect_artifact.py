@@ -1,14 +1,16 @@
 """``edge-saliency inspect``: what an ONNX file or engine is, and whether it runs on this machine."""
 import argparse
 import json
-from typing import Any, Dict
+import os
+from typing import Any, Dict, List
 
 from .common import add_subcommand
 
 
 def register(subparsers: Any) -> None:
     parser = add_subcommand(subparsers, "inspect", run, help="show an ONNX file's or engine's sidecar, I/O and layers")
-    parser.add_argument("artifact", help=".onnx, .engine, or an ONNX Runtime artifact (.ort.onnx)")
+    parser.add_argument("artifacts", nargs="+", metavar="ARTIFACT",
+                        help=".onnx, .engine, or an ONNX Runtime artifact (.ort.onnx); a sidecar .json names its file")
     parser.add_argument("--layers", action="store_true", help="with TensorRT: the engine inspector's layer table")
     parser.add_argument("--allow-host-code", action="store_true", help="accept a version-compatible engine")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -19,14 +21,34 @@ def _tensors(tensors: Any) -> str:
                                        t["dtype"]) for t in tensors)
 
 
+def _artifacts(paths: List[str]) -> List[str]:
+    """The files to inspect: a sidecar stands for its artifact (so a glob over a cache folder works), once each."""
+    seen: List[str] = []
+    for path in paths:
+        if path.endswith(".json") and os.path.isfile(path[:-len(".json")]):
+            path = path[:-len(".json")]
+        if path not in seen:
+            seen.append(path)
+    return seen
+
+
 def run(args: argparse.Namespace) -> int:
     from ..engine.inspect import inspect_artifact
 
-    report: Dict[str, Any] = inspect_artifact(args.artifact, layers=args.layers, allow_host_code=args.allow_host_code)
+    reports = []
+    for path in _artifacts(args.artifacts):
+        reports.append((path, inspect_artifact(path, layers=args.layers, allow_host_code=args.allow_host_code)))
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        data = [report for _, report in reports]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=2, default=str))
         return 0
-    print("{}: {}".format(report["kind"], args.artifact))
+    for path, report in reports:
+        _print(path, report)
+    return 0
+
+
+def _print(path: str, report: Dict[str, Any]) -> None:
+    print("{}: {}".format(report["kind"], path))
     for key in ("model", "precision", "backend", "target", "built", "compatible", "plugin_nodes", "opset"):
         if report.get(key) is not None:
             print("  {:13} {}".format(key, report[key]))
@@ -36,4 +58,3 @@ def run(args: argparse.Namespace) -> int:
         print("  layers ({}):".format(len(report["layers"])))
         for layer in report["layers"]:
             print("    {}".format(layer))
-    return 0

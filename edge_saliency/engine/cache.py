@@ -67,8 +67,10 @@ def cache_key(onnx_sha256: str, options: BuildOptions, target: Target, plugin_sh
 
 def artifact_path(onnx_path: str, precision: str, backend: str, key: str, output_dir: str = DEFAULT_DIR) -> str:
     stem = os.path.splitext(os.path.basename(onnx_path))[0]
+    if not stem.endswith("-" + precision):  # lite-fp16.onnx -> lite-fp16-<key>, not lite-fp16-fp16-<key>
+        stem = "{}-{}".format(stem, precision)
     ext = ".engine" if backend == "tensorrt" else ".ort.onnx"
-    return os.path.join(output_dir, "{}-{}-{}{}".format(stem, precision, key[:12], ext))
+    return os.path.join(output_dir, "{}-{}{}".format(stem, key[:12], ext))
 
 
 def rebuild_command(onnx_path: str, options: BuildOptions, backend: str) -> str:

@@ -38,3 +38,11 @@ def test_selftest_fails_when_a_path_computes_wrong_numbers(monkeypatch):
         x, selftest.OUT_HW, align_corners=True))
     checks = {c.name: c for c in run_selftest()["checks"]}
     assert checks["ONNX Runtime, native upsample"].status == FAIL
+
+
+def test_inspect_takes_a_glob_over_the_cache_folder(tiny_onnx, tmp_path, capsys):
+    assert main(["build-engine", tiny_onnx("m-fp32.onnx"), "--output-dir", str(tmp_path)]) == 0
+    path = capsys.readouterr().out.strip().rsplit(" ", 1)[-1]
+    assert "m-fp32-fp32" not in path  # the precision is named once
+    assert main(["inspect", path, path + ".json"]) == 0  # what a shell glob gives: the file and its sidecar
+    assert capsys.readouterr().out.count("onnxruntime: ") == 1
