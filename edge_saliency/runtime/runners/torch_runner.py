@@ -32,22 +32,15 @@ class TorchRunner(Runner):
         self.input_shape = (-1, 3, -1, -1)
 
     def _load(self) -> Any:
-        from ...models import create_model, load_model
-        from ...models.registry import list_presets
+        from ...inference import load_inference_model, warn_if_untrained
 
-        source = self.source
-        if not isinstance(source, str):
-            return source
-        if source.endswith(".safetensors"):
-            if not os.path.isfile(source):
-                raise UserError("weights file not found: {}".format(source))
-            return load_model(source)
-        if source in list_presets():
-            log.warning("model %s: preset with RANDOM weights (pass a trained .safetensors file for real saliency)",
-                        source)
-            return create_model(source)
-        raise UserError("the PyTorch backend takes a .safetensors file saved by edge-saliency or a preset name ({}); "
-                        "got {}".format(", ".join(list_presets()), source))
+        if not isinstance(self.source, str):
+            return self.source
+        if self.source.endswith(".safetensors") and not os.path.isfile(self.source):
+            raise UserError("weights file not found: {}".format(self.source))
+        model, trained = load_inference_model(self.source)  # a saved model, a preset or a config .json
+        warn_if_untrained(trained, self.source)
+        return model
 
     def _activate(self) -> None:
         torch = require("torch", purpose="the PyTorch backend")
