@@ -9,12 +9,13 @@ from .common import add_export_weights_arguments, add_plugin_argument, add_subco
 
 DESCRIPTION = """Benchmark a model over backend (onnxruntime, tensorrt, torch) × precision (fp32, fp16, int8) ×
 input size × batch. Each cell runs in its own process: warm-up, then timed iterations on real video frames
-(CUDA events on the GPU, perf_counter on the CPU): mean, p50, p90, p99, min, max, frames/s, peak RSS and device
-memory; the stages of the full frame path (decode, pre-process, copy-in, infer, copy-out, post-process) and the
-streaming pipeline's rate on the video; and CC / KLD / SIM of its maps vs the fp32 reference. Cells this machine
-cannot run are listed as skipped, with the reason. Writes OUT.json (schema-versioned), OUT.csv, OUT.md and
-OUT.png. MODEL: a preset, config .json or saved .safetensors (exported to ONNX per size into --work-dir, then
-reused), or an exported .onnx file (its -fp16 / -int8 siblings are used)."""
+(CUDA events for TensorRT and PyTorch on the GPU, perf_counter otherwise): mean, p50, p90, p99, min, max,
+frames/s, peak RSS and device memory; the stages of the full frame path (decode, pre-process, copy-in, infer,
+copy-out, post-process) and the streaming pipeline's rate on the video; and CC / KLD / SIM of its maps vs the
+fp32 reference. Cells this machine cannot run are listed as skipped, with the reason. Writes OUT.json
+(schema-versioned), OUT.csv, OUT.md and OUT.png. MODEL: a preset, config .json or saved .safetensors (exported
+to ONNX per size into --work-dir, then reused), or an exported .onnx file (its -fp16 / -int8 siblings are
+used)."""
 
 
 def register(subparsers: Any) -> None:
