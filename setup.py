@@ -39,11 +39,15 @@ EXTRAS = {
         "onnx>=1.13",
     ],
 }
+# The PNG plot of `edge-saliency bench` (the rest of bench runs on the base install, e.g. on a Jetson).
+EXTRAS["bench"] = [
+    "matplotlib>=3.3",
+]
 # Training and evaluating on saliency datasets: the export stack plus .mat fixation files.
 EXTRAS["train"] = EXTRAS["export"] + [
     "scipy>=1.7",
 ]
-EXTRAS["dev"] = EXTRAS["train"] + [
+EXTRAS["dev"] = EXTRAS["train"] + EXTRAS["bench"] + [
     "pytest>=7",
     "ruff>=0.4",
     "mypy>=1.5",

@@ -15,7 +15,6 @@ scikit-image photos. Default model: emlnet-lite (random weights; the speed is wh
 ONNX at --size. Results go to benchmarks/results/pipeline_efficiency.{json,md}.
 """
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -27,7 +26,6 @@ from typing import Any, Dict, List
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
 
 def export_lite(path: str, size: List[int]) -> str:
@@ -54,63 +52,19 @@ def make_sinks(folder: str, tag: str) -> List[Any]:
 
 def stages_alone(video: str, runner: Any, frames: int, folder: str, options: Any) -> Dict[str, float]:
     """Frames per second of each stage run alone, serially, over the same frames as the pipeline."""
-    from edge_saliency.runtime.pipeline import Inferencer, Packet, Pipeline, Postprocessor, Preprocessor
-    from edge_saliency.runtime.sinks import needed_views
-    from edge_saliency.runtime.sources import open_source
+    from edge_saliency.bench.frame_path import time_stages
 
-    source = open_source(video)
-    sinks = make_sinks(folder, "alone")
-    geometry_pipeline = Pipeline([source], runner, sinks, options)  # same size / batch decisions as the run
-    started = time.perf_counter()
-    packets = []
-    for _ in range(frames):
-        frame = source.read()
-        if frame is None:
-            break
-        packets.append(Packet(0, frame.index, frame.timestamp, frame.name, frame.image, time.perf_counter(),
-                              time.time()))
-    times = {"capture": time.perf_counter() - started}
-    source.close()
-    preprocess = Preprocessor(geometry_pipeline.size, options.letterbox)
-    started = time.perf_counter()
-    for packet in packets:
-        preprocess(packet)
-    times["preprocess"] = time.perf_counter() - started
-    infer = Inferencer(runner)
-    started = time.perf_counter()
-    for packet in packets:
-        infer([packet])
-    times["infer"] = time.perf_counter() - started
-    post = Postprocessor(options, needed_views(sinks))
-    started = time.perf_counter()
-    for packet in packets:
-        post(packet)
-    times["postprocess"] = time.perf_counter() - started
-    for sink in sinks:
-        sink.open(geometry_pipeline.stream_infos())
-    started = time.perf_counter()
-    for packet in packets:
-        packet.timings["total"] = 0.0
-        for sink in sinks:
-            sink.write(packet)
-    times["output"] = time.perf_counter() - started
-    for sink in sinks:
-        sink.close()
-    return {name: len(packets) / seconds for name, seconds in times.items()}
+    times = time_stages(video, runner, frames, options, make_sinks(folder, "alone"))
+    stages = {"capture": "decode", "preprocess": "preprocess", "infer": "inference", "postprocess": "postprocess",
+              "output": "output"}
+    return {name: len(times[key]) / sum(times[key]) for name, key in stages.items()}  # type: ignore[arg-type]
 
 
 def pipeline_run(video: str, runner: Any, frames: int, folder: str, options: Any) -> Dict[str, Any]:
     """The pipeline's FPS, how busy each stage's thread was, and how many cores the process used."""
-    from edge_saliency.runtime.pipeline import Pipeline
-    from edge_saliency.runtime.sources import open_source
+    from edge_saliency.bench.frame_path import pipeline_rate
 
-    with open_source(video) as source:
-        pipeline = Pipeline([source], runner, make_sinks(folder, "pipeline"),
-                            dataclasses.replace(options, max_frames=frames))
-        cpu = time.process_time()
-        summary = pipeline.run()
-        cpu = time.process_time() - cpu
-    return {"fps": summary.fps, "busy": summary.busy, "cores_used": cpu / summary.wall_s}
+    return pipeline_rate(video, runner, frames, options, sinks=lambda: make_sinks(folder, "pipeline"))
 
 
 def measure(video: str, model: str, threads: int, frames: int, rounds: int, folder: str) -> Dict[str, Any]:
@@ -205,7 +159,9 @@ def main() -> int:
 
     size = [int(v) for v in args.size.lower().split("x")]
     with tempfile.TemporaryDirectory(prefix="edge-saliency-bench-") as folder:
-        video = args.video or (VTEST if os.path.isfile(VTEST) else None)
+        from edge_saliency.bench.frame_path import default_video
+
+        video = args.video or default_video()
         if video is None:
             from edge_saliency.runtime.sample_clip import write_sample_clip
 

@@ -21,6 +21,7 @@ _EXTRAS: Dict[str, str] = {
     "safetensors": "export",
     "scipy": "train",
     "skimage": "export",  # scikit-image: real photos (parity checks, sample clip)
+    "matplotlib": "bench",  # the PNG plot of `edge-saliency bench`
     "tensorrt": "tensorrt",
     "cuda": "tensorrt",
     "onnxruntime": "",  # part of the base install

@@ -195,6 +195,40 @@ def cpu_model() -> str:
     return match.group(1).strip() if match else (platform.processor() or platform.machine())
 
 
+def cpu_governor() -> Optional[str]:
+    """The CPU frequency governor(s) (``performance``, ``schedutil``, ...; several joined by ``/``), or None
+    where cpufreq is not exposed (many VMs)."""
+    found = []
+    for index in range(os.cpu_count() or 1):
+        value = _read("/sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor".format(index))
+        if value and value not in found:
+            found.append(value)
+    return "/".join(found) or None
+
+
+def performance_warnings(env: Dict[str, Any]) -> List[str]:
+    """What makes timings on this machine unrepresentative or noisy, from :func:`environment`'s dict: on
+    Jetson, clocks that are not locked (or could not be read) and an unknown power mode; elsewhere a CPU
+    governor that scales the frequency."""
+    warnings = []
+    jetson = env.get("jetson")
+    if jetson:
+        if jetson.get("clocks_locked") is False:
+            warnings.append("Jetson clocks are not locked: run `sudo jetson_clocks` before benchmarking (with "
+                            "dynamic frequency scaling, latencies vary from run to run)")
+        elif jetson.get("clocks_locked") is None:
+            warnings.append("could not tell whether the Jetson clocks are locked (`jetson_clocks --show` needs "
+                            "root): run `sudo jetson_clocks` before benchmarking, or run the benchmark with sudo")
+        if not jetson.get("power_mode"):
+            warnings.append("the Jetson power mode is unknown (`nvpmodel -q` failed): say which mode "
+                            "(`sudo nvpmodel -q`) when you share these numbers")
+    governor = env.get("cpu_governor")
+    if governor and governor != "performance" and not (jetson and jetson.get("clocks_locked")):
+        warnings.append("the CPU frequency governor is {!r}, not 'performance': CPU-side timings vary with the "
+                        "clock".format(governor))
+    return warnings
+
+
 def environment(use_torch: bool = False) -> Dict[str, Any]:
     """Everything above as one JSON-ready dict (recorded with benchmarks, engines and selftest)."""
     gpu = gpu_info(use_torch)
@@ -205,6 +239,7 @@ def environment(use_torch: bool = False) -> Dict[str, Any]:
         "python": platform.python_version(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "cpu_governor": cpu_governor(),
         "gpu": dataclasses.asdict(gpu) if gpu else None,
         "cuda": cuda_runtime_version(),
         "tensorrt": tensorrt_version(),

@@ -26,6 +26,7 @@ SUBCOMMANDS: List[str] = [
     "train",
     "eval",
     "predict",
+    "bench",
 ]
 
 log = logging.getLogger("edge_saliency")

@@ -1,7 +1,9 @@
 """Argument groups shared by several subcommands."""
 import argparse
 import re
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+from ..errors import UserError
 
 
 def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description: str = "") -> argparse.ArgumentParser:
@@ -102,3 +104,26 @@ def add_plugin_argument(parser: Any) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="PATH",
                         help="TensorRT plugin library to load first (default: our BilinearUpsample_TRT plugin when "
                              "the ONNX file has plugin nodes)")
+
+
+def add_export_weights_arguments(parser: argparse.ArgumentParser) -> None:
+    """The weights of a preset / config model on its way to ONNX: --weights, --pretrained, --backbone-weights,
+    --seed (export, bench)."""
+    weights = parser.add_argument_group("weights (default: random)")
+    weights.add_argument("--weights", help="a full-model state dict (.safetensors, or a torch file)")
+    weights.add_argument("--pretrained", action="store_true",
+                         help="trained backbones (installed EfficientNet-Lite0 package, or timm downloads)")
+    weights.add_argument("--backbone-weights", nargs="+", default=[], metavar="KEY=PATH",
+                         help="backbone checkpoint per encoder key, e.g. densenet161=densenet161_places365.pth.tar")
+    weights.add_argument("--seed", type=int, default=0, help="seed for random weights (default: %(default)s)")
+
+
+def backbone_weights(values: Sequence[str]) -> Dict[str, str]:
+    """``["densenet161=file.pth.tar"]`` → ``{"densenet161": "file.pth.tar"}``."""
+    out = {}
+    for value in values:
+        key, sep, path = value.partition("=")
+        if not sep or not key or not path:
+            raise UserError("--backbone-weights takes KEY=PATH, got {!r}".format(value))
+        out[key] = path
+    return out

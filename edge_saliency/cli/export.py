@@ -3,10 +3,17 @@ import argparse
 import json
 import logging
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from ..errors import UserError
-from .common import add_precision_argument, add_shape_arguments, add_subcommand, add_upsample_argument
+from .common import (
+    add_export_weights_arguments,
+    add_precision_argument,
+    add_shape_arguments,
+    add_subcommand,
+    add_upsample_argument,
+    backbone_weights,
+)
 
 log = logging.getLogger("edge_saliency")
 
@@ -32,13 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--eval", metavar="SOURCE",
                         help="held-out frames for parity and the report: a folder of images or a video "
                              "(default: scikit-image photos)")
-    weights = parser.add_argument_group("weights (default: random)")
-    weights.add_argument("--weights", help="a full-model state dict (.safetensors, or a torch file)")
-    weights.add_argument("--pretrained", action="store_true",
-                         help="trained backbones (installed EfficientNet-Lite0 package, or timm downloads)")
-    weights.add_argument("--backbone-weights", nargs="+", default=[], metavar="KEY=PATH",
-                         help="backbone checkpoint per encoder key, e.g. densenet161=densenet161_places365.pth.tar")
-    weights.add_argument("--seed", type=int, default=0, help="seed for random weights (default: %(default)s)")
+    add_export_weights_arguments(parser)
     calib = parser.add_argument_group("int8 calibration")
     calib.add_argument("--calib", metavar="SOURCE",
                        help="calibration frames: a folder of images, a video file, a dataset root (with "
@@ -54,16 +55,6 @@ def register(subparsers: Any) -> None:
     calib.add_argument("--keep-float-stride", type=int, default=2, metavar="S",
                        help="leave convolutions at stride <= S unquantized (default: %(default)s; 0: none)")
     parser.add_argument("--json", action="store_true", help="print the accuracy report as JSON")
-
-
-def _backbone_weights(values: Any) -> Dict[str, str]:
-    out = {}
-    for value in values:
-        key, sep, path = value.partition("=")
-        if not sep or not key or not path:
-            raise UserError("--backbone-weights takes KEY=PATH, got {!r}".format(value))
-        out[key] = path
-    return out
 
 
 def _default_output(model: str, size: Optional[Any]) -> str:
@@ -89,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     result = export_model(
         args.model, output, precisions=precisions, input_size=args.size, dynamic=args.dynamic,
         upsample=args.upsample, opset=args.opset, simplify=not args.no_simplify, weights=args.weights,
-        pretrained=args.pretrained, backbone_weights=_backbone_weights(args.backbone_weights), seed=args.seed,
+        pretrained=args.pretrained, backbone_weights=backbone_weights(args.backbone_weights), seed=args.seed,
         calibration=args.calib, calibration_split=args.calib_split, calibration_frames=args.calib_frames,
         calibration_method=args.calib_method, percentile=args.percentile, calibration_cache_dir=args.calib_cache,
         eval_frames=args.eval, keep_float_stride=args.keep_float_stride,

@@ -79,6 +79,7 @@ from ..preprocess import INTERPOLATION, preprocess
 from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from . import evaluate, fp16, graph, int8
 from .frames import BUILTIN_CALIBRATION, describe_source, frames_digest, load_frames, warn_if_few
+from .naming import report_paths, variant_path  # noqa: F401 (re-exported)
 from .progress import Step
 
 log = logging.getLogger("edge_saliency")
@@ -95,17 +96,6 @@ class ExportResult:
     report_paths: Tuple[str, str]  # (json, markdown)
     markdown: str
     timings: Dict[str, float]
-
-
-def variant_path(output: str, precision: str) -> str:
-    """``lite.onnx`` → ``lite.onnx`` (fp32), ``lite-fp16.onnx``, ``lite-int8.onnx``."""
-    stem = output[: -len(".onnx")]
-    return output if precision == "fp32" else "{}-{}.onnx".format(stem, precision)
-
-
-def report_paths(output: str) -> Tuple[str, str]:
-    stem = output[: -len(".onnx")]
-    return stem + ".accuracy.json", stem + ".accuracy.md"
 
 
 # -- the PyTorch model and how to rebuild it -----------------------------------------------------------

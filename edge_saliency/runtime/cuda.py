@@ -17,7 +17,7 @@ import ctypes
 import dataclasses
 import importlib
 import threading
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, Tuple
 
 import numpy as np
 
@@ -102,6 +102,26 @@ class CudaApi:
 
     def graph_destroy(self, graph: Any) -> None:
         pass
+
+    # events (timing) and memory: for benchmarks
+    def event_create(self) -> Any:
+        raise NotImplementedError
+
+    def event_record(self, event: Any, stream: Any) -> None:
+        raise NotImplementedError
+
+    def event_synchronize(self, event: Any) -> None:
+        raise NotImplementedError
+
+    def event_elapsed_ms(self, start: Any, end: Any) -> float:
+        raise NotImplementedError
+
+    def event_destroy(self, event: Any) -> None:
+        pass
+
+    def mem_get_info(self) -> Tuple[int, int]:
+        """(free, total) bytes of device memory."""
+        raise NotImplementedError
 
 
 def _nbytes(shape: Sequence[int], dtype: Any) -> int:
@@ -222,6 +242,25 @@ class CudaPythonApi(CudaApi):
         self._call("cudaGraphExecDestroy", self.rt.cudaGraphExecDestroy(graph[1]))
         self._call("cudaGraphDestroy", self.rt.cudaGraphDestroy(graph[0]))
 
+    def event_create(self) -> Any:
+        return self._call("cudaEventCreate", self.rt.cudaEventCreate())
+
+    def event_record(self, event: Any, stream: Any) -> None:
+        self._call("cudaEventRecord", self.rt.cudaEventRecord(event, stream))
+
+    def event_synchronize(self, event: Any) -> None:
+        self._call("cudaEventSynchronize", self.rt.cudaEventSynchronize(event))
+
+    def event_elapsed_ms(self, start: Any, end: Any) -> float:
+        return float(self._call("cudaEventElapsedTime", self.rt.cudaEventElapsedTime(start, end)))
+
+    def event_destroy(self, event: Any) -> None:
+        self._call("cudaEventDestroy", self.rt.cudaEventDestroy(event))
+
+    def mem_get_info(self) -> Tuple[int, int]:
+        free, total = self._call("cudaMemGetInfo", self.rt.cudaMemGetInfo())
+        return int(free), int(total)
+
 
 # -- PyCUDA --------------------------------------------------------------------------------------------
 
@@ -301,6 +340,22 @@ class PyCudaApi(CudaApi):
 
     def synchronize(self, stream: Any) -> None:
         stream.synchronize()
+
+    def event_create(self) -> Any:
+        return self.drv.Event()
+
+    def event_record(self, event: Any, stream: Any) -> None:
+        event.record(stream)
+
+    def event_synchronize(self, event: Any) -> None:
+        event.synchronize()
+
+    def event_elapsed_ms(self, start: Any, end: Any) -> float:
+        return float(end.time_since(start))
+
+    def mem_get_info(self) -> Tuple[int, int]:
+        free, total = self.drv.mem_get_info()
+        return int(free), int(total)
 
 
 def load_cuda(api: str = "auto", device: int = 0) -> CudaApi:

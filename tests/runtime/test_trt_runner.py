@@ -100,6 +100,26 @@ class FakeCuda(CudaApi):
     def graph_destroy(self, graph):
         self.calls.append(("graph_destroy",))
 
+    # events: each record takes the next tick of a fake GPU clock (1 ms apart)
+    def event_create(self):
+        self.calls.append(("event_create",))
+        return {"time": None}
+
+    def event_record(self, event, stream):
+        assert stream == "stream"
+        self._tick = getattr(self, "_tick", 0.0) + 1.0
+        event["time"] = self._tick
+        self.calls.append(("event_record",))
+
+    def event_synchronize(self, event):
+        self.calls.append(("event_synchronize",))
+
+    def event_elapsed_ms(self, start, end):
+        return end["time"] - start["time"]
+
+    def event_destroy(self, event):
+        self.calls.append(("event_destroy",))
+
     def names(self):
         return [c[0] for c in self.calls]
 
@@ -278,6 +298,29 @@ def test_dynamic_shapes_default_to_the_profile_optimum():
     assert plan_input_shape((1, 2, 5, 7), None) == (1, 2, 5, 7)  # selftest's tiny network: any channels
 
 
+def test_timed_inference_records_events_around_each_copy_and_the_execution(tmp_path):
+    cuda = FakeCuda()
+    runner, _ = make_runner(engine_file(tmp_path), cuda, engine_kwargs={"dtype": "half"})
+    x = np.random.default_rng(1).random((1, 3, 32, 48), dtype=np.float32)
+    with runner:
+        plain = runner.infer(x)
+        cuda.calls.clear()
+        out, times = runner.infer_timed(x)
+        assert runner.stage_clock().name == "cuda-event"
+        order = [n for n in cuda.names() if n in ("event_record", "htod", "execute", "dtoh", "sync",
+                                                  "event_synchronize")]
+        # begin, copy in, mark, execute, mark, copy out, mark; the result waits for the last event
+        assert order == ["event_record", "htod", "event_record", "execute", "event_record", "dtoh", "event_record",
+                         "sync", "event_synchronize"]
+        assert times == {"copy_in": 0.001, "infer": 0.001, "copy_out": 0.001}  # 1 ms per fake tick
+        np.testing.assert_array_equal(out, plain)
+        cuda.calls.clear()
+        runner.infer_timed(x)  # events are reused, not created again
+        assert "event_create" not in cuda.names()
+    assert cuda.names().count("event_destroy") == 4 and cuda.names().index("event_destroy") < \
+        cuda.names().index("stream_destroy")
+
+
 def test_cuda_graph_capture_and_replay(tmp_path):
     cuda = FakeCuda(graphs=True)
     runner, _ = make_runner(engine_file(tmp_path), cuda, cuda_graph=True)
@@ -423,6 +466,26 @@ class FakeCudart(types.SimpleNamespace):
     def cudaStreamDestroy(self, stream):
         return self._ret("cudaStreamDestroy")
 
+    def cudaEventCreate(self):
+        return self._ret("cudaEventCreate", 500 + len(self.calls))
+
+    def cudaEventRecord(self, event, stream):
+        self.calls.append(("cudaEventRecord", event, stream))
+        return (0,)
+
+    def cudaEventSynchronize(self, event):
+        return self._ret("cudaEventSynchronize")
+
+    def cudaEventElapsedTime(self, start, end):
+        self.calls.append(("cudaEventElapsedTime", start, end))
+        return (0, 2.5)
+
+    def cudaEventDestroy(self, event):
+        return self._ret("cudaEventDestroy")
+
+    def cudaMemGetInfo(self):
+        return self._ret("cudaMemGetInfo", 3 << 30, 8 << 30)
+
 
 def test_cuda_python_adapter_calls_the_documented_signatures():
     rt = FakeCudart()
@@ -446,6 +509,21 @@ def test_cuda_python_adapter_calls_the_documented_signatures():
     assert ("cudaGraphLaunch", "exec", 77) in rt.calls
     assert rt.calls[-2:] == ["cudaGraphExecDestroy", "cudaGraphDestroy"]
     assert api.stream_handle(stream) == 77
+
+
+def test_cuda_python_events_and_memory_follow_the_documented_signatures():
+    rt = FakeCudart()
+    api = CudaPythonApi(0, cudart=rt)
+    start, end = api.event_create(), api.event_create()
+    api.event_record(start, 77)
+    api.event_record(end, 77)
+    api.event_synchronize(end)
+    assert api.event_elapsed_ms(start, end) == 2.5
+    assert ("cudaEventRecord", start, 77) in rt.calls and ("cudaEventElapsedTime", start, end) in rt.calls
+    api.event_destroy(start)
+    assert api.mem_get_info() == (3 << 30, 8 << 30)
+    with pytest.raises(CudaError, match="cudaEventSynchronize failed"):
+        CudaPythonApi(0, cudart=FakeCudart(fail={"cudaEventSynchronize"})).event_synchronize(start)
 
 
 def test_cuda_python_errors_are_one_clear_line():
@@ -551,6 +629,34 @@ def test_pycuda_adapter_uses_the_primary_context_pushed_per_thread():
     api.close()
     assert calls[-2:] == ["free", "detach"]
     assert not api.supports_graphs
+
+
+def test_pycuda_events_time_end_since_start():
+    driver, calls = fake_pycuda()
+
+    class Event:
+        def __init__(self):
+            self.at = None
+
+        def record(self, stream=None):
+            self.at = len(calls)
+            calls.append(("record", stream))
+
+        def synchronize(self):
+            calls.append("event_synchronize")
+
+        def time_since(self, other):  # PyCUDA: end.time_since(start) is the ms from start to end
+            return float(self.at - other.at)
+
+    driver.Event = Event
+    driver.mem_get_info = lambda: (100, 400)
+    api = PyCudaApi(0, driver=driver)
+    start, end = api.event_create(), api.event_create()
+    api.event_record(start, "s")
+    calls.append("work")
+    api.event_record(end, "s")
+    api.event_synchronize(end)
+    assert api.event_elapsed_ms(start, end) == 2.0 and api.mem_get_info() == (100, 400)
 
 
 def test_load_cuda_rejects_unknown_names():

@@ -57,6 +57,7 @@ class Runner:
         self.preferred_size: Optional[Tuple[int, int]] = None
         self.max_batch: Optional[int] = None
         self.static_batch = False
+        self._stage_clock: Any = None  # made by stage_clock(), closed by deactivate()
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def activate(self) -> "Runner":
@@ -70,6 +71,9 @@ class Runner:
         if self.is_active:
             self.is_active = False
             self._deactivate()
+        clock, self._stage_clock = self._stage_clock, None
+        if clock is not None:
+            clock.close()
 
     def __enter__(self) -> "Runner":
         return self.activate()
@@ -122,7 +126,36 @@ class Runner:
             outputs.append(out[:count].astype(np.float32, copy=False))
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
 
+    def infer_timed(self, x: np.ndarray) -> Tuple[np.ndarray, Dict[str, Optional[float]]]:
+        """``infer(x)`` for one batch the model takes in one call, with the seconds of each part on
+        :meth:`stage_clock`'s clock: ``copy_in`` (the input to where the model reads it), ``infer``,
+        ``copy_out`` (the output back in host memory as float32); None for a part the backend does not expose."""
+        x = self.check_input(x)
+        count = x.shape[0]
+        if self.max_batch and count > self.max_batch:
+            raise InputShapeError("{} takes batches of at most {}, got {}".format(self.name, self.max_batch, count))
+        if self.static_batch and self.max_batch and count < self.max_batch:
+            x = np.concatenate([x, np.repeat(x[-1:], self.max_batch - count, axis=0)], axis=0)
+        out, times = self._infer_timed(x)
+        return np.asarray(out)[:count].astype(np.float32, copy=False), times
+
+    def stage_clock(self) -> Any:
+        """The clock :meth:`infer_timed` uses (``.name``: ``perf_counter`` or ``cuda-event``); one per runner."""
+        if self._stage_clock is None:
+            from ..clocks import PerfCounterClock
+
+            self._stage_clock = PerfCounterClock()
+        return self._stage_clock
+
     # -- subclass hooks -------------------------------------------------------------------------------
+    def _infer_timed(self, x: np.ndarray) -> Tuple[np.ndarray, Dict[str, Optional[float]]]:
+        """Default: the whole call is ``infer``; backends that separate their copies override this."""
+        clock = self.stage_clock()
+        clock.begin()
+        out = self._infer(x)
+        clock.mark("infer")
+        return out, {"copy_in": None, "infer": clock.result()["infer"], "copy_out": None}
+
     def _activate(self) -> None:
         raise NotImplementedError
 

@@ -2,7 +2,7 @@
 weights), on the CPU or a CUDA GPU; fp16 on CUDA by default; channels-last memory format."""
 import logging
 import os
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -71,14 +71,41 @@ class TorchRunner(Runner):
             self.name = "{} ({})".format(self.name, config.name) if self.name != config.name else self.name
 
     def _infer(self, x: np.ndarray) -> np.ndarray:
+        return self._run(x, None)
+
+    def _infer_timed(self, x: np.ndarray) -> Tuple[np.ndarray, Dict[str, Optional[float]]]:
+        clock = self.stage_clock()
+        out = self._run(x, clock)
+        times = clock.result()
+        return out, {stage: times[stage] for stage in ("copy_in", "infer", "copy_out")}
+
+    def stage_clock(self) -> Any:
+        """CUDA events on PyTorch's current stream on a GPU, perf_counter on the CPU."""
+        if self._stage_clock is None:
+            from ..clocks import PerfCounterClock, TorchCudaClock
+
+            on_cuda = self.device is not None and self.device.type == "cuda"
+            self._stage_clock = TorchCudaClock(require("torch"), self.device) if on_cuda else PerfCounterClock()
+        return self._stage_clock
+
+    def _run(self, x: np.ndarray, clock: Any) -> np.ndarray:
         torch = require("torch")
         check_input_size(x.shape[2:], hint=" (EML-Net sizes are multiples of 32: use --size)")
+        if clock is not None:
+            clock.begin()
         tensor = torch.from_numpy(x).to(device=self.device, dtype=self.dtype)
         if self.channels_last:
             tensor = tensor.contiguous(memory_format=torch.channels_last)
+        if clock is not None:
+            clock.mark("copy_in")
         with torch.inference_mode():
             out = self.model(tensor)
-        return out.float().cpu().numpy()
+        if clock is not None:
+            clock.mark("infer")
+        host = out.float().cpu().numpy()
+        if clock is not None:
+            clock.mark("copy_out")
+        return host
 
     def describe(self) -> str:
         return "{} on {}{}".format(super().describe(), self.device, ", channels-last" if self.channels_last else "")

@@ -232,19 +232,47 @@ class TensorRTRunner(Runner):
 
     # -- inference ------------------------------------------------------------------------------------
     def _infer(self, x: np.ndarray) -> np.ndarray:
+        return self._run(x, None)
+
+    def _infer_timed(self, x: np.ndarray) -> Tuple[np.ndarray, Dict[str, Optional[float]]]:
+        clock = self.stage_clock()
+        assert self.cuda is not None
+        with self.cuda.current():
+            out = self._run(x, clock)
+            times = clock.result()
+        return out, {stage: times[stage] for stage in ("copy_in", "infer", "copy_out")}
+
+    def stage_clock(self) -> Any:
+        """CUDA events on the runner's stream (the copies and the execution are timed on the GPU)."""
+        if self._stage_clock is None:
+            from ..clocks import CudaEventClock
+
+            self._stage_clock = CudaEventClock(self.cuda, self.stream)
+        return self._stage_clock
+
+    def _run(self, x: np.ndarray, clock: Any) -> np.ndarray:
+        """copy in → execute → copy out → synchronize; with a clock, a CUDA event before and after each."""
         assert self.cuda is not None
         n = x.shape[0]
         with self.cuda.current():
             if self.dynamic_batch and n != self._current_batch:
                 self._set_input_shape((n,) + tuple(self.run_shape[1:]))
                 self._current_batch = n
+            if clock is not None:
+                clock.begin()
             source = self.bindings[self.input_name]
             np.copyto(source.host.array[:n], x, casting="unsafe")  # to the engine's dtype (fp16 inputs)
             self.cuda.copy_htod_async(source.device, source.host.array[:n], self.stream)
+            if clock is not None:
+                clock.mark("copy_in")
             self._execute()
+            if clock is not None:
+                clock.mark("infer")
             outputs = [self.bindings[name] for name in self.output_names]
             for binding in outputs:
                 self.cuda.copy_dtoh_async(binding.host.array[:n], binding.device, self.stream)
+            if clock is not None:
+                clock.mark("copy_out")
             self.cuda.synchronize(self.stream)
             return np.array(outputs[0].host.array[:n], dtype=np.float32)  # a copy: the buffer is reused
 
@@ -256,6 +284,9 @@ class TensorRTRunner(Runner):
         with cuda.current():
             if self.stream is not None:
                 cuda.synchronize(self.stream)
+            clock, self._stage_clock = self._stage_clock, None
+            if clock is not None:
+                clock.close()  # its events, before the stream goes
             if self.graph is not None:
                 cuda.graph_destroy(self.graph)
                 self.graph = None

@@ -1,0 +1,119 @@
+"""The full frame path, timed: each stage alone over the same video frames, and the streaming pipeline.
+
+:func:`time_stages` runs the stages of ``edge-saliency run`` one after the other over ``frames`` frames of a
+video — decode (OpenCV), pre-process (:class:`~edge_saliency.runtime.pipeline.Preprocessor`), inference through
+the runner's :meth:`~edge_saliency.runtime.runners.Runner.infer_timed` (copy-in, infer, copy-out on the
+runner's clock, and the whole call on the host), post-process
+(:class:`~edge_saliency.runtime.pipeline.Postprocessor`: blur, min-max, statistics, the map at frame size and
+the views the sinks need), and output (the sinks) — and returns the seconds of every frame (inference: of
+every batch). :func:`pipeline_rate` runs :class:`~edge_saliency.runtime.pipeline.Pipeline` over the same video.
+
+Used by ``edge-saliency bench`` and ``benchmarks/pipeline_efficiency.py``. numpy + OpenCV; Python 3.8.
+"""
+import os
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..errors import UserError
+
+# stage name -> per-call seconds; None: the backend does not expose that part separately
+StageTimes = Dict[str, Optional[List[float]]]
+VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"  # 768x576, DESIGN.md §5
+
+
+def default_video() -> Optional[str]:
+    """OpenCV's vtest.avi when the opencv-doc package is installed, else None."""
+    return VTEST if os.path.isfile(VTEST) else None
+
+
+def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks: Sequence[Any] = (),
+                batch: int = 1) -> StageTimes:
+    """Seconds per frame of decode, preprocess, postprocess and output (when ``sinks``), and per batch of
+    ``batch`` frames of copy_in, infer, copy_out (the runner's clock) and inference (the whole call, host
+    clock). ``runner`` is active; ``options`` are :class:`~edge_saliency.runtime.pipeline.PipelineOptions`."""
+    from ..runtime.pipeline import Packet, Pipeline, PipelineOptions, Postprocessor, Preprocessor
+    from ..runtime.runners.base import saliency_maps
+    from ..runtime.sinks import needed_views
+    from ..runtime.sources import open_source
+
+    options = options or PipelineOptions()
+    sinks = list(sinks)
+    times: Dict[str, List[Any]] = {name: [] for name in ("decode", "preprocess", "copy_in", "infer", "copy_out",
+                                                         "inference", "postprocess", "output")}
+    with open_source(video) as source:
+        layout = Pipeline([source], runner, sinks, options)  # the size / batch decisions of a real run
+        packets = []
+        for _ in range(frames):
+            started = time.perf_counter()
+            frame = source.read()
+            done = time.perf_counter()
+            if frame is None:
+                break
+            times["decode"].append(done - started)
+            packets.append(Packet(0, frame.index, frame.timestamp, frame.name, frame.image, done, time.time()))
+        infos = layout.stream_infos()
+    if not packets:
+        raise UserError("no frames could be decoded from {}".format(video))
+    preprocess = Preprocessor(layout.size, options.letterbox)
+    for packet in packets:
+        started = time.perf_counter()
+        preprocess(packet)
+        times["preprocess"].append(time.perf_counter() - started)
+    for start in range(0, len(packets), batch):
+        group = packets[start:start + batch]
+        x = np.concatenate([p.x for p in group], axis=0)
+        started = time.perf_counter()
+        out, parts = runner.infer_timed(x)
+        times["inference"].append(time.perf_counter() - started)
+        for name in ("copy_in", "infer", "copy_out"):
+            times[name].append(parts.get(name))
+        for packet, saliency in zip(group, saliency_maps(out)):
+            packet.raw, packet.batch, packet.x = saliency, len(group), None
+    post = Postprocessor(options, needed_views(sinks), any(s.needs_float_map for s in sinks))
+    for packet in packets:
+        started = time.perf_counter()
+        post(packet)
+        times["postprocess"].append(time.perf_counter() - started)
+    if sinks:
+        for sink in sinks:
+            sink.open(infos)
+        try:
+            for packet in packets:
+                packet.timings["total"] = 0.0
+                started = time.perf_counter()
+                for sink in sinks:
+                    sink.write(packet)
+                times["output"].append(time.perf_counter() - started)
+        finally:
+            for sink in sinks:
+                sink.close()
+    result: StageTimes = {}
+    for name, values in times.items():
+        if name == "output" and not sinks:
+            continue
+        result[name] = None if any(v is None for v in values) else [float(v) for v in values]
+    return result
+
+
+def pipeline_rate(video: str, runner: Any, frames: int, options: Any = None,
+                  sinks: Optional[Callable[[], Sequence[Any]]] = None) -> Dict[str, Any]:
+    """The streaming pipeline over the first ``frames`` frames of ``video``: frames per second end to end,
+    the wall time, the end-to-end latency percentiles, how busy each stage's thread was, and how many cores
+    the process used (CPU time / wall time). ``sinks()`` makes fresh sinks (default: none)."""
+    import dataclasses
+
+    from ..runtime.pipeline import Pipeline, PipelineOptions
+    from ..runtime.sources import open_source
+
+    options = dataclasses.replace(options or PipelineOptions(), max_frames=frames)
+    with open_source(video) as source:
+        pipeline = Pipeline([source], runner, list(sinks() if sinks else []), options)
+        cpu = time.process_time()
+        summary = pipeline.run()
+        cpu = time.process_time() - cpu
+    return {"fps": summary.fps, "frames": summary.frames, "wall_s": summary.wall_s,
+            "latency_ms": {"p50": summary.latency["p50_ms"], "p90": summary.latency["p90_ms"]},
+            "busy": summary.busy, "cores_used": cpu / summary.wall_s if summary.wall_s > 0 else None,
+            "batch": pipeline.batch}
