@@ -6,7 +6,7 @@ Pure Python: importing this module does not import torch.
 """
 import dataclasses
 import json
-from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
 
 from .atomic import atomic_write_text
 from .errors import InputShapeError, UserError, WeightsError
@@ -178,7 +178,7 @@ def _from_dict(cls: Type[T], data: Dict[str, Any]) -> T:
     return cls(**values)  # type: ignore[call-arg]
 
 
-def check_input_size(size: Tuple[int, int], multiple: int = 32, hint: str = "") -> Tuple[int, int]:
+def check_input_size(size: Sequence[int], multiple: int = 32, hint: str = "") -> Tuple[int, int]:
     """Check (height, width) are positive multiples of ``multiple``; return them as ints."""
     try:
         h, w = (int(v) for v in size)

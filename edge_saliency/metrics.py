@@ -26,7 +26,8 @@ import numpy as np
 
 from .plugins.upsample_op import bilinear_resize
 
-_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy >= 2 renamed trapz; 1.x (Python 3.8) has trapz
+# numpy >= 2 renamed trapz (and 2.4 removed it); numpy 1.x, the one for Python 3.8, has only trapz
+_trapezoid = np.trapezoid if hasattr(np, "trapezoid") else np.trapz  # type: ignore[attr-defined]
 
 MIT = "mit"
 PYSALIENCY = "pysaliency"

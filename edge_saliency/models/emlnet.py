@@ -5,7 +5,7 @@ Module layout (and so state-dict keys) mirrors the official code where it can:
 ``combined.{0,1}``, ``decoder.blocks.<j>.{0,1}`` ↔ ``img_model.<i>`` / ``pla_model.<i>``, ``decoder.fuse``
 ↔ the decoder's ``combined``.
 """
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, cast
 
 import torch
 from torch import nn
@@ -107,12 +107,17 @@ class EMLNet(nn.Module):
         self.encoders = nn.ModuleDict({e.key: EMLEncoder(e) for e in config.encoders})
         self.decoder: Optional[FusionDecoder] = None
         if config.decoder is not None:
-            num_maps = sum(enc.num_maps for enc in self.encoders.values())
+            num_maps = sum(enc.num_maps for enc in self.encoder_list)
             self.decoder = FusionDecoder(num_maps, config.decoder)
+
+    @property
+    def encoder_list(self) -> List[EMLEncoder]:
+        """The encoders in config order (typed: a ModuleDict holds plain Modules for a type checker)."""
+        return cast(List[EMLEncoder], list(self.encoders.values()))
 
     def readout_maps(self, x: torch.Tensor) -> List[torch.Tensor]:
         """All encoders' readout maps, in encoder order (the decoder's input)."""
-        return [m for enc in self.encoders.values() for m in enc.readout_maps(x)]
+        return [m for enc in self.encoder_list for m in enc.readout_maps(x)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x)

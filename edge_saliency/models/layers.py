@@ -61,6 +61,9 @@ def conv_bn_act(in_channels: int, out_channels: int, kernel_size: int, activatio
 class Normalize(nn.Module):
     """(x - mean) / std per channel, baked into the graph so every model takes RGB in [0, 1]."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: Tuple[float, float, float], std: Tuple[float, float, float]) -> None:
         super().__init__()
         # not persistent: derived from the config, and absent from official checkpoints

@@ -77,9 +77,14 @@ def eml_loss(
     eps: float = EPS,
 ) -> torch.Tensor:
     """The weighted EML loss: w_kl·KL + w_cc·(1 − CC) + w_nss·(NSS(F;F) − NSS(P;F)) per sample, batch mean."""
-    w_kl, w_cc, w_nss = check_weights(weights)
     terms = eml_loss_terms(prediction, fixations, density, eps)
-    return (w_kl * terms["kl"] + w_cc * terms["cc"] + w_nss * terms["nss"]).mean()
+    return weighted_loss(terms, check_weights(weights)).mean()
+
+
+def weighted_loss(terms: Dict[str, torch.Tensor], weights: Tuple[float, float, float]) -> torch.Tensor:
+    """Per-sample loss from :func:`eml_loss_terms`: w_kl·KL + w_cc·(1 − CC) + w_nss·NSS term."""
+    w_kl, w_cc, w_nss = weights
+    return w_kl * terms["kl"] + w_cc * terms["cc"] + w_nss * terms["nss"]
 
 
 def check_weights(weights: Sequence[float]) -> Tuple[float, float, float]:
@@ -106,5 +111,4 @@ class EMLLoss(nn.Module):
     def forward(self, prediction: torch.Tensor, fixations: torch.Tensor, density: torch.Tensor) -> torch.Tensor:
         terms = eml_loss_terms(prediction, fixations, density, self.eps)
         self.last_terms = {k: v.detach().mean() for k, v in terms.items()}
-        per_sample = sum(w * terms[k] for w, k in zip(self.weights, TERMS))
-        return per_sample.mean()  # type: ignore[union-attr]
+        return weighted_loss(terms, self.weights).mean()

@@ -32,7 +32,7 @@ from . import checkpoint as ckpt
 from . import distributed as D
 from .config import TRAIN_CONFIG_FILE, TrainConfig
 from .dataset import SaliencyDataset, worker_error
-from .loss import TERMS, EMLLoss, eml_loss_terms
+from .loss import TERMS, EMLLoss, eml_loss_terms, weighted_loss
 from .stages import assemble_fused_model, build_stage1_model, freeze_encoders, set_train_mode, stage1_config
 
 log = logging.getLogger("edge_saliency")
@@ -172,8 +172,8 @@ class Trainer:
         self.forward = StageForward(self.model, config.stage, info)
 
         self.train_set = SaliencyDataset(train_files, self.size, flip=config.hflip, seed=config.seed)
-        self.sampler = DistributedSampler(self.train_set, num_replicas=info.world_size, rank=info.rank,
-                                          shuffle=True, seed=config.seed)
+        self.sampler: DistributedSampler[Any] = DistributedSampler(
+            self.train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=config.seed)
         pin = info.device.type == "cuda"
         self.train_loader = DataLoader(self.train_set, batch_size=config.batch_size, sampler=self.sampler,
                                        num_workers=config.workers, pin_memory=pin)
@@ -266,7 +266,7 @@ class Trainer:
                         prediction = self.model(x)
                     prediction = match_size(prediction.float(), density)
                     terms = eml_loss_terms(prediction, fixations, density)
-                    loss = sum(w * terms[k] for w, k in zip(weights, TERMS))
+                    loss = weighted_loss(terms, weights)
                     per_sample = [loss] + [terms[k] for k in TERMS]
                     for i, values in enumerate(per_sample):
                         sums[2 * i] += float(values.sum())
