@@ -2,6 +2,10 @@
 import os
 from typing import Any
 
+# Read once at import (os.umask can only be read by setting it, which is racy once threads run).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write_text(path: str, text: str) -> None:
     """Write a text file through a temporary file and a rename, so readers never see half a file."""
@@ -32,6 +36,8 @@ class atomic_output:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is None:
+            # some writers (safetensors) create 0600 files; give artifacts the permissions open() would
+            os.chmod(self.tmp, 0o666 & ~_UMASK)
             os.replace(self.tmp, self.path)
         elif os.path.exists(self.tmp):
             os.remove(self.tmp)

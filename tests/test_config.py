@@ -76,3 +76,14 @@ def test_atomic_write_replaces_existing_file(tmp_path):
     atomic_write_text(target, "new")
     assert open(target).read() == "new"
     assert os.listdir(tmp_path) == ["a.json"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_atomic_output_gives_umask_permissions_to_a_file_written_0600(tmp_path):
+    # safetensors writes 0600 files; a saved model should be as readable as any file the user creates
+    target = str(tmp_path / "model.safetensors")
+    with atomic_output(target) as tmp:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600))
+    reference = str(tmp_path / "plain")
+    open(reference, "w").close()
+    assert os.stat(target).st_mode & 0o777 == os.stat(reference).st_mode & 0o777
