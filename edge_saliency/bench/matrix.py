@@ -232,11 +232,11 @@ class Models:
 
         require("torch", extra="export", purpose="exporting {} to ONNX for the benchmark (or pass an exported "
                                                    ".onnx file)".format(self.options.model))
-        from ..export.api import _config_without_weights, build_source
+        from ..export.api import build_source, config_without_weights
 
         o = self.options
         self.source = build_source(o.model, o.weights, o.pretrained, o.backbone_weights, o.seed)
-        config = _config_without_weights(o.model)
+        config = config_without_weights(o.model)
         if config is not None:
             self.default_size = (int(config.input_size[0]), int(config.input_size[1]))
             self.model_name = config.name

@@ -139,7 +139,7 @@ def build_source(model: str, weights: Optional[str] = None, pretrained: bool = F
     }
 
 
-def _config_without_weights(model: str) -> Optional[ModelConfig]:
+def config_without_weights(model: str) -> Optional[ModelConfig]:
     """The config of a preset / config file / saved model, read cheaply (None: a saved model without one)."""
     if model.endswith(".json"):
         return ModelConfig.load(model)
@@ -276,7 +276,7 @@ def export_model(
         raise UserError("calibration method must be one of {}, got {!r}".format(", ".join(int8.METHODS),
                                                                               calibration_method))
     source = build_source(model, weights, pretrained, backbone_weights, seed)
-    early = _config_without_weights(model)
+    early = config_without_weights(model)
     requested = input_size or (early.input_size if early else (480, 640))
     size = check_input_size((int(requested[0]), int(requested[1])), INPUT_MULTIPLE)
     if early is not None:
