@@ -278,7 +278,7 @@ def export_model(
     source = build_source(model, weights, pretrained, backbone_weights, seed)
     early = config_without_weights(model)
     requested = input_size or (early.input_size if early else (480, 640))
-    size = check_input_size((int(requested[0]), int(requested[1])), INPUT_MULTIPLE)
+    size = check_input_size(requested, INPUT_MULTIPLE)
     if early is not None:
         graph.check_export_options(early, size, dynamic, upsample, opset)
     # everything a user can get wrong is checked before the slow steps

@@ -79,7 +79,7 @@ def plugin_resize(dynamic: bool) -> Any:
 def check_export_options(config: ModelConfig, input_size: Sequence[int], dynamic: bool, upsample: str,
                          opset: int) -> Tuple[int, int]:
     """Clear errors for options that cannot work; returns the checked (height, width)."""
-    size = check_input_size((int(input_size[0]), int(input_size[1])), INPUT_MULTIPLE)
+    size = check_input_size(input_size, INPUT_MULTIPLE)
     if upsample not in UPSAMPLE_MODES:
         raise UserError("--upsample must be one of {}, got {!r}".format(", ".join(UPSAMPLE_MODES), upsample))
     if opset < MIN_OPSET:
