@@ -10,12 +10,17 @@ to it). What each metric needs:
   (drawn with a seed per image, stretched to this image's size);
 - IG: the fixations and a baseline map — ``dataset``: the mean ground-truth map of the other images of the
   split (a centre bias, leave-one-out), ``center``: a centred Gaussian with σ = ¼ of the height and width,
-  ``uniform``: a constant map.
+  ``uniform``: a constant map (pysaliency convention only: the MIT InfoGain.m min-max normalises it to 0/0).
 
-A metric that an image cannot have (no map, no fixation inside it) is left out for that image; the report
-says how many images each mean is over.
+A metric whose ground truth an image lacks (no continuous map, no fixation file; for the pysaliency
+convention also an empty fixation list, which pysaliency skips) is left out for that image. A score the
+reference code leaves undefined (NaN: a constant map, no fixation inside the image, ...; the table in
+docs/metrics.md) is *degenerate*: the mean is then NaN, as both benchmarks average (MATLAB's ``mean`` in
+the MIT benchmark, numpy's in pysaliency), and the report names the degenerate images and gives the mean
+of the others beside it. The JSON writes NaN as ``null``.
 """
 import json
+import math
 import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -47,20 +52,32 @@ def describe_conventions(convention: str) -> Dict[str, str]:
                      "each fixated pixel once" if mit else
                      "pysaliency: exact ties (a constant map = 0.5), negatives = all pixels, every fixation counts"),
         "auc_borji": "MIT form in both conventions: 100 seeded splits of as many uniform random pixels as "
-                     "fixations, thresholds every 0.1",
+                     "fixations, thresholds 0:0.1:max (MATLAB's colon range)",
         "auc_shuffled": ("MIT: negatives sampled from other images' fixated pixels, 100 seeded splits, thresholds "
-                         "every 0.1" if mit else "pysaliency: exact ROC against all other images' fixations"),
+                         "0:0.1:max (MATLAB's colon range)" if mit else
+                         "pysaliency: exact ROC against all other images' fixations"),
         "nss": "mean z-score at the fixations, std with " + ("N-1, each fixated pixel once" if mit else
                                                               "N, every fixation counts"),
-        "cc": "Pearson correlation with the ground-truth map (the same in both conventions)",
-        "kld": ("MIT: sum-normalised, sum Q log(eps + Q/(P + eps)), eps = 2.2204e-16" if mit else
-                "pysaliency: 1e-20 added, sum-normalised, sum Q (log Q - log P)"),
+        "cc": "Pearson correlation with the ground-truth map; " + ("MIT: NaN for a constant map" if mit else
+                                                                    "pysaliency: a constant map scores 0"),
+        "kld": ("MIT: sum-normalised, sum Q log(eps + Q/(P + eps)), MATLAB's eps = 2.220446049250313e-16" if mit
+                else "pysaliency: 1e-20 added, sum-normalised, sum Q (log Q - log P)"),
         "sim": "sum min(P, Q) of the sum-normalised maps" + (", each min-max normalised first" if mit else
                                                                ", no min-max"),
         "information_gain": ("log2 gain over the baseline per fixation; " + (
-            "MIT: min-max then sum-normalised, eps = 2.2204e-16" if mit else
-            "pysaliency: sum-normalised, eps = 1e-20")),
+            "MIT: min-max then sum-normalised, MATLAB's eps" if mit else
+            "pysaliency: densities with 1e-20 added")),
     }
+
+
+def describe_averaging(convention: str) -> str:
+    """How the benchmark of ``convention`` averages per-image scores, NaN included (written into reports)."""
+    if convention == M.MIT:
+        return ("mean over images as the MIT benchmark's MATLAB mean: NaN when any image's score is NaN (a "
+                "degenerate image); 'mean excluding degenerate' is the mean of the other images")
+    return ("mean over images as numpy's mean in pysaliency: NaN when any image's score is NaN (pysaliency's AUC "
+            "refuses such images); images without fixations are skipped by the fixation metrics, as pysaliency "
+            "does; 'mean excluding degenerate' is the mean of the other images")
 
 
 def check_metrics(names: Sequence[str]) -> List[str]:
@@ -138,11 +155,13 @@ def score_image(
     scores: Dict[str, float] = {}
     saliency = np.asarray(saliency, dtype=np.float64)
     if density is not None:
-        for name, fn in (("cc", lambda: M.cc(saliency, density)), ("kld", lambda: M.kld(saliency, density, convention)),
+        for name, fn in (("cc", lambda: M.cc(saliency, density, convention)),
+                         ("kld", lambda: M.kld(saliency, density, convention)),
                          ("sim", lambda: M.sim(saliency, density, convention))):
             if name in metrics:
                 scores[name] = fn()
-    if fixations is None or not len(fixations):
+    # no fixations: the MIT code scores NaN (degenerate), pysaliency skips the image
+    if fixations is None or (convention == M.PYSALIENCY and not len(fixations)):
         return scores
     shape = tuple(int(s) for s in shape)
     fixation_metrics: List[Tuple[str, Callable[[], float]]] = [
@@ -180,6 +199,9 @@ def evaluate(
     metrics = check_metrics(metrics)
     if ig_baseline not in IG_BASELINES:
         raise UserError("--ig-baseline must be one of {}, got {!r}".format(", ".join(IG_BASELINES), ig_baseline))
+    if ig_baseline == "uniform" and convention == M.MIT and "information_gain" in metrics:
+        raise UserError("--ig-baseline uniform is a constant map, which the MIT InfoGain min-max normalises to "
+                        "0/0 (NaN for every image); use --ig-baseline dataset or center, or --convention pysaliency")
     context = DatasetContext(files, "auc_shuffled" in metrics,
                              "information_gain" in metrics and ig_baseline == "dataset")
     scores: Dict[str, Dict[str, float]] = {}
@@ -196,15 +218,13 @@ def evaluate(
             progress(1)
     if not scores:
         raise UserError("no images were scored")
-    summary: Dict[str, Any] = {}
-    for metric in metrics:
-        values = np.array([s[metric] for s in scores.values() if metric in s])
-        if values.size:
-            summary[metric] = {"mean": float(values.mean()), "std": float(values.std()), "images": int(values.size)}
+    summary = {metric: summarise({name: s[metric] for name, s in scores.items() if metric in s})
+               for metric in metrics if any(metric in s for s in scores.values())}
     results: Dict[str, Any] = {
         "images": len(scores),
         "convention": convention,
         "metrics": summary,
+        "averaging": describe_averaging(convention),
         "conventions": {k: v for k, v in describe_conventions(convention).items() if k in metrics},
         "settings": {"auc_shuffled_other_images": sauc_others, "information_gain_baseline": ig_baseline,
                      "seed": seed},
@@ -215,8 +235,26 @@ def evaluate(
             "continuous maps" if m in NEEDS_DENSITY else "fixations" if m != "information_gain" else
             "baseline (no other image has a map; try --ig-baseline center)") for m in missing}
     if per_image:
-        results["per_image"] = scores
+        results["per_image"] = {name: {m: _json_number(v) for m, v in s.items()} for name, s in scores.items()}
     return results
+
+
+def _json_number(value: float) -> Optional[float]:
+    return float(value) if math.isfinite(value) else None  # JSON has no NaN
+
+
+def summarise(values: Dict[str, float]) -> Dict[str, Any]:
+    """One metric over the images ({name: score}): the mean and std as the benchmarks average (NaN -> None
+    when any image is degenerate), the degenerate images, and the mean and std of the others."""
+    array = np.array(list(values.values()), dtype=np.float64)
+    degenerate = [name for name, value in values.items() if not math.isfinite(value)]
+    defined = array[np.isfinite(array)]
+    return {
+        "mean": _json_number(float(array.mean())), "std": _json_number(float(array.std())), "images": int(array.size),
+        "degenerate": len(degenerate), "degenerate_images": degenerate,
+        "mean_excluding_degenerate": float(defined.mean()) if defined.size else None,
+        "std_excluding_degenerate": float(defined.std()) if defined.size else None,
+    }
 
 
 # -- a folder of saved maps ----------------------------------------------------------------------------
@@ -252,13 +290,22 @@ def markdown_report(results: Dict[str, Any]) -> str:
     for key in ("model", "dataset", "split", "images", "convention", "postprocess"):
         if key in results:
             lines.append("- {}: {}".format(key, results[key]))
-    lines += ["", "| metric | mean | std | images | better |", "|---|---|---|---|---|"]
+    lines += ["", "| metric | mean | std | images | degenerate | mean excluding degenerate | better |",
+              "|---|---|---|---|---|---|---|"]
     for metric, value in results["metrics"].items():
-        lines.append("| {} | {:.4f} | {:.4f} | {} | {} |".format(
-            LABELS[metric], value["mean"], value["std"], value["images"],
+        lines.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+            LABELS[metric], _fmt(value["mean"]), _fmt(value["std"]), value["images"], value["degenerate"],
+            _fmt(value["mean_excluding_degenerate"]) if value["degenerate"] else "",
             "higher" if HIGHER_IS_BETTER[metric] else "lower"))
     for metric, reason in results.get("not_scored", {}).items():
-        lines.append("| {} | n/a | | 0 | {} |".format(LABELS[metric], reason))
+        lines.append("| {} | n/a | | 0 | | | {} |".format(LABELS[metric], reason))
+    degenerate = {m: v["degenerate_images"] for m, v in results["metrics"].items() if v["degenerate"]}
+    if degenerate:
+        lines += ["", "Degenerate images (a score the reference code leaves undefined, NaN; see docs/metrics.md; "
+                      "every name is in the JSON):", ""]
+        lines += ["- {}: {}{}".format(LABELS[m], ", ".join(names[:5]), ", ..." if len(names) > 5 else "")
+                  for m, names in degenerate.items()]
+    lines += ["", "Averaging: {}.".format(results["averaging"])]
     lines += ["", "Conventions ({}):".format(results["convention"]), ""]
     lines += ["- {}: {}".format(LABELS[m], text) for m, text in results["conventions"].items()]
     settings = results["settings"]
@@ -267,10 +314,14 @@ def markdown_report(results: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _fmt(value: Optional[float]) -> str:
+    return "NaN" if value is None else "{:.4f}".format(value)
+
+
 def write_report(results: Dict[str, Any], json_path: str) -> Tuple[str, str]:
     """``json_path`` and the markdown table beside it (same name, ``.md``); both atomically."""
     stem = json_path[:-5] if json_path.endswith(".json") else json_path
     md_path = stem + ".md"
-    atomic_write_text(json_path, json.dumps(results, indent=2) + "\n")
+    atomic_write_text(json_path, json.dumps(results, indent=2, allow_nan=False) + "\n")
     atomic_write_text(md_path, markdown_report(results))
     return json_path, md_path

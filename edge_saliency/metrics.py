@@ -1,29 +1,37 @@
-"""Saliency metrics, pure numpy, with both conventions where the field's two references differ.
+"""Saliency metrics, pure numpy, in the two conventions of the field's two reference implementations.
 
-Two conventions (DESIGN.md §3), chosen with ``convention=``:
+``convention=`` (docs/metrics.md has the details, the degenerate-case table and the sources):
 
-``"mit"`` (the default) — the MIT saliency benchmark's MATLAB code (cvzoya/saliency), which EML-Net was
-evaluated with: std with N−1, AUC-Judd negatives are the non-fixated pixels with optional jitter to break
-ties, each fixated *pixel* counts once (fixations are a binary map), SIM min-max normalises both maps,
-KLD uses eps = 2.2204e-16, IG min-max normalises.
+``"mit"`` (the default) — what the MIT saliency benchmark's MATLAB code (cvzoya/saliency, code_forMetrics),
+which EML-Net was evaluated with, computes, degenerate inputs included: std with N−1; AUC-Judd negatives are
+the non-fixated pixels, with optional jitter; each fixated *pixel* counts once (fixations are a binary map);
+SIM and IG min-max normalise; KLD and IG use MATLAB's eps (2.220446049250313e-16); AUC-Borji / shuffled AUC
+thresholds are MATLAB's colon range ``0:step:max``; a map of another size is resized with MATLAB's
+``imresize`` (bicubic, antialiased). Where the MATLAB code divides 0 by 0 — a constant map's std or min-max,
+no fixations, no negatives — the score is NaN, as there.
 
-``"pysaliency"`` — the MIT/Tübingen benchmark's Python code (pysaliency): std with N, AUC negatives are all
-pixels with exact ties (a constant map scores exactly 0.5), every fixation counts (duplicates too), SIM and
-IG sum-normalise without min-max, KLD adds 1e-20 to both maps and has no eps inside the log.
+``"pysaliency"`` — the MIT/Tübingen benchmark's Python code (pysaliency 0.2.22), step by step in numpy:
+std with N; AUC negatives are all pixels with exact ties (a constant map scores exactly 0.5); every fixation
+counts (duplicates too); SIM, KLD and IG turn maps into densities by shifting negative maps to 0 and dividing
+by the sum (KLD and IG after adding 1e-20); CC of a constant map is 0 (against a constant density NaN).
+pysaliency needs maps at the fixations' size; here other sizes are resized bilinearly.
 
-CC is Pearson correlation in both (the std convention cancels). AUC-Borji exists only in the MIT form
-(SALICON's "AUC" is Borji-style). All random sampling (Borji, shuffled AUC, jitter) is seeded.
+AUC-Borji exists only in the MIT form (SALICON's "AUC" is Borji-style). All random sampling (Borji,
+shuffled AUC, jitter) is seeded; it cannot reproduce MATLAB's random stream, only its distribution.
 
-Inputs: ``saliency_map`` is a 2-D array of any size; it is resized (bilinear) to the size of the fixation
-map / ground-truth density before scoring, as the MIT code does (MATLAB's imresize is bicubic; for smooth
-saliency maps the difference is negligible). ``fixations`` is either a 2-D map (non-zero = fixated; an
-integer map of counts keeps multiplicities for the pysaliency convention) or an N×2 array of (x, y)
-0-based pixel coordinates together with ``shape=(height, width)`` of the image they belong to.
+Inputs: ``saliency_map`` is a 2-D array of any size, treated as doubles (the MIT benchmark scores
+``im2double`` maps; every metric is invariant to that scaling). ``fixations`` is either a 2-D map
+(non-zero = fixated; an integer map of counts keeps multiplicities for the pysaliency convention) or an
+N×2 array of (x, y) 0-based pixel coordinates together with ``shape=(height, width)``; points outside the
+image are dropped. Degenerate inputs return NaN as described above; malformed ones raise ``ValueError``.
 """
+import math
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from .matlab_ops import EPS as MATLAB_EPS  # 2.220446049250313e-16
+from .matlab_ops import colon, imresize
 from .plugins.upsample_op import bilinear_resize
 
 # numpy >= 2 renamed trapz (and 2.4 removed it); numpy 1.x, the one for Python 3.8, has only trapz
@@ -32,8 +40,8 @@ _trapezoid = np.trapezoid if hasattr(np, "trapezoid") else np.trapz  # type: ign
 MIT = "mit"
 PYSALIENCY = "pysaliency"
 CONVENTIONS = (MIT, PYSALIENCY)
-MATLAB_EPS = 2.2204e-16
-PYSALIENCY_MINIMUM = 1e-20
+PYSALIENCY_MINIMUM = 1e-20  # pysaliency's minimum_value for KL divergence and densities
+NAN = float("nan")
 
 
 # -- inputs --------------------------------------------------------------------------------------------
@@ -62,6 +70,14 @@ def resize_map(saliency_map: np.ndarray, shape: Sequence[int]) -> np.ndarray:
         return saliency_map
     resized = bilinear_resize(saliency_map.astype(np.float32)[None, None], (int(shape[0]), int(shape[1])))
     return resized[0, 0].astype(np.float64)
+
+
+def _resized(saliency_map: np.ndarray, shape: Sequence[int], convention: str, name: str = "saliency_map"
+             ) -> np.ndarray:
+    """The map at ``shape``: MATLAB's imresize for the MIT convention, bilinear otherwise."""
+    if convention == MIT:
+        return imresize(_as_map(saliency_map, name), shape)
+    return resize_map(_as_map(saliency_map, name), shape)
 
 
 def fixation_points(
@@ -95,70 +111,128 @@ def fixation_points(
 def _fixations_for(
     saliency_map: np.ndarray, fixations: np.ndarray, shape: Optional[Sequence[int]], convention: str
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The saliency map at the fixations' size, and the fixations' rows/cols (unique pixels for MIT)."""
+    """The saliency map at the fixations' size, and the fixations' rows/cols (unique pixels for MIT; none
+    when no fixation lies inside the image)."""
     if shape is None and np.asarray(fixations).shape[-1] == 2 and np.asarray(fixations).ndim == 2:
         shape = np.asarray(saliency_map).shape[-2:]
     rows, cols, size = fixation_points(fixations, shape)
-    if rows.size == 0:
-        raise ValueError("there are no fixations inside the image")
     if convention == MIT:  # a binary fixation map: each fixated pixel once
         flat = np.unique(rows * size[1] + cols)
         rows, cols = flat // size[1], flat % size[1]
-    return resize_map(saliency_map, size), rows, cols
+    return _resized(saliency_map, size, convention), rows, cols
 
 
-def _minmax(array: np.ndarray) -> np.ndarray:
-    span = array.max() - array.min()
-    return (array - array.min()) / span if span > 0 else np.zeros_like(array)
+def _is_constant(array: np.ndarray) -> bool:
+    # exact test: a float std of equal values need not be 0 (the mean of N copies of c is rounded)
+    return bool(array.max() == array.min())
 
 
-def _sum_normalize(array: np.ndarray) -> np.ndarray:
+def _minmax_or_none(array: np.ndarray) -> Optional[np.ndarray]:
+    """(x − min) / (max − min); None where MATLAB gets 0/0 = NaN everywhere (a constant map)."""
+    if _is_constant(array):
+        return None
+    return (array - array.min()) / (array.max() - array.min())
+
+
+def _zscore(array: np.ndarray) -> np.ndarray:
+    """MATLAB's (x − mean(x)) / std(x) (std with N−1) of a non-constant map."""
+    return (array - array.mean()) / array.std(ddof=1)
+
+
+def _pysaliency_density(array: np.ndarray, minimum: float) -> np.ndarray:
+    """pysaliency's conversion of a saliency map into a density: shift a negative map to 0, add
+    ``minimum``, divide by the sum (a map summing to 0 becomes uniform)."""
+    if array.min() < 0:
+        array = array - array.min()
+    array = array + minimum
     total = array.sum()
-    return array / total if total > 0 else np.full_like(array, 1.0 / array.size)
+    return array / total if total else np.full_like(array, 1.0 / array.size)
 
 
 # -- distribution-based metrics ------------------------------------------------------------------------
 
 
-def cc(saliency_map: np.ndarray, other_map: np.ndarray) -> float:
-    """Pearson linear correlation of two maps (the same in both conventions); 1 = identical up to an affine
-    change. ``saliency_map`` is resized to ``other_map``'s size. A constant map scores 0."""
+def cc(saliency_map: np.ndarray, other_map: np.ndarray, convention: str = MIT) -> float:
+    """Pearson linear correlation of two maps; 1 = identical up to an affine change. ``saliency_map`` is
+    resized to ``other_map``'s size.
+
+    mit (CC.m): both maps z-scored (std N−1), then corr2; NaN if either map is constant.
+    pysaliency: both centred and divided by their std unless it is 0, then numpy's corrcoef; a constant
+    saliency map against a non-constant one scores 0.0, a constant ``other_map`` gives NaN.
+    """
+    _check_convention(convention)
     other = _as_map(other_map, "other_map")
-    pred = resize_map(saliency_map, other.shape)
-    if pred.max() == pred.min() or other.max() == other.min():
+    pred = _resized(saliency_map, other.shape, convention)
+    if convention == MIT:
+        if _is_constant(pred) or _is_constant(other):
+            return NAN
+        a, b = _zscore(pred), _zscore(other)
+        a, b = a - a.mean(), b - b.mean()  # corr2 centres again
+        return float((a * b).sum() / math.sqrt((a * a).sum() * (b * b).sum()))
+
+    def normalise(x: np.ndarray) -> Tuple[np.ndarray, bool]:
+        x = x - x.mean()
+        std = x.std()
+        return (x / std if std else x), bool(std == 0)
+
+    (a, a_constant), (b, b_constant) = normalise(pred), normalise(other)
+    if a_constant and not b_constant:
         return 0.0
-    a, b = pred - pred.mean(), other - other.mean()
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero map: NaN, as numpy's corrcoef gives
+        return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
 
 
 def kld(saliency_map: np.ndarray, density: np.ndarray, convention: str = MIT) -> float:
     """KL divergence of the predicted distribution P from the ground-truth density Q (0 = identical).
 
-    mit: P, Q sum-normalised; Σ Q · log(eps + Q / (P + eps)), eps = 2.2204e-16.
+    mit (KLdiv.m): each map divided by its sum unless it is all zeros (an all-zero map stays zero);
+    Σ Q · log(eps + Q / (P + eps)) with MATLAB's eps. The maps must be non-negative (for a negative map
+    MATLAB returns a complex number); where imresize's bicubic overshoot makes an enlarged map dip below 0,
+    MATLAB's result is complex too, and this is its real part.
     pysaliency: 1e-20 added to both maps (after shifting negative maps to 0), sum-normalised;
     Σ Q · (log Q − log P).
     """
     _check_convention(convention)
     q = _as_map(density, "density")
-    p = resize_map(saliency_map, q.shape)
+    p = _resized(saliency_map, q.shape, convention)
     if convention == MIT:
-        p, q = _sum_normalize(p), _sum_normalize(q)
-        return float((q * np.log(MATLAB_EPS + q / (p + MATLAB_EPS))).sum())
-    p, q = (_sum_normalize(m - min(m.min(), 0) + PYSALIENCY_MINIMUM) for m in (p, q))
-    return float((q * (np.log(q) - np.log(p))).sum())
+        for name, m in (("saliency_map", saliency_map), ("density", q)):
+            if np.min(m) < 0:
+                raise ValueError("{} has negative values ({:g}); the MIT KLD treats maps as distributions "
+                                 "(shift or clip them to >= 0, or use convention='pysaliency')".format(name, np.min(m)))
+        p = p / p.sum() if p.any() else p
+        q = q / q.sum() if q.any() else q
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # |.|: where a bicubic-enlarged map dips below 0, MATLAB's log is complex; this is its real part
+            return float((q * np.log(np.abs(MATLAB_EPS + q / (p + MATLAB_EPS)))).sum())
+    log_p = np.log(_pysaliency_density(p, PYSALIENCY_MINIMUM))
+    log_q = np.log(_pysaliency_density(q, PYSALIENCY_MINIMUM))
+    return float((np.exp(log_q) * (log_q - log_p)).sum())
 
 
 def sim(saliency_map: np.ndarray, density: np.ndarray, convention: str = MIT) -> float:
     """Similarity (histogram intersection) Σ min(P, Q) of the sum-normalised maps; 1 = identical.
 
-    mit: both maps are min-max normalised first. pysaliency: no min-max.
+    mit (similarity.m): a map that is not all zeros is min-max normalised, then divided by its sum (an
+    all-zero map stays zero); NaN if either map is a non-zero constant (its min-max is 0/0).
+    pysaliency: densities without min-max (negative maps shifted to 0; an all-zero map becomes uniform).
     """
     _check_convention(convention)
     q = _as_map(density, "density")
-    p = resize_map(saliency_map, q.shape)
+    p = _resized(saliency_map, q.shape, convention)
     if convention == MIT:
-        p, q = _minmax(p), _minmax(q)
-    return float(np.minimum(_sum_normalize(p), _sum_normalize(q)).sum())
+        normalised = []
+        for m in (p, q):
+            if m.any():
+                scaled = _minmax_or_none(m)
+                if scaled is None:
+                    return NAN
+                m = scaled / scaled.sum()
+            normalised.append(m)
+        p, q = normalised
+    else:
+        p, q = _pysaliency_density(p, 0.0), _pysaliency_density(q, 0.0)
+    return float(np.minimum(p, q).sum())
 
 
 # -- fixation-based metrics ----------------------------------------------------------------------------
@@ -169,23 +243,30 @@ def nss(
 ) -> float:
     """Normalized scanpath saliency: mean of the z-scored map at the fixations.
 
-    mit: std with N−1, each fixated pixel once. pysaliency: std with N, every fixation counts.
-    A constant map scores 0.
+    mit (NSS.m): std with N−1, each fixated pixel once; NaN for a constant map (0/0) or no fixations.
+    pysaliency: std with N, every fixation counts; the map is divided by its std only when that is
+    non-zero, so a constant map scores 0 (when numpy's mean of it is exact); NaN without fixations.
     """
     _check_convention(convention)
     smap, rows, cols = _fixations_for(saliency_map, fixations, shape, convention)
-    if smap.max() == smap.min():  # exact test: a float std of equal values need not be 0
-        return 0.0
-    std = smap.std(ddof=1 if convention == MIT else 0)
-    return float(((smap[rows, cols] - smap.mean()) / std).mean())
+    if rows.size == 0:
+        return NAN
+    if convention == MIT:
+        return NAN if _is_constant(smap) else float(_zscore(smap)[rows, cols].mean())
+    values = smap[rows, cols] - smap.mean()
+    std = smap.std()
+    return float((values / std if std else values).mean())
 
 
 def _auc_exact(positives: np.ndarray, negatives: np.ndarray) -> float:
-    """Area under the ROC of positives vs negatives with exact ties: P(pos > neg) + ½ P(pos = neg)."""
+    """Area under the ROC of positives vs negatives with exact ties: P(pos > neg) + ½ P(pos = neg)
+    (pysaliency's per-fixation ROC, averaged); NaN without positives or negatives."""
+    if positives.size == 0 or negatives.size == 0:
+        return NAN
     negatives = np.sort(negatives)
     below = np.searchsorted(negatives, positives, side="left")
     equal = np.searchsorted(negatives, positives, side="right") - below
-    return float(((below + 0.5 * equal) / negatives.size).mean())
+    return float(((1.0 * below + 0.5 * equal) / negatives.size).mean())
 
 
 def auc_judd(
@@ -198,24 +279,30 @@ def auc_judd(
 ) -> float:
     """AUC-Judd: thresholds at the saliency values of the fixations.
 
-    mit: the map is min-max normalised (with ``jitter``, after adding uniform noise in [0, 1e-7) to break
-    ties, seeded); negatives are the non-fixated pixels; the true-positive rate at the i-th highest fixation
-    value is i / #fixations (MATLAB's rank-based curve). pysaliency: exact ROC with ties (constant map = 0.5),
-    negatives are all pixels, every fixation counts; ``jitter`` is ignored.
+    mit (AUC_Judd.m): with ``jitter``, uniform noise in [0, 1e-7) (seeded) is added to break ties; the map
+    is min-max normalised; negatives are the non-fixated pixels; the true-positive rate at the i-th highest
+    fixation value is i / #fixated pixels. NaN without fixations, for a constant map without jitter
+    (0/0 in the min-max) and when every pixel is fixated (no negatives).
+    pysaliency: exact ROC with ties (constant map = 0.5), negatives are all pixels, every fixation counts;
+    ``jitter`` is ignored; NaN without fixations.
     """
     _check_convention(convention)
     smap, rows, cols = _fixations_for(saliency_map, fixations, shape, convention)
     if convention == PYSALIENCY:
         return _auc_exact(smap[rows, cols], smap.ravel())
+    if rows.size == 0:
+        return NAN
     if jitter:
         smap = smap + np.random.default_rng(seed).random(smap.shape) / 1e7
-    smap = _minmax(smap)
-    values = smap.ravel()
-    at_fixations = np.sort(smap[rows, cols])[::-1]
+    normalised = _minmax_or_none(smap)
+    if normalised is None:
+        return NAN
+    values = np.sort(normalised.ravel())
+    at_fixations = np.sort(normalised[rows, cols])[::-1]
     n_fix, n_pix = at_fixations.size, values.size
-    if n_pix == n_fix:
-        raise ValueError("every pixel is fixated: AUC-Judd has no negatives")
-    above = values.size - np.searchsorted(np.sort(values), at_fixations, side="left")  # #pixels >= thresh
+    if n_pix == n_fix:  # fp = 0 / 0
+        return NAN
+    above = n_pix - np.searchsorted(values, at_fixations, side="left")  # #pixels >= thresh
     ranks = np.arange(1, n_fix + 1)
     tp = np.concatenate([[0.0], ranks / n_fix, [1.0]])
     fp = np.concatenate([[0.0], (above - ranks) / (n_pix - n_fix), [1.0]])
@@ -223,11 +310,19 @@ def auc_judd(
 
 
 def _auc_thresholded(positives: np.ndarray, negatives: np.ndarray, step: float) -> float:
-    """MIT's thresholded ROC (Borji / shuffled): thresholds 0, step, ... up to the max value, descending."""
-    thresholds = np.arange(0.0, max(positives.max(), negatives.max()) + 1e-12, step)[::-1]
-    tp = np.concatenate([[0.0], [(positives >= t).mean() for t in thresholds], [1.0]])
-    fp = np.concatenate([[0.0], [(negatives >= t).mean() for t in thresholds], [1.0]])
+    """MIT's thresholded ROC (Borji / shuffled): thresholds ``fliplr(0:step:max)``, MATLAB's colon range up
+    to the largest positive or negative value."""
+    thresholds = colon(0.0, step, max(positives.max(), negatives.max()))[::-1]
+    tp = np.concatenate([[0.0], [(positives >= t).sum() / positives.size for t in thresholds], [1.0]])
+    fp = np.concatenate([[0.0], [(negatives >= t).sum() / negatives.size for t in thresholds], [1.0]])
     return float(_trapezoid(tp, fp))
+
+
+def _check_step(step: float, n_splits: int) -> None:
+    if not step > 0:
+        raise ValueError("step must be > 0, got {}".format(step))
+    if n_splits < 1:
+        raise ValueError("n_splits must be at least 1, got {}".format(n_splits))
 
 
 def auc_borji(
@@ -238,12 +333,18 @@ def auc_borji(
     seed: int = 0,
     shape: Optional[Sequence[int]] = None,
 ) -> float:
-    """AUC-Borji (MIT form): the min-max normalised map at the fixations vs at as many uniformly random
-    pixels (with replacement), thresholds every ``step``, averaged over ``n_splits`` seeded draws."""
+    """AUC-Borji (AUC_Borji.m, the MIT form in both conventions): the min-max normalised map at the
+    fixated pixels vs at as many uniformly random pixels (with replacement), thresholds ``0:step:max``,
+    averaged over ``n_splits`` seeded draws. NaN with fewer than 2 fixated pixels or a constant map."""
+    _check_step(step, n_splits)
     smap, rows, cols = _fixations_for(saliency_map, fixations, shape, MIT)
-    smap = _minmax(smap)
-    positives = smap[rows, cols]
-    values = smap.ravel()
+    if rows.size <= 1:
+        return NAN
+    normalised = _minmax_or_none(smap)
+    if normalised is None:
+        return NAN
+    positives = normalised[rows, cols]
+    values = normalised.ravel()
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, values.size, size=(n_splits, positives.size))
     return float(np.mean([_auc_thresholded(positives, values[d], step) for d in draws]))
@@ -262,23 +363,28 @@ def auc_shuffled(
     """Shuffled AUC: negatives are the map's values at other images' fixations (centre bias cancels).
 
     ``other_fixations`` is a fixation map of the same size as ``fixations`` (e.g. the union of other images'
-    fixations, resized), or an (x, y) point array. mit: min-max normalised map, each split samples
-    min(#fixations, #other) other fixated pixels without replacement, thresholds every ``step``, mean over
-    ``n_splits``. pysaliency: exact ROC against all other fixations, every fixation counts.
+    fixations, resized), or an (x, y) point array.
+    mit (AUC_shuffled.m): min-max normalised map; each split samples min(#fixated pixels, #other fixated
+    pixels) other pixels without replacement; thresholds ``0:step:max``; mean over ``n_splits``. NaN without
+    fixations or other fixations, or for a constant map.
+    pysaliency: exact ROC against all other fixations, every fixation counts; NaN without either (pysaliency
+    itself divides by zero there).
     """
     _check_convention(convention)
+    _check_step(step, n_splits)
     smap, rows, cols = _fixations_for(saliency_map, fixations, shape, convention)
     o_rows, o_cols, o_size = fixation_points(other_fixations, smap.shape if shape is None else shape)
     if o_size != smap.shape:
         raise ValueError("other_fixations must have the fixation map's size {}, got {}".format(smap.shape, o_size))
-    if o_rows.size == 0:
-        raise ValueError("other_fixations holds no fixations")
     if convention == PYSALIENCY:
         return _auc_exact(smap[rows, cols], smap[o_rows, o_cols])
-    smap = _minmax(smap)
-    flat = np.unique(o_rows * smap.shape[1] + o_cols)
-    others = smap.ravel()[flat]
-    positives = smap[rows, cols]
+    if rows.size == 0 or o_rows.size == 0:
+        return NAN
+    normalised = _minmax_or_none(smap)
+    if normalised is None:
+        return NAN
+    others = normalised.ravel()[np.unique(o_rows * smap.shape[1] + o_cols)]
+    positives = normalised[rows, cols]
     n_other = min(positives.size, others.size)
     rng = np.random.default_rng(seed)
     return float(np.mean([
@@ -293,20 +399,28 @@ def information_gain(
     convention: str = MIT,
     shape: Optional[Sequence[int]] = None,
 ) -> float:
-    """Information gain over a baseline map (e.g. a centre bias), in bits per fixation:
-    mean over fixations of log2(eps + P) − log2(eps + B), with P, B the maps as distributions.
+    """Information gain over a baseline map (e.g. a centre bias), in bits per fixation.
 
-    mit: both maps min-max normalised then sum-normalised, eps = 2.2204e-16, each fixated pixel once.
-    pysaliency: sum-normalised without min-max, eps = 1e-20, every fixation counts.
+    mit (InfoGain.m): both maps min-max normalised, then divided by their sums; mean over the fixated pixels
+    of log2(eps + P) − log2(eps + B) with MATLAB's eps. NaN if either map is constant (a uniform baseline
+    included) or without fixations.
+    pysaliency: both maps as pysaliency densities with 1e-20 added (its SaliencyMapNormalizingModel, as
+    for KLD); mean over every fixation of (log P − log B) / log 2; NaN without fixations.
     """
     _check_convention(convention)
     smap, rows, cols = _fixations_for(saliency_map, fixations, shape, convention)
-    base = resize_map(baseline_map, smap.shape)
+    base = _resized(baseline_map, smap.shape, convention, "baseline_map")
+    if rows.size == 0:
+        return NAN
     if convention == MIT:
-        p, b, eps = _sum_normalize(_minmax(smap)), _sum_normalize(_minmax(base)), MATLAB_EPS
-    else:
-        p, b, eps = _sum_normalize(smap), _sum_normalize(base), PYSALIENCY_MINIMUM
-    return float((np.log2(eps + p[rows, cols]) - np.log2(eps + b[rows, cols])).mean())
+        p, b = _minmax_or_none(smap), _minmax_or_none(base)
+        if p is None or b is None:
+            return NAN
+        p, b = p / p.sum(), b / b.sum()
+        return float((np.log2(MATLAB_EPS + p[rows, cols]) - np.log2(MATLAB_EPS + b[rows, cols])).mean())
+    log_p = np.log(_pysaliency_density(smap, PYSALIENCY_MINIMUM))
+    log_b = np.log(_pysaliency_density(base, PYSALIENCY_MINIMUM))
+    return float(((log_p[rows, cols] - log_b[rows, cols]) / np.log(2)).mean())
 
 
 # the metric set most reports use, by name

@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
                        help="comma-separated subset of " + ", ".join(ALL_METRICS))
     group.add_argument("--ig-baseline", choices=("dataset", "center", "uniform"), default="dataset",
                        help="IG baseline: the mean ground-truth map of the other images (default), a centred "
-                            "Gaussian, or uniform")
+                            "Gaussian, or uniform (pysaliency convention only)")
     group.add_argument("--sauc-others", type=int, default=10, metavar="N",
                        help="shuffled AUC negatives: fixations of N other images of the split (default 10)")
     group.add_argument("--seed", type=int, default=0, help="seed of Borji / shuffled AUC sampling and jitter")
@@ -76,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
                                 args.seed, args.per_image, progress=bar.update))
     json_path, md_path = write_report(results, args.out)
     for metric, value in results["metrics"].items():
-        print("{:<18} {:.4f}".format(metric, value["mean"]))
+        if not value["degenerate"]:
+            print("{:<18} {:.4f}".format(metric, value["mean"]))
+        else:  # the benchmark's mean is NaN; say why and what the other images give
+            rest = value["mean_excluding_degenerate"]
+            print("{:<18} NaN ({} of {} images degenerate; {} without them)".format(
+                metric, value["degenerate"], value["images"], "n/a" if rest is None else "{:.4f}".format(rest)))
     print("wrote {} and {}".format(json_path, md_path))
     return 0
 

@@ -26,8 +26,9 @@ MIT convention, 0 = identical); SIM = ``metrics.sim(map, reference)`` (MIT, 1 = 
 :data:`PSEUDO_FIXATION_FRACTION` (1 %) highest-valued pixels of the reference map (ties by pixel index) and
 NSS is :func:`edge_saliency.metrics.nss` (MIT convention). The reference's own NSS on its top pixels is the
 best any map can do with them; 1.0 = the variant ranks the reference's most salient pixels exactly as
-highly (in z-score units) as the reference does, 0.95 = 5 % lower. Undefined (``None``) when the
-reference map is constant. Each metric is averaged over the frames; the minimum CC is reported too.
+highly (in z-score units) as the reference does, 0.95 = 5 % lower. A score the MIT convention leaves
+undefined (NaN: a constant map, docs/metrics.md) is ``None`` and left out of the means; a parity CC of
+NaN fails the gate. Each metric is averaged over the frames; the minimum CC is reported too.
 """
 import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -110,7 +111,8 @@ def compare(reference: np.ndarray, output: np.ndarray) -> Dict[str, float]:
         raise ParityError("output shape {} differs from PyTorch's {}".format(output.shape, reference.shape))
     diff = np.abs(output.astype(np.float64) - reference.astype(np.float64))
     ccs = [metrics.cc(o[0], r[0]) for o, r in zip(output, reference)]
-    return {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()), "cc": float(min(ccs))}
+    # a constant map has no CC (NaN, as in the MIT code); np.min keeps the NaN so the gate fails
+    return {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()), "cc": float(np.min(ccs))}
 
 
 def parity(precision: str, inputs: Sequence[EvalInput], references: Sequence[np.ndarray],
@@ -124,7 +126,7 @@ def parity(precision: str, inputs: Sequence[EvalInput], references: Sequence[np.
         results.append(dict({"input": item.name, "shape": item.shape, "real": item.real}, **stats))
         if "max_abs" in tolerance and stats["max_abs"] > tolerance["max_abs"]:
             failures.append("{}: max abs diff {:.3g} > {:g}".format(item.name, stats["max_abs"], tolerance["max_abs"]))
-        if "min_cc" in tolerance and item.real and stats["cc"] < tolerance["min_cc"]:
+        if "min_cc" in tolerance and item.real and not stats["cc"] >= tolerance["min_cc"]:  # NaN fails
             failures.append("{}: CC {:.5f} < {:g}".format(item.name, stats["cc"], tolerance["min_cc"]))
     return {
         "against": "pytorch fp32", "tolerance": tolerance, "passed": not failures, "failures": failures,
@@ -132,7 +134,7 @@ def parity(precision: str, inputs: Sequence[EvalInput], references: Sequence[np.
         "worst": {
             "max_abs": max(r["max_abs"] for r in results),
             "mean_abs": max(r["mean_abs"] for r in results),
-            "cc": min(r["cc"] for r in results),
+            "cc": float(np.min([r["cc"] for r in results])),
         },
     }
 
@@ -152,9 +154,14 @@ def nss_agreement(saliency_map: np.ndarray, reference: np.ndarray) -> Optional[f
     """NSS(map; F) / NSS(reference; F) with F = :func:`pseudo_fixations` of the reference (module docstring)."""
     fixations = pseudo_fixations(reference)
     own = metrics.nss(reference, fixations)
-    if own <= 0:
+    if not own > 0:  # NaN: a constant reference
         return None
-    return float(metrics.nss(saliency_map, fixations) / own)
+    return _defined(metrics.nss(saliency_map, fixations) / own)
+
+
+def _defined(value: float) -> Optional[float]:
+    """None for a score the metric leaves undefined (NaN: a constant map)."""
+    return float(value) if np.isfinite(value) else None
 
 
 def accuracy(inputs: Sequence[EvalInput], references: Sequence[np.ndarray],
@@ -168,7 +175,8 @@ def accuracy(inputs: Sequence[EvalInput], references: Sequence[np.ndarray],
             r, o = ref[b, 0].astype(np.float64), out[b, 0].astype(np.float64)
             rows.append({
                 "frame": item.name if ref.shape[0] == 1 else "{}[{}]".format(item.name, b),
-                "cc": metrics.cc(o, r), "kld": metrics.kld(o, r), "sim": metrics.sim(o, r),
+                "cc": _defined(metrics.cc(o, r)), "kld": _defined(metrics.kld(o, r)),
+                "sim": _defined(metrics.sim(o, r)),
                 "nss_agreement": nss_agreement(o, r), "max_abs": float(np.abs(o - r).max()),
             })
     if not rows:
@@ -178,8 +186,12 @@ def accuracy(inputs: Sequence[EvalInput], references: Sequence[np.ndarray],
         values = [row[key] for row in rows if row[key] is not None]
         return float(np.mean(values)) if values else None
 
+    def _min(key: str) -> Optional[float]:
+        values = [row[key] for row in rows if row[key] is not None]
+        return float(min(values)) if values else None
+
     return {
-        "frames": len(rows), "cc": mean("cc"), "cc_min": float(min(row["cc"] for row in rows)), "kld": mean("kld"),
+        "frames": len(rows), "cc": mean("cc"), "cc_min": _min("cc"), "kld": mean("kld"),
         "sim": mean("sim"), "nss_agreement": mean("nss_agreement"),
         "max_abs": float(max(row["max_abs"] for row in rows)),
         "per_frame": rows,

@@ -274,6 +274,8 @@ class Trainer:
                     arrays = (t[:, 0].cpu().numpy() for t in (prediction, density, fixations))
                     for pred, dens, fix in zip(*arrays):
                         for name, value in _val_metrics(pred, dens, fix).items():
+                            if not np.isfinite(value):  # undefined for this image (a constant map): skip it
+                                continue
                             i = names.index(name)
                             sums[2 * i] += value
                             sums[2 * i + 1] += 1

@@ -62,6 +62,18 @@ def test_nss_agreement():
     other = _map(seed=2)[::-1]  # the blob elsewhere
     assert evaluate.nss_agreement(other, ref) < 0.2
     assert evaluate.nss_agreement(ref, np.full_like(ref, 0.5)) is None
+    assert evaluate.nss_agreement(np.full_like(ref, 0.5), ref) is None  # a constant map has no NSS
+
+
+def test_a_constant_output_fails_the_cc_gate_and_is_undefined_in_the_report():
+    real = evaluate.EvalInput("photo", np.zeros((1, 3, 4, 4), np.float32), True)
+    ref = _map()[None, None]
+    flat = np.full_like(ref, 0.5)  # CC of a constant map is NaN (0/0 in the MIT code)
+    result = evaluate.parity("fp16", [real], [ref], [flat])
+    assert not result["passed"] and result["failures"] == ["photo: CC nan < 0.999"]
+    report = evaluate.accuracy([real, real], [ref, ref], [flat, ref])
+    assert report["per_frame"][0]["cc"] is None and report["per_frame"][0]["sim"] is None
+    assert report["cc"] == pytest.approx(1.0) and report["cc_min"] == pytest.approx(1.0)
 
 
 def test_accuracy_report_and_table():

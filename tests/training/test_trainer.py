@@ -180,3 +180,24 @@ def test_torchrun_two_processes_on_cpu_hold_identical_weights(salicon, tmp_path)
     last = load_file(os.path.join(out, "last.safetensors"))
     for key in rank0:
         torch.testing.assert_close(last[key], rank0[key], rtol=0, atol=0, msg=key)
+
+
+def test_validation_skips_images_a_metric_leaves_undefined(salicon, tmp_path, monkeypatch):
+    # a constant map has no CC in the MIT convention (NaN): one such image must not turn the epoch's CC into NaN
+    from edge_saliency.training import trainer as trainer_module
+
+    real = trainer_module._val_metrics
+    calls = []
+
+    def first_image_undefined(prediction, density, fixmap):
+        scores = real(prediction, density, fixmap)
+        if not calls:
+            scores["cc"] = float("nan")
+        calls.append(scores["cc"])
+        return scores
+
+    monkeypatch.setattr(trainer_module, "_val_metrics", first_image_undefined)
+    result = train(_config(salicon, str(tmp_path / "run"), epochs=1), progress=False)
+    val = result.history[0]["val"]
+    assert len(calls) == 4 and val["cc"] == pytest.approx(sum(calls[1:]) / 3)
+    assert result.best is not None and result.best["score"] == val["cc"]
