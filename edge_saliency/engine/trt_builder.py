@@ -3,7 +3,8 @@
 Only this module and :mod:`trt_compat` call TensorRT. Version differences are decided in
 :func:`trt_compat.plan_build`; here the plan is carried out. Nothing here runs without TensorRT (none is
 installable on the machines this project is developed on): mypy checks these calls against the
-tensorrt-stubs package, and the planning logic is unit-tested with fake TensorRT namespaces.
+tensorrt-stubs package, and the whole flow is tested against fake ``tensorrt`` modules that have exactly the
+Python names of the real 8.5.3, 8.6.1, 10.0, 10.16 and 11.1 bindings (``tests/engine/tensorrt_api.json``).
 """
 import collections
 import dataclasses

@@ -23,7 +23,7 @@ import json
 import os
 import re
 import sys
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 VERSIONS = ("8.5.3", "8.6.1", "10.0", "10.16", "11.1")
 SNAPSHOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tensorrt_api.json")
@@ -413,17 +413,18 @@ def load_snapshot() -> Dict[str, object]:
         return json.load(f)
 
 
-def main(argv: List[str]) -> int:
+def write_from_shared(argv: List[str], path: str, make_text: Callable[[str], str]) -> int:
+    """The command line of the generators: ``make_text(<shared>/tensorrt)`` written to ``path``."""
     shared = argv[1] if len(argv) > 1 else shared_tensorrt()
     if not shared:
         print("no ../shared/tensorrt here; pass its path", file=sys.stderr)
         return 1
-    text = dumps(encode(derive(shared)))
-    with open(SNAPSHOT, "w", encoding="utf-8") as f:
+    text = make_text(shared)
+    with open(path, "w", encoding="utf-8") as f:
         f.write(text)
-    print("wrote {} ({} bytes)".format(SNAPSHOT, len(text)))
+    print("wrote {} ({} bytes)".format(path, len(text)))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(write_from_shared(sys.argv, SNAPSHOT, lambda shared: dumps(encode(derive(shared)))))

@@ -1,7 +1,7 @@
 """The ONNX parser's operator tables as data: reads onnx-tensorrt's ``docs/operators.md`` of each branch (copied
 to ``<shared>/tensorrt/onnx-parser/operators-<branch>.md``) and writes ``edge_saliency/engine/trt_parser_tables.py``.
 
-    python tests/engine/tensorrt_parser_tables.py [SHARED_TENSORRT]
+    python -m tests.engine.tensorrt_parser_tables [SHARED_TENSORRT]     (from the repository root)
 
 Facts kept: the opset range the table states, the ONNX data types it names (and those with "limited support",
 which the parser casts down), and each operator marked supported with its "Supported Types". Restrictions are
@@ -13,7 +13,7 @@ import re
 import sys
 from typing import Dict, List, Tuple
 
-from .tensorrt_api import ROOT, shared_tensorrt
+from .tensorrt_api import ROOT, write_from_shared
 
 BRANCHES = ("8.5-GA", "8.6-GA", "10.1-GA", "main")
 MODULE = os.path.join(ROOT, "edge_saliency", "engine", "trt_parser_tables.py")
@@ -89,17 +89,5 @@ def render(tables: Dict[str, Dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: List[str]) -> int:
-    shared = argv[1] if len(argv) > 1 else shared_tensorrt()
-    if not shared:
-        print("no ../shared/tensorrt here; pass its path", file=sys.stderr)
-        return 1
-    text = render(derive(shared))
-    with open(MODULE, "w", encoding="utf-8") as f:
-        f.write(text)
-    print("wrote {} ({} bytes)".format(MODULE, len(text)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(write_from_shared(sys.argv, MODULE, lambda shared: render(derive(shared))))
