@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-gpu-fallback", action="store_true", help="with --dla-core: fail instead of GPU fallback")
     parser.add_argument("--no-tf32", action="store_true", help="disable TF32 for fp32 layers")
     parser.add_argument("--typing", choices=("auto", "strong", "weak"), default="auto",
-                        help="auto: precision flags where TensorRT has them (<= 10.x), strong typing otherwise")
+                        help="auto: builder precision flags on 8.5 / 8.6 / 10.0-10.11; strong typing on 11.x, and on "
+                             "10.12+ whenever the ONNX file carries the precision (fp16 from an fp32 file: the "
+                             "deprecated FP16 flag, with a warning)")
     parser.add_argument("--version-compatible", action="store_true",
                         help="engine that later TensorRT releases of the same major can load (embeds host code)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the cache holds an up-to-date engine")

@@ -4,7 +4,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Optional
+from typing import Optional, Tuple
 
 from .. import system
 from .._lazy import require
@@ -81,6 +81,7 @@ def build_engine(
     if not force and existing is not None and is_up_to_date(path, existing, key):
         return BuildResult(path, existing, chosen, skipped=True, fallback=fallback)
 
+    rules = _check_tensorrt_rules(onnx_path, backend, chosen)
     started = time.perf_counter()
     if chosen == "tensorrt":
         info = _build_tensorrt(onnx_path, description, options, path, verbose)
@@ -100,6 +101,7 @@ def build_engine(
         "artifact_sha256": file_sha256(path),
         "build_seconds": round(time.perf_counter() - started, 2),
         "environment": system.environment(),
+        "tensorrt_rules": rules,
         "rebuild_command": rebuild_command(onnx_path, options, chosen),
     })
     sidecar = Sidecar(
@@ -109,6 +111,29 @@ def build_engine(
     )
     sidecar.save(path)
     return BuildResult(path, sidecar, chosen, skipped=False, fallback=fallback)
+
+
+def _check_tensorrt_rules(onnx_path: str, backend: str, chosen: str) -> Optional[dict]:
+    """The TensorRT rules check before any TensorRT call: for the installed TensorRT, or — when ``auto`` falls
+    back to ONNX Runtime on a machine without it — for every supported version, so that a file a Jetson would
+    reject is refused here too. An explicit ``--backend onnxruntime`` build is not checked."""
+    from . import trt_rules
+
+    versions: Tuple[str, ...]
+    if chosen == "tensorrt":
+        versions = (trt_rules.line_of(system.tensorrt_version() or "unknown"),)
+        hint = ""
+    elif backend == "auto":
+        versions = trt_rules.LINES
+        hint = " (no TensorRT here: checked for every version; --backend onnxruntime builds it for ONNX Runtime)"
+    else:
+        return None
+    report = trt_rules.check_file(onnx_path, versions)
+    if not report.passes():
+        raise trt_rules.refusal(onnx_path, report, hint=hint)
+    for finding in report.of("warning"):
+        log.warning("TensorRT: %s", finding.line())
+    return report.summary()
 
 
 def _build_tensorrt(onnx_path: str, description: OnnxDescription, options: BuildOptions, path: str,

@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shlex
 from typing import Any, Dict, List, Optional
 
@@ -107,6 +108,10 @@ def is_up_to_date(path: str, sidecar: Optional[Sidecar], key: str) -> bool:
     return sidecar.info.get("artifact_sha256") == file_sha256(path)
 
 
+def _release(version: str) -> tuple:
+    return tuple(int(p) for p in re.findall(r"\d+", version))
+
+
 def check_artifact(path: str, sidecar: Sidecar, allow_host_code: bool = False,
                    target: Optional[Target] = None) -> None:
     """Refuse, before deserializing, an artifact built for another runtime or device, or changed since.
@@ -123,8 +128,9 @@ def check_artifact(path: str, sidecar: Sidecar, allow_host_code: bool = False,
     here = target or current_target(built.backend, built.provider)
     same_runtime = built.runtime_version == here.runtime_version
     if built.backend == "tensorrt" and info.get("host_code"):
-        # version-compatible engines run on later TensorRT releases of the same major version
-        same_runtime = built.runtime_version.split(".")[0] == here.runtime_version.split(".")[0]
+        # version-compatible engines run on the same or a later TensorRT release of the same major version
+        built_v, here_v = _release(built.runtime_version), _release(here.runtime_version)
+        same_runtime = built_v[:1] == here_v[:1] and here_v >= built_v
     same_device = built.device == here.device and built.compute_capability == here.compute_capability
     if not (same_runtime and same_device):
         raise ArtifactMismatchError(

@@ -1,7 +1,7 @@
 """What an artifact is: ONNX graph facts, the sidecar, compatibility with this machine, engine layers."""
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..errors import UserError
 from ..sidecar import read_sidecar
@@ -22,13 +22,15 @@ def _layers(inspector_json: str) -> List[str]:
     return rows
 
 
-def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = False) -> Dict[str, Any]:
+def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = False,
+                     tensorrt: Optional[str] = None) -> Dict[str, Any]:
+    """What ``path`` is; ``tensorrt`` ("all" or a version) adds the TensorRT rules check of an ONNX file."""
     if not os.path.isfile(path):
         raise UserError("file not found: {}".format(path))
     sidecar = read_sidecar(path, required=False)
     if sidecar is None or sidecar.kind in ("onnx",):
         description = describe_onnx(path)
-        return {
+        report: Dict[str, Any] = {
             "kind": "onnx",
             "model": sidecar.model.name if sidecar and sidecar.model else None,
             "precision": description.precision,
@@ -38,6 +40,14 @@ def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = Fa
             "outputs": description.outputs,
             "sidecar": sidecar.to_dict() if sidecar else None,
         }
+        if tensorrt:
+            from .trt_rules import check_file, versions_for
+
+            rules = check_file(path, versions_for(tensorrt))
+            report["tensorrt"] = dict(rules.summary(), notes=[f.line() for f in rules.of("note")])
+        return report
+    if tensorrt:
+        raise UserError("--tensorrt checks ONNX files; {} is a {} artifact".format(path, sidecar.kind))
     info = sidecar.info
     target = Target(**info["target"])
     try:
@@ -45,7 +55,7 @@ def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = Fa
         compatible = "yes"
     except UserError as exc:
         compatible = "no: {}".format(exc)
-    report: Dict[str, Any] = {
+    report = {
         "kind": sidecar.kind,
         "model": sidecar.model.name if sidecar.model else None,
         "precision": info.get("precision"),

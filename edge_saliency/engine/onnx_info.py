@@ -1,6 +1,6 @@
 """What an ONNX file is, read from its graph (inputs, outputs, precision, plugin nodes) and its sidecar."""
 import dataclasses
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .._lazy import require
 from ..errors import UserError
@@ -29,15 +29,26 @@ def _value_info(value: Any, onnx: Any) -> Dict[str, Any]:
     return {"name": value.name, "shape": dims, "dtype": onnx.TensorProto.DataType.Name(tensor.elem_type).lower()}
 
 
-def describe_onnx(path: str) -> OnnxDescription:
-    """Read the graph (weights stay on disk) and the sidecar ``<path>.json`` when there is one."""
+def load_graph(path: str) -> Any:
+    """The ModelProto of ``path`` without external weights; a clear error for a missing or unreadable file."""
     onnx = require("onnx", purpose="reading ONNX files")
     try:
-        model = onnx.load(path, load_external_data=False)
+        return onnx.load(path, load_external_data=False)
     except FileNotFoundError:
         raise UserError("ONNX file not found: {}".format(path)) from None
     except Exception as exc:  # DecodeError and friends
         raise UserError("{} is not a readable ONNX file: {}".format(path, exc)) from exc
+
+
+def graph_nodes(path: str) -> List[Tuple[str, str]]:
+    """(name, op type) of every node of the graph, in graph order (what TensorRT 8.x parser errors index)."""
+    return [(node.name, node.op_type) for node in load_graph(path).graph.node]
+
+
+def describe_onnx(path: str) -> OnnxDescription:
+    """Read the graph (weights stay on disk) and the sidecar ``<path>.json`` when there is one."""
+    onnx = require("onnx", purpose="reading ONNX files")
+    model = load_graph(path)
     graph = model.graph
     initializer_names = {t.name for t in graph.initializer}
     ops = [node.op_type for node in graph.node]

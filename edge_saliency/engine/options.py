@@ -42,7 +42,7 @@ class BuildOptions:
     dla_core: Optional[int] = None  # Jetson Xavier / Orin AGX & NX
     gpu_fallback: bool = True  # with dla_core: layers DLA cannot run go to the GPU
     tf32: bool = True
-    typing: str = "auto"  # auto: builder precision flags where TensorRT has them, strong typing otherwise
+    typing: str = "auto"  # auto: see trt_compat._choose_typing (flags up to 10.11, strong on 11.x / 10.12+)
     version_compatible: bool = False  # engine runs on later TensorRT of the same major (embeds host code)
     plugins: List[str] = dataclasses.field(default_factory=list)  # plugin libraries, loaded before parsing
     timing_cache: Optional[str] = None  # path; read and written back; does not change the key

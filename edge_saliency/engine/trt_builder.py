@@ -3,7 +3,8 @@
 Only this module and :mod:`trt_compat` call TensorRT. Version differences are decided in
 :func:`trt_compat.plan_build`; here the plan is carried out. Nothing here runs without TensorRT (none is
 installable on the machines this project is developed on): mypy checks these calls against the
-tensorrt-stubs package, and the planning logic is unit-tested with fake TensorRT namespaces.
+tensorrt-stubs package, and the whole flow is tested against fake ``tensorrt`` modules that have exactly the
+Python names of the real 8.5.3, 8.6.1, 10.0, 10.16 and 11.1 bindings (``tests/engine/tensorrt_api.json``).
 """
 import collections
 import dataclasses
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..atomic import atomic_write_bytes
 from ..errors import UserError
+from .onnx_info import graph_nodes
 from .options import BuildOptions
 from .trt_compat import (
     BuildPlan,
@@ -90,6 +92,8 @@ def build_serialized_engine(
     trt = load_tensorrt()
     features = TrtFeatures.detect(trt)
     plan = plan_build(features, options, onnx_precision)
+    for warning in plan.warnings:
+        log.warning("%s", warning)
     logger = _make_logger(trt, verbose)
     load_plugin_libraries(trt, logger, options.plugins)
 
@@ -98,7 +102,8 @@ def build_serialized_engine(
     network: tensorrt.INetworkDefinition = builder.create_network(network_creation_flags(trt, plan))
     parser: tensorrt.OnnxParser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(os.path.abspath(onnx_path)):  # the path lets it find external weights
-        raise UserError("TensorRT could not parse {}:\n  {}".format(onnx_path, "\n  ".join(parser_errors(parser))))
+        lines = parser_errors(parser, graph_nodes(onnx_path))
+        raise UserError("TensorRT could not parse {}:\n  {}".format(onnx_path, "\n  ".join(lines)))
 
     config: tensorrt.IBuilderConfig = builder.create_builder_config()
     apply_plan(trt, config, plan)
@@ -148,8 +153,10 @@ def deserialize_engine(data: bytes, plugins: List[str], allow_host_code: bool = 
     logger = _make_logger(trt, verbose=False)
     load_plugin_libraries(trt, logger, plugins)
     runtime: tensorrt.Runtime = trt.Runtime(logger)
-    if allow_host_code:
+    if allow_host_code and TrtFeatures.detect(trt).host_code_switch:
         runtime.engine_host_code_allowed = True
+    elif allow_host_code:  # 8.5: no such switch, and no version-compatible engines to allow
+        log.debug("TensorRT %s has no engine_host_code_allowed (8.6+): nothing to allow", trt.__version__)
     engine = runtime.deserialize_cuda_engine(data)
     if engine is None:
         raise UserError("TensorRT could not deserialize the engine:\n  {}".format("\n  ".join(logger.tail)))

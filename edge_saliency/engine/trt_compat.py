@@ -5,14 +5,25 @@ property is used only where it exists. :func:`plan_build` turns (features, optio
 precision) into a :class:`BuildPlan` — pure data, unit-tested with fake ``tensorrt`` namespaces — and
 :func:`apply_plan` performs it on a builder config, so the calls made on every version are visible in tests.
 
-Version facts (DESIGN.md §4): EXPLICIT_BATCH is required before 10 and gone in 11; STRONGLY_TYPED exists
-from 9/10 (and is implied in 11); BuilderFlag.FP16 / INT8 exist up to 10.x and are removed in 11, where the
-precision lives in the ONNX file (fp16 tensors, explicit Q/DQ); builder_optimization_level and
-VERSION_COMPATIBLE from 8.6; plugins_to_serialize from 10.0.
+Version facts, each from NVIDIA's headers and Python binding sources of that version (``docs/tensorrt.md``
+lists them with their lines; ``tests/engine/tensorrt_api.json`` holds every Python name per version):
+
+- ``NetworkDefinitionCreationFlag.EXPLICIT_BATCH``: needed before 10, ignored in 10.x, gone in 11.1;
+  ``STRONGLY_TYPED`` from 10.0 (8.5.3 / 8.6.1 have only EXPLICIT_BATCH / EXPLICIT_PRECISION); in 11.1 it is
+  deprecated, ignored and 0: every network is strongly typed (NvInfer.h:11469-11471 in 11.1);
+- ``BuilderFlag.FP16`` / ``INT8`` (weak typing): up to 10.x, deprecated from 10.12 ("superseded by strong
+  typing", NvInfer.h:10466-10472 in 10.16), gone in 11.1, where the precision lives in the ONNX file (fp16
+  tensors, explicit Q/DQ);
+- ``builder_optimization_level``, ``BuilderFlag.VERSION_COMPATIBLE``, ``IBuilderConfig.plugins_to_serialize``
+  and ``Runtime.engine_host_code_allowed``: from 8.6 (pyCore.cpp in 8.6.1; none of them in 8.5.3);
+- ``ParserError.node_name()`` / ``node_operator()``: from 10.0 (pyOnnx.cpp:188-189); 8.5 / 8.6 give the node's
+  index in the ONNX graph only (``node()``), which :func:`parser_errors` turns into its name;
+- the plugin registry: ``get_plugin_creator`` on 8.x and 10.x, ``get_creator`` from 10.0 (the only one in 11.1);
+  ``load_library`` from 8.6.
 """
 import dataclasses
 import re
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from .._lazy import install_hint
 from ..errors import MissingDependencyError, UserError
@@ -49,21 +60,31 @@ def _version_tuple(version: str) -> tuple:
 class TrtFeatures:
     version: str
     explicit_batch_flag: bool  # create_network needs 1 << EXPLICIT_BATCH (TensorRT < 10)
-    strongly_typed_flag: bool  # NetworkDefinitionCreationFlag.STRONGLY_TYPED exists
-    precision_flags: bool  # BuilderFlag.FP16 / INT8 exist (weak typing; removed in 11)
+    strongly_typed_flag: bool  # NetworkDefinitionCreationFlag.STRONGLY_TYPED exists (10.0+)
+    precision_flags: bool  # BuilderFlag.FP16 / INT8 exist (weak typing; gone in 11.1)
     tf32_flag: bool
     gpu_fallback_flag: bool
     version_compatible_flag: bool  # 8.6+
-    memory_pool_api: bool  # config.set_memory_pool_limit (8.4+); else config.max_workspace_size
+    memory_pool_api: bool  # config.set_memory_pool_limit (8.4+); else config.max_workspace_size (gone in 10)
     optimization_level: bool  # config.builder_optimization_level (8.6+)
-    plugins_to_serialize: bool  # config.plugins_to_serialize (10.0+)
-    host_code_switch: bool  # runtime.engine_host_code_allowed (8.6+)
-    parser_node_names: bool  # ParserError.node_name() (8.6+)
+    plugins_to_serialize: bool  # config.plugins_to_serialize (8.6+)
+    host_code_switch: bool  # runtime.engine_host_code_allowed (8.6+; 8.5.3 has none)
+    parser_node_names: bool  # ParserError.node_name() / node_operator() (10.0+)
     engine_inspector: bool  # ICudaEngine.create_engine_inspector (8.2+)
 
     @property
     def major(self) -> int:
         return _version_tuple(self.version)[0]
+
+    @property
+    def precision_flags_deprecated(self) -> bool:
+        """FP16 / INT8 builder flags exist but are deprecated in favour of strong typing (10.12+)."""
+        return self.precision_flags and _version_tuple(self.version)[:2] >= (10, 12)
+
+    @property
+    def always_strongly_typed(self) -> bool:
+        """11.x: every network is strongly typed; the STRONGLY_TYPED flag is deprecated and ignored."""
+        return self.major >= 11
 
     @classmethod
     def detect(cls, trt: Any) -> "TrtFeatures":
@@ -104,6 +125,7 @@ class BuildPlan:
     dla_core: Optional[int]
     plugins_to_serialize: List[str]
     notes: List[str]
+    warnings: List[str] = dataclasses.field(default_factory=list)  # one line each, logged by the builder
 
     @property
     def host_code(self) -> bool:
@@ -121,31 +143,31 @@ def plan_build(features: TrtFeatures, options: BuildOptions, onnx_precision: str
     options.validate()
     precision = options.precision
     notes: List[str] = []
-    typing = options.typing
-    if typing == "auto":
-        typing = "weak" if features.precision_flags else "strong"
-    if typing == "weak" and not features.precision_flags and precision != "fp32":
-        raise UserError(
-            "TensorRT {} has no {} builder flag (weak typing was removed in 11): build the {} ONNX and use "
-            "--typing strong ({})".format(features.version, precision.upper(), precision, export_command(precision))
-        )
-    if typing == "strong" and not (features.strongly_typed_flag or not features.precision_flags):
-        raise UserError(
-            "TensorRT {} has no strongly typed networks; use --typing weak".format(features.version)
-        )
-    strong = typing == "strong"
-    network_flags = ["EXPLICIT_BATCH"] if features.explicit_batch_flag else []
-    set_flags: List[str] = []
-    clear_flags: List[str] = []
-
+    warnings: List[str] = []
     if precision == "int8" and onnx_precision != "int8":
         raise UserError(
             "--precision int8 needs the Q/DQ ONNX made by calibration (this file is {}): {}".format(
                 onnx_precision, export_command("int8")
             )
         )
+    typing = _choose_typing(features, options.typing, precision, onnx_precision)
+    if typing == "weak" and not features.precision_flags and precision != "fp32":
+        raise UserError(
+            "TensorRT {} has no {} builder flag (weak typing was removed in 11): build the {} ONNX and use "
+            "--typing strong ({})".format(features.version, precision.upper(), precision, export_command(precision))
+        )
+    if typing == "strong" and not (features.strongly_typed_flag or features.always_strongly_typed):
+        raise UserError(
+            "TensorRT {} has no strongly typed networks (they exist from 10.0); use --typing weak".format(
+                features.version)
+        )
+    strong = typing == "strong"
+    network_flags = ["EXPLICIT_BATCH"] if features.explicit_batch_flag else []
+    set_flags: List[str] = []
+    clear_flags: List[str] = []
+
     if strong:
-        if features.strongly_typed_flag:
+        if features.strongly_typed_flag and not features.always_strongly_typed:
             network_flags.append("STRONGLY_TYPED")
         if onnx_precision != precision:
             raise UserError(
@@ -161,6 +183,12 @@ def plan_build(features: TrtFeatures, options: BuildOptions, onnx_precision: str
         if precision == "int8":
             set_flags.append("INT8")
         notes.append("weak typing with builder flags {}".format("/".join(set_flags) or "(none: fp32)"))
+        if set_flags and features.precision_flags_deprecated:
+            warnings.append(
+                "TensorRT {} deprecates the {} builder flag{} (10.12+, superseded by strong typing): export the {} "
+                "ONNX for a strongly typed build ({})".format(
+                    features.version, "/".join(set_flags), "s" if len(set_flags) > 1 else "", precision,
+                    export_command(precision)))
 
     if not options.tf32:
         if features.tf32_flag:
@@ -192,15 +220,29 @@ def plan_build(features: TrtFeatures, options: BuildOptions, onnx_precision: str
         if options.plugins:
             if not features.plugins_to_serialize:
                 raise UserError(
-                    "a version-compatible engine with plugins needs TensorRT >= 10 (plugins_to_serialize)"
+                    "a version-compatible engine with plugins needs IBuilderConfig.plugins_to_serialize "
+                    "(TensorRT >= 8.6; this is {})".format(features.version)
                 )
             plugins = list(options.plugins)
 
     return BuildPlan(
         network_flags=network_flags, strongly_typed=strong, set_flags=set_flags, clear_flags=clear_flags,
         workspace_bytes=workspace_bytes, workspace_api=workspace_api, optimization_level=level,
-        dla_core=options.dla_core, plugins_to_serialize=plugins, notes=notes,
+        dla_core=options.dla_core, plugins_to_serialize=plugins, notes=notes, warnings=warnings,
     )
+
+
+def _choose_typing(features: TrtFeatures, typing: str, precision: str, onnx_precision: str) -> str:
+    """``--typing auto``: strong where weak typing is gone (11.x) or deprecated (10.12+) and the ONNX file carries
+    the precision asked for; weak (builder flags) on 8.5 / 8.6 / 10.0-10.11, and on 10.12+ only for an fp16
+    build from an fp32 file (the one thing only the deprecated flag does)."""
+    if typing != "auto":
+        return typing
+    if not features.precision_flags:
+        return "strong"
+    if features.precision_flags_deprecated and features.strongly_typed_flag and onnx_precision == precision:
+        return "strong"
+    return "weak"
 
 
 def network_creation_flags(trt: Any, plan: BuildPlan) -> int:
@@ -229,15 +271,25 @@ def apply_plan(trt: Any, config: "tensorrt.IBuilderConfig", plan: BuildPlan) -> 
         config.plugins_to_serialize = plan.plugins_to_serialize
 
 
-def parser_errors(parser: "tensorrt.OnnxParser") -> List[str]:
-    """One line per ONNX parser error, naming the node (and its operator) where TensorRT says which."""
+def parser_errors(parser: "tensorrt.OnnxParser", nodes: Optional[Sequence[Tuple[str, str]]] = None) -> List[str]:
+    """One line per ONNX parser error, naming the node and its operator.
+
+    TensorRT >= 10.0 says which (``node_name()`` / ``node_operator()``); 8.5 / 8.6 give only ``node()``, the
+    node's index in the ONNX graph (-1: none), so ``nodes`` — (name, op type) of every graph node in order,
+    see :func:`edge_saliency.engine.onnx_info.graph_nodes` — supplies the name there.
+    """
     lines = []
     for index in range(parser.num_errors):
         error = parser.get_error(index)
-        where = "node {}".format(error.node())
-        if hasattr(error, "node_name"):  # 8.6+
+        node = int(error.node())
+        name, op = "", ""
+        if hasattr(error, "node_name"):  # 10.0+
             name, op = error.node_name(), error.node_operator()
-            if name or op:
-                where = "node {} '{}' ({})".format(error.node(), name, op)
+        if not (name or op) and nodes is not None and 0 <= node < len(nodes):
+            name, op = nodes[node]
+        if name or op:
+            where = "node {} '{}' ({})".format(node, name, op)
+        else:
+            where = "node {}".format(node) if node >= 0 else "model"
         lines.append("{}: {}".format(where, error.desc()))
     return lines

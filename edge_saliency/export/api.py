@@ -44,6 +44,8 @@ key                   value
 ``parity``            against PyTorch: ``tolerance``, ``passed``, ``failures``, ``results`` (per input:
                       ``max_abs``, ``mean_abs``, ``cc``), ``worst``; ``enforced`` (false: fp16 / int8 of a
                       model with random weights, where a failed gate only warns)
+``tensorrt``          the TensorRT rules check (``edge_saliency.engine.trt_rules``): ``versions`` (8.5, 8.6,
+                      10.x, 11.x -> ``"pass"``; export fails otherwise), ``errors``, ``warnings``
 ``accuracy``          vs fp32 PyTorch on the held-out real frames: ``cc``, ``cc_min``, ``kld``, ``sim``,
                       ``nss_agreement``, ``max_abs``, ``frames``, ``per_frame``
 ``timings_s``         seconds per step (``export``, ``simplify``, ``fp16``, ``calibrate``, ``quantize``, ...)
@@ -224,6 +226,20 @@ def _check_variant(precision: str, data: bytes, inputs: Sequence[evaluate.EvalIn
     return result
 
 
+def _tensorrt_rules(variant: _Variant) -> Dict[str, Any]:
+    """Our own exports must pass TensorRT's rules for every supported version (8.5 to 11.x): a failure is an
+    edge-saliency bug, and no file is written."""
+    from ..engine import trt_rules
+
+    report = trt_rules.check_model(variant.proto)
+    if not report.passes():
+        raise trt_rules.refusal("the exported {} ONNX".format(variant.precision), report,
+                                hint=" (an edge-saliency bug: please report it with this message)")
+    for finding in report.of("warning"):
+        log.warning("TensorRT: %s", finding.line())
+    return report.summary()
+
+
 def _calibration_inputs(source: str, split: Optional[str], count: int, size: Sequence[int]) -> List[np.ndarray]:
     frames = load_frames(source, max_frames=count, split=split)
     warn_if_few(len(frames))
@@ -349,6 +365,9 @@ def export_model(
             variants.append((v, _finish_variant(v, config, source, upsample)))
 
         for variant, payload in variants:
+            with Step("checking {} against TensorRT's rules".format(variant.precision)) as step:
+                variant.info["tensorrt"] = _tensorrt_rules(variant)
+            timings["tensorrt_rules_" + variant.precision] = step.seconds
             enforce = variant.precision == "fp32" or source["trained"]
             with Step("checking {} against PyTorch".format(variant.precision)) as step:
                 result = _check_variant(variant.precision, payload, inputs, references, enforce)

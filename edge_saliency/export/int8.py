@@ -5,6 +5,9 @@ rules, which hold from TensorRT 8.0 to 11.x:
 
 - symmetric everywhere: int8 activations and weights, every zero point 0 (``ActivationSymmetric``,
   ``WeightSymmetric``); weights per output channel (axis 0), activations per tensor;
+- biases stay float (``QuantizeBias`` off): ORT's default turns each Conv bias into an INT32 initializer behind a
+  ``DequantizeLinear``, and TensorRT's dequantize layer takes only INT8 input on 8.5 / 8.6 (INT8, FP8, INT4, FP4
+  on 10.x / 11.x), so such a file does not build. TensorRT fuses the float bias into the int8 convolution;
 - Q/DQ on the *inputs* of ``Conv`` (activation + weight) and of residual ``Add`` only, never on their outputs
   (``OpTypesToExcludeOutputQuantization``): NVIDIA's placement recommendation, which lets TensorRT fuse
   Conv + bias + activation (+ residual) and choose the output precision itself. ORT's default would also
@@ -176,7 +179,7 @@ def quantize(fp32_model: Any, cache_path: str, method: str, input_size: Sequence
     quantization = require("onnxruntime.quantization", purpose="INT8 quantization")
     excluded = float_nodes(fp32_model, input_size, keep_float_stride)
     extra = {
-        "ActivationSymmetric": True, "WeightSymmetric": True,
+        "ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False,
         "OpTypesToExcludeOutputQuantization": list(op_types),
     }
     with tempfile.TemporaryDirectory(prefix="edge-saliency-int8-") as tmp:
@@ -202,7 +205,8 @@ def quantize(fp32_model: Any, cache_path: str, method: str, input_size: Sequence
         "tool_version": require("onnxruntime").__version__,
         "format": "QDQ",
         "activations": "int8, symmetric (zero point 0), per tensor",
-        "weights": "int8, symmetric (zero point 0), per output channel",
+        "weights": "int8, symmetric (zero point 0), per output channel (axis 0)",
+        "biases": "float (not quantized)",
         "op_types": list(op_types),
         "outputs_quantized": False,
         "keep_float_stride": keep_float_stride,
@@ -212,9 +216,11 @@ def quantize(fp32_model: Any, cache_path: str, method: str, input_size: Sequence
 
 
 def qdq_summary(model: Any) -> Dict[str, Any]:
-    """Facts a test or a reader checks: Q/DQ counts, largest |zero point|, per-channel weight DQs, and the
-    Q/DQ nodes adjacent to plugin nodes (must be none)."""
-    numpy_helper = require("onnx").numpy_helper
+    """Facts a test or a reader checks: Q/DQ counts, largest |zero point|, per-channel weight DQs (and their axes),
+    the DequantizeLinear nodes whose input is not INT8 (must be none: TensorRT rejects them), per-tensor
+    activation scales, and the Q/DQ nodes adjacent to plugin nodes (must be none)."""
+    onnx = require("onnx")
+    numpy_helper = onnx.numpy_helper
     inits = {t.name: t for t in model.graph.initializer}
     producers = {o: n for n in model.graph.node for o in n.output}
     consumers: Dict[str, List[Any]] = {}
@@ -223,6 +229,9 @@ def qdq_summary(model: Any) -> Dict[str, Any]:
             consumers.setdefault(name, []).append(node)
     zero_points: List[int] = []
     per_channel = 0
+    weight_axes: List[int] = []
+    not_int8: List[str] = []
+    per_channel_activations: List[str] = []
     counts = {"QuantizeLinear": 0, "DequantizeLinear": 0}
     for node in model.graph.node:
         if node.op_type not in counts:
@@ -230,8 +239,24 @@ def qdq_summary(model: Any) -> Dict[str, Any]:
         counts[node.op_type] += 1
         if len(node.input) > 2 and node.input[2] in inits:
             zero_points.extend(int(v) for v in np.abs(numpy_helper.to_array(inits[node.input[2]])).ravel())
-        if node.op_type == "DequantizeLinear" and node.input[1] in inits:
-            per_channel += int(numpy_helper.to_array(inits[node.input[1]]).size > 1)
+        scale_size = numpy_helper.to_array(inits[node.input[1]]).size if node.input[1] in inits else 1
+        if node.op_type != "DequantizeLinear":
+            continue
+        source = node.input[0]
+        if source in inits:
+            input_type = inits[source].data_type
+            if scale_size > 1:
+                per_channel += 1
+                weight_axes.append(next((a.i for a in node.attribute if a.name == "axis"), 1))
+        else:
+            quantize = producers.get(source)
+            zero_point = quantize.input[2] if quantize is not None and len(quantize.input) > 2 else None
+            # a QuantizeLinear's output type is its zero point's (UINT8 without one)
+            input_type = inits[zero_point].data_type if zero_point in inits else onnx.TensorProto.UINT8
+            if scale_size > 1:
+                per_channel_activations.append(node.name)
+        if input_type != onnx.TensorProto.INT8:
+            not_int8.append(node.name)
     qdq = set(counts)
     beside_plugin = []
     for node in model.graph.node:
@@ -244,5 +269,7 @@ def qdq_summary(model: Any) -> Dict[str, Any]:
     return {
         "quantize_nodes": counts["QuantizeLinear"], "dequantize_nodes": counts["DequantizeLinear"],
         "max_abs_zero_point": max(zero_points) if zero_points else 0,
-        "per_channel_weight_dequantize_nodes": per_channel, "qdq_beside_plugin": beside_plugin,
+        "per_channel_weight_dequantize_nodes": per_channel, "weight_axes": sorted(set(weight_axes)),
+        "non_int8_dequantize_inputs": not_int8, "per_channel_activation_dequantize_nodes": per_channel_activations,
+        "qdq_beside_plugin": beside_plugin,
     }

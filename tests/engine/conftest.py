@@ -1,11 +1,11 @@
-"""Tiny ONNX models in the three precisions, and fake TensorRT modules imitating 8.6, 10.x and 11.x."""
-import enum
-import types
+"""Tiny ONNX models in the three precisions, and fake TensorRT modules with the names of each real version."""
 
 import numpy as np
 import pytest
 
 from edge_saliency.plugins import upsample_op
+
+from .fake_tensorrt import RELEASES, VERSIONS, FakeModule
 
 
 def tiny_saliency_onnx(path, precision="fp32", dynamic=False, plugin=False, size=(32, 48)):
@@ -44,6 +44,8 @@ def tiny_saliency_onnx(path, precision="fp32", dynamic=False, plugin=False, size
     else:
         nodes.append(helper.make_node("Identity", ["s"], ["saliency"]))
         opsets = [helper.make_opsetid("", 17)]
+    for index, node in enumerate(nodes):
+        node.name = "{}_{}".format(node.op_type.lower(), index)
     graph = helper.make_graph(
         nodes, "tiny",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [batch, 3, height, width])],
@@ -59,7 +61,7 @@ def tiny_onnx(tmp_path):
     return lambda name="tiny.onnx", **kwargs: tiny_saliency_onnx(tmp_path / name, **kwargs)
 
 
-# -- fake TensorRT ---------------------------------------------------------------------------------------
+# -- fake TensorRT: the names of each real version (tensorrt_api.json), the behaviour of a recording fake --------
 
 
 class Calls(list):
@@ -67,59 +69,90 @@ class Calls(list):
         return [c[0] for c in self]
 
 
-def make_fake_trt(version, calls=None, network_inputs=None, network_outputs=None, build_ok=True):
-    """A namespace with the attribute set of that TensorRT version; objects record every call in ``calls``."""
+FAKE_VERSIONS = dict(RELEASES)  # binding-source version -> the __version__ its fake reports
+VERSION_IDS = list(VERSIONS)
+
+
+def make_fake_trt(version, calls=None, network_inputs=None, network_outputs=None, build_ok=True, release=None,
+                  parse_errors=()):
+    """The ``tensorrt`` module of ``version`` (a key of FAKE_VERSIONS) whose objects record calls in ``calls``.
+
+    Every name comes from the real bindings of that version: touching a name it lacks raises AttributeError.
+    ``parse_errors``: (node index, description[, node name, operator]) of each error the parser reports.
+    """
     calls = Calls() if calls is None else calls
-    major, minor = (int(p) for p in version.split(".")[:2])
-    v = (major, minor)
-    creation = ([] if major >= 11 else ["EXPLICIT_BATCH"]) + (["STRONGLY_TYPED"] if v >= (9, 0) else [])
-    flags = ["TF32", "GPU_FALLBACK", "REFIT", "DEBUG"] + (["FP16", "INT8"] if major < 11 else []) + \
-        (["VERSION_COMPATIBLE", "EXCLUDE_LEAN_RUNTIME"] if v >= (8, 6) else [])
-    trt = types.SimpleNamespace(__version__=version)
-    trt.NetworkDefinitionCreationFlag = enum.IntEnum("NetworkDefinitionCreationFlag", creation, start=0)
-    trt.BuilderFlag = enum.IntEnum("BuilderFlag", flags, start=0)
-    trt.MemoryPoolType = enum.IntEnum("MemoryPoolType", ["WORKSPACE"], start=0)
-    trt.DeviceType = enum.IntEnum("DeviceType", ["GPU", "DLA"], start=0)
-    trt.TensorIOMode = enum.IntEnum("TensorIOMode", ["NONE", "INPUT", "OUTPUT"], start=0)
-    trt.ProfilingVerbosity = enum.IntEnum("ProfilingVerbosity", ["LAYER_NAMES_ONLY", "NONE", "DETAILED"], start=0)
-    trt.LayerInformationFormat = enum.IntEnum("LayerInformationFormat", ["ONELINE", "JSON"], start=0)
     inputs = network_inputs or [("image", (1, 3, 32, 48))]
     outputs = network_outputs or [("saliency", (1, 1, 32, 48))]
+    trt = None  # the module, once built: the behaviours below create each other's objects through it
 
-    class ILogger:
-        INTERNAL_ERROR, ERROR, WARNING, INFO, VERBOSE = range(5)
+    class Dims:
+        def __init__(self, shape=()):
+            self._dims = tuple(int(d) for d in shape)
 
-        def __init__(self):
-            pass
+        def __len__(self):
+            return len(self._dims)
 
-    class Tensor:
+        def __getitem__(self, index):
+            return self._dims[index]
+
+        def __iter__(self):
+            return iter(self._dims)
+
+    class ITensor:
         def __init__(self, name, shape):
-            self.name, self.shape, self.dtype = name, list(shape), "DataType.FLOAT"
+            self._name, self._shape = name, shape
 
-    class Network:
+        name = property(lambda self: self._name)
+        shape = property(lambda self: trt.Dims(self._shape))
+        dtype = property(lambda self: trt.DataType.FLOAT)
+
+    class INetworkDefinition:
         def __init__(self, flags):
-            self.flags = flags
-            self.num_inputs, self.num_outputs = len(inputs), len(outputs)
+            self._flags = flags
 
-        def get_input(self, i):
-            return Tensor(*inputs[i])
+        num_inputs = property(lambda self: len(inputs))
+        num_outputs = property(lambda self: len(outputs))
 
-        def get_output(self, i):
-            return Tensor(*outputs[i])
+        def get_input(self, index):
+            return trt.ITensor(*inputs[index])
+
+        def get_output(self, index):
+            return trt.ITensor(*outputs[index])
+
+    class ParserError:
+        def __init__(self, index=-1, desc="", name="", op=""):
+            self._error = (index, desc, name, op)
+
+        def node(self):
+            return self._error[0]
+
+        def desc(self):
+            return self._error[1]
+
+        def node_name(self):  # attached from 10.0 only, as in the bindings
+            return self._error[2]
+
+        def node_operator(self):
+            return self._error[3]
 
     class OnnxParser:
         def __init__(self, network, logger):
-            self.num_errors = 0
+            pass
+
+        num_errors = property(lambda self: len(parse_errors))
+
+        def get_error(self, index):
+            return trt.ParserError(*parse_errors[index])
 
         def parse_from_file(self, path):
             calls.append(("parse_from_file", path))
-            return True
+            return not parse_errors
 
-    class Profile:
+    class IOptimizationProfile:
         def set_shape(self, name, lo, opt, hi):
             calls.append(("set_shape", name, tuple(lo), tuple(opt), tuple(hi)))
 
-    class TimingCache:
+    class ITimingCache:
         def serialize(self):
             return b"timing-cache"
 
@@ -130,76 +163,100 @@ def make_fake_trt(version, calls=None, network_inputs=None, network_outputs=None
         def clear_flag(self, flag):
             calls.append(("clear_flag", flag.name))
 
+        def set_memory_pool_limit(self, pool, size):
+            calls.append(("set_memory_pool_limit", pool.name, size))
+
         def add_optimization_profile(self, profile):
             calls.append(("add_optimization_profile",))
 
         def create_timing_cache(self, data):
             calls.append(("create_timing_cache", bytes(data)))
-            return TimingCache()
+            return trt.ITimingCache()
 
         def set_timing_cache(self, cache, ignore_mismatch):
             calls.append(("set_timing_cache",))
 
         def get_timing_cache(self):
-            return TimingCache()
+            return trt.ITimingCache()
 
-        def __setattr__(self, name, value):
+        def __setattr__(self, name, value):  # properties: record what is set
             calls.append(("config." + name, getattr(value, "name", value)))
             object.__setattr__(self, name, value)
 
-    if v >= (8, 4):
-        IBuilderConfig.set_memory_pool_limit = lambda self, pool, size: calls.append(
-            ("set_memory_pool_limit", pool.name, size))
-    if v >= (8, 6):
-        IBuilderConfig.builder_optimization_level = 3
-    if major >= 10:
-        IBuilderConfig.plugins_to_serialize = []
-
     class Builder:
         def __init__(self, logger):
-            self.logger = logger
+            self._logger = logger
 
-        def create_network(self, flags):
+        def create_network(self, flags=0):
             calls.append(("create_network", flags))
-            return Network(flags)
+            return trt.INetworkDefinition(flags)
 
         def create_builder_config(self):
-            return IBuilderConfig()
+            return trt.IBuilderConfig()
 
         def create_optimization_profile(self):
-            return Profile()
+            return trt.IOptimizationProfile()
 
         def build_serialized_network(self, network, config):
             calls.append(("build_serialized_network",))
-            return b"FAKE ENGINE " + version.encode() if build_ok else None
+            return b"FAKE ENGINE " + trt.__version__.encode() if build_ok else None
 
-    class ParserError:
-        def node_name(self):
-            return ""
+    class ICudaEngine:
+        def __init__(self, data):
+            self._data = data
+            self._io = [(name, shape, trt.TensorIOMode.INPUT) for name, shape in inputs] + \
+                [(name, shape, trt.TensorIOMode.OUTPUT) for name, shape in outputs]
+
+        num_io_tensors = property(lambda self: len(self._io))
+
+        def get_tensor_name(self, index):
+            return self._io[index][0]
+
+        def _tensor(self, name):
+            return next(t for t in self._io if t[0] == name)
+
+        def get_tensor_mode(self, name):
+            return self._tensor(name)[2]
+
+        def get_tensor_shape(self, name):
+            return trt.Dims(self._tensor(name)[1])
+
+        def get_tensor_dtype(self, name):
+            return trt.DataType.FLOAT
+
+        def create_engine_inspector(self):
+            return trt.EngineInspector()
+
+    class EngineInspector:
+        def get_engine_information(self, format):
+            assert format == trt.LayerInformationFormat.JSON
+            return '{"Layers": []}'
 
     class Runtime:
-        engine_host_code_allowed = False
-
         def __init__(self, logger):
             pass
 
         def deserialize_cuda_engine(self, data):
             calls.append(("deserialize_cuda_engine", bytes(data)))
-            return types.SimpleNamespace(data=bytes(data))
+            return trt.ICudaEngine(bytes(data))
 
-    trt.ILogger, trt.Builder, trt.OnnxParser, trt.IBuilderConfig = ILogger, Builder, OnnxParser, IBuilderConfig
-    trt.Runtime, trt.Dims = Runtime, tuple
-    if v >= (8, 6):
-        trt.ParserError = ParserError
-    trt.ICudaEngine = type("ICudaEngine", (), {"create_engine_inspector": None})
-    trt.init_libnvinfer_plugins = lambda logger, namespace: calls.append(("init_libnvinfer_plugins",))
+        def __setattr__(self, name, value):
+            calls.append(("runtime." + name, value))
+            object.__setattr__(self, name, value)
+
+    class ILogger:
+        def __init__(self):
+            pass
+
+    behaviours = {cls.__name__: cls for cls in (
+        Dims, ITensor, INetworkDefinition, ParserError, OnnxParser, IOptimizationProfile, ITimingCache,
+        IBuilderConfig, Builder, ICudaEngine, EngineInspector, Runtime, ILogger)}
+    functions = {"init_libnvinfer_plugins": lambda logger, namespace: calls.append(("init_libnvinfer_plugins",))}
+    trt = FakeModule(version, release or FAKE_VERSIONS[version], behaviours, functions)
     trt.calls = calls
     return trt
 
 
-FAKE_VERSIONS = {"8.5": "8.5.2.2", "8.6": "8.6.2.3", "10.x": "10.3.0.30", "11.x": "11.4.1.6"}
-
-
-@pytest.fixture(params=sorted(FAKE_VERSIONS), ids=sorted(FAKE_VERSIONS))
+@pytest.fixture(params=VERSION_IDS, ids=VERSION_IDS)
 def fake_trt(request):
-    return make_fake_trt(FAKE_VERSIONS[request.param])
+    return make_fake_trt(request.param)

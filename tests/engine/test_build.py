@@ -70,3 +70,59 @@ def test_precision_defaults_to_the_onnx_files_own(tiny_onnx, tmp_path):
     result = build_engine(tiny_onnx("q.onnx", precision="int8"), BuildOptions(precision=""), output_dir=str(tmp_path))
     sidecar = read_sidecar(result.path)
     assert sidecar.info["precision"] == "int8" and "--precision int8" in sidecar.info["rebuild_command"]
+
+
+# -- the TensorRT rules check before any TensorRT call -------------------------------------------------------------
+
+
+def _with_int32_bias(path):
+    """The tiny int8 model with its Conv bias quantized to INT32 behind a DequantizeLinear (ORT's default)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(path)
+    model.graph.initializer.extend([
+        numpy_helper.from_array(np.array([12], np.int32), "bias_q"),
+        numpy_helper.from_array(np.array([0.001], np.float32), "bias_scale"),
+        numpy_helper.from_array(np.array([0], np.int32), "bias_zp")])
+    conv = next(n for n in model.graph.node if n.op_type == "Conv")
+    conv.input.append("bias")
+    index = list(model.graph.node).index(conv)
+    model.graph.node.insert(index, helper.make_node("DequantizeLinear", ["bias_q", "bias_scale", "bias_zp"], ["bias"],
+                                                    name="conv_bias_dq", axis=0))
+    onnx.save(model, path)
+    return path
+
+
+def test_a_file_tensorrt_rejects_is_refused_before_building(tiny_onnx, tmp_path, capsys):
+    bad = _with_int32_bias(tiny_onnx("bad-int8.onnx", precision="int8"))
+    out = tmp_path / "engines"
+    assert main(["build-engine", bad, "--output-dir", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "bad-int8.onnx breaks TensorRT 8.5, 8.6, 10.x, 11.x rules (no TensorRT here" in err
+    assert "node 'conv_bias_dq' (DequantizeLinear): input 'bias_q' is INT32" in err
+    assert not out.exists() or list(out.iterdir()) == []
+    # ONNX Runtime runs it: asked for explicitly, it is built
+    assert main(["build-engine", bad, "--backend", "onnxruntime", "--output-dir", str(out)]) == 0
+
+
+def test_with_tensorrt_the_check_is_for_the_installed_version(tiny_onnx, monkeypatch):
+    import onnx
+
+    from edge_saliency import system
+    from edge_saliency.engine import build
+
+    path = tiny_onnx("noz.onnx", precision="int8")  # drop the zero points: 8.5 / 8.6 need them
+    model = onnx.load(path)
+    for node in model.graph.node:
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            del node.input[2]
+    onnx.save(model, path)
+    monkeypatch.setattr(system, "tensorrt_version", lambda: "8.6.1.6")
+    with pytest.raises(UserError, match="noz.onnx breaks TensorRT 8.6 rules:\n  node 'quantizelinear_0'"):
+        build._check_tensorrt_rules(path, "auto", "tensorrt")
+    monkeypatch.setattr(system, "tensorrt_version", lambda: "10.16.0.10")
+    summary = build._check_tensorrt_rules(path, "auto", "tensorrt")
+    assert summary["versions"] == {"10.x": "pass"}
+    assert any("UINT8" in w for w in summary["warnings"])  # 10.x reads them as INT8
+    assert build._check_tensorrt_rules(path, "onnxruntime", "onnxruntime") is None

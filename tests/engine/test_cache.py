@@ -93,6 +93,9 @@ def test_version_compatible_engines_cross_minor_versions_but_need_the_host_code_
     check_artifact(path, sidecar, allow_host_code=True, target=newer)
     with pytest.raises(ArtifactMismatchError):
         check_artifact(path, sidecar, allow_host_code=True, target=Target("tensorrt", "11.0.0", "Orin", "8.7"))
+    # forward only: a version-compatible engine does not run on an earlier release of its major version
+    with pytest.raises(ArtifactMismatchError, match="was built for TensorRT 10.3"):
+        check_artifact(path, sidecar, allow_host_code=True, target=Target("tensorrt", "10.0.1", "Orin", "8.7"))
 
 
 def test_a_changed_engine_file_is_refused(tmp_path):

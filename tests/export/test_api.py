@@ -13,7 +13,7 @@ from edge_saliency.sidecar import read_sidecar
 SIZE = ["64x96"]
 INFO_KEYS = {
     "precision", "upsample", "opset", "dynamic", "input_size", "size_multiple", "inputs", "outputs", "preprocess",
-    "sha256", "size_bytes", "simplified", "exporter", "source", "parity", "accuracy", "timings_s",
+    "sha256", "size_bytes", "simplified", "exporter", "source", "parity", "accuracy", "timings_s", "tensorrt",
 }
 
 
@@ -56,8 +56,11 @@ def test_files_sidecars_and_report(exported, capsys):
         assert json.loads(meta["edge_saliency_config"])["name"] == "emlnet-lite"
         if precision != "fp32":
             assert info["reference"]["sha256"] == read_sidecar(out).info["sha256"]
+        # the TensorRT rules check ran on every file and every version passed
+        assert info["tensorrt"]["versions"] == {"8.5": "pass", "8.6": "pass", "10.x": "pass", "11.x": "pass"}
     int8_info = read_sidecar(api.variant_path(out, "int8")).info
     assert int8_info["quantization"]["max_abs_zero_point"] == 0
+    assert int8_info["quantization"]["non_int8_dequantize_inputs"] == []
     assert int8_info["calibration"]["frames"] == 15 and int8_info["calibration"]["reused"] is False
     report = json.load(open(api.report_paths(out)[0]))
     assert set(report["variants"]) == {"fp32", "fp16", "int8"}
@@ -106,6 +109,24 @@ def test_parity_failure_and_interrupt_leave_nothing(tmp_path, monkeypatch, capsy
     code, _ = _export(tmp_path, "--precision", "fp16", "--no-simplify")
     assert code == 130 and _onnx_files(str(tmp_path)) == []
     assert [f for f in os.listdir(str(tmp_path)) if f.startswith(".")] == []
+
+
+def test_an_export_that_breaks_tensorrt_rules_fails_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """ONNX Runtime's default bias quantization (INT32 behind DequantizeLinear) is refused as our bug."""
+    import onnxruntime.quantization as ort_quantization
+
+    original = ort_quantization.quantize_static
+
+    def with_bias_quantization(*args, **kwargs):
+        kwargs["extra_options"] = dict(kwargs["extra_options"], QuantizeBias=True)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ort_quantization, "quantize_static", with_bias_quantization)
+    code, _ = _export(tmp_path, "--precision", "int8", "--calib-frames", "4", "--no-simplify")
+    err = capsys.readouterr().err
+    assert code == 1 and "the exported int8 ONNX breaks TensorRT 8.5, 8.6, 10.x, 11.x rules" in err
+    assert "(an edge-saliency bug" in err and "(DequantizeLinear): input '" in err and "is INT32" in err
+    assert _onnx_files(str(tmp_path)) == []
 
 
 @pytest.mark.parametrize("args, message", [

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge_saliency.engine import trt_rules
 from edge_saliency.errors import UserError
 from edge_saliency.export import evaluate, frames, graph, int8
 from edge_saliency.plugins import upsample_op as contract
@@ -39,9 +40,15 @@ def test_qdq_is_symmetric_per_channel_and_keeps_away_from_plugin_nodes(quantized
     summary = int8.qdq_summary(model)
     assert summary["quantize_nodes"] > 40 and summary["max_abs_zero_point"] == 0
     assert summary["qdq_beside_plugin"] == []
+    # what TensorRT takes: every DequantizeLinear input INT8 (no INT32 biases), weights per output channel on
+    # axis 0, activations per tensor
+    assert summary["non_int8_dequantize_inputs"] == [] and summary["weight_axes"] == [0]
+    assert summary["per_channel_activation_dequantize_nodes"] == []
+    assert trt_rules.check_model(model).passes()
     assert sum(n.op_type == contract.OP_TYPE for n in model.graph.node) == 5
     inits = {t.name: t for t in model.graph.initializer}
     producers = {o: n for n in model.graph.node for o in n.output}
+    import onnx
     from onnx import numpy_helper
 
     quantized_convs = 0
@@ -53,6 +60,8 @@ def test_qdq_is_symmetric_per_channel_and_keeps_away_from_plugin_nodes(quantized
             assert weight is None, node.name  # the stride-2 layers stay float
             continue
         assert weight is not None and weight.op_type == "DequantizeLinear", node.name
+        if len(node.input) > 2:  # the bias stays a float initializer
+            assert inits[node.input[2]].data_type == onnx.TensorProto.FLOAT, node.name
         scale = numpy_helper.to_array(inits[weight.input[1]])
         out_channels = numpy_helper.to_array(inits[weight.input[0]]).shape[0]
         assert scale.shape == (out_channels,)  # per output channel
@@ -163,3 +172,26 @@ def test_bad_calibration_sources(tmp_path):
     bad_video.write_bytes(b"\0" * 100)
     with pytest.raises(UserError, match="video|decodable"):
         frames.load_frames(str(bad_video))
+
+
+@pytest.mark.slow
+def test_headline_int8_export_has_only_int8_dequantize_inputs(tmp_path):
+    """DenseNet-161 + NASNet-Large (random weights) at 96x128 with TensorRT's own Resize (the lite test above
+    covers the plugin nodes): the Q/DQ file TensorRT takes."""
+    import torch
+
+    from edge_saliency import create_model
+
+    torch.manual_seed(0)
+    net = create_model("emlnet-densenet161-nasnetlarge").eval()
+    size = (96, 128)
+    fp32 = graph.simplify(graph.export_onnx(net, size))
+    cache = str(tmp_path / "ranges.json")
+    int8.calibrate(fp32, _calibration_inputs(size)[:4], "minmax", 99.99, cache)
+    model, _ = int8.quantize(fp32, cache, "minmax", size)
+    summary = int8.qdq_summary(model)
+    assert summary["dequantize_nodes"] > 1000 and summary["non_int8_dequantize_inputs"] == []
+    assert summary["max_abs_zero_point"] == 0 and summary["weight_axes"] == [0]
+    assert summary["per_channel_activation_dequantize_nodes"] == []
+    report = trt_rules.check_model(model)
+    assert report.passes() and not report.of("warning"), [f.line() for f in report.findings[:5]]

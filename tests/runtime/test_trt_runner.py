@@ -16,6 +16,7 @@ from edge_saliency.errors import InputShapeError, UserError
 from edge_saliency.runtime.cuda import CudaApi, CudaError, CudaPythonApi, HostBuffer, PyCudaApi, load_cuda
 from edge_saliency.runtime.runners.trt_runner import TensorRTRunner, plan_input_shape
 from edge_saliency.sidecar import Sidecar
+from tests.engine.fake_tensorrt import VERSIONS, make_class
 
 HERE = Target("tensorrt", "10.3.0.30", "NVIDIA Jetson AGX Orin", "8.7")
 
@@ -125,62 +126,67 @@ class FakeCuda(CudaApi):
 
 
 class FakeContext:
-    """execute_async_v3 computes saliency = mean over channels from device memory, like a real engine."""
+    """execute_async_v3 computes saliency = mean over channels from device memory, like a real engine.
+
+    Used as the behaviour of a TensorRT version's IExecutionContext (names from its real bindings), so the runner
+    can only call what that version has; state lives in underscore attributes."""
 
     def __init__(self, engine):
-        self.engine, self.cuda = engine, engine.cuda
-        self.shape = tuple(engine.io[0]["shape"])
-        self.addresses = {}
+        self._engine, self._cuda = engine, engine._cuda
+        self._shape = tuple(engine._io[0]["shape"])
+        self._addresses = {}
 
     def set_input_shape(self, name, shape):
-        low, _, high = self.engine.profile
+        low, _, high = self._engine._profile
         if not all(lo <= s <= hi for lo, s, hi in zip(low, shape, high)):
             return False
-        self.cuda.calls.append(("set_input_shape", tuple(shape)))
-        self.shape = tuple(shape)
+        self._cuda.calls.append(("set_input_shape", tuple(shape)))
+        self._shape = tuple(shape)
         return True
 
     def get_tensor_shape(self, name):
-        n, _, h, w = self.shape
-        return self.shape if name == "image" else (n, 1, h, w)
+        n, _, h, w = self._shape
+        return self._shape if name == "image" else (n, 1, h, w)
 
     def set_tensor_address(self, name, pointer):
-        self.addresses[name] = pointer
+        self._addresses[name] = pointer
         return True
 
     def _run(self):
-        dtype = np.float16 if self.engine.io[0]["dtype"] == "half" else np.float32
-        n = int(np.prod(self.shape))
-        x = np.frombuffer(bytes(self.cuda.memory[self.addresses["image"]][:n * np.dtype(dtype).itemsize]), dtype)
-        y = x.reshape(self.shape).astype(np.float32).mean(axis=1, keepdims=True)
-        self.cuda.memory[self.addresses["saliency"]][:y.nbytes] = y.tobytes()
+        dtype = np.float16 if self._engine._io[0]["dtype"] == "half" else np.float32
+        n = int(np.prod(self._shape))
+        x = np.frombuffer(bytes(self._cuda.memory[self._addresses["image"]][:n * np.dtype(dtype).itemsize]), dtype)
+        y = x.reshape(self._shape).astype(np.float32).mean(axis=1, keepdims=True)
+        self._cuda.memory[self._addresses["saliency"]][:y.nbytes] = y.tobytes()
 
     def execute_async_v3(self, stream_handle):
         assert stream_handle == 0xABC
-        if self.cuda.capturing is not None:
-            self.cuda.capturing.append(self._run)
-            self.cuda.calls.append(("captured_execute",))
+        if self._cuda.capturing is not None:
+            self._cuda.capturing.append(self._run)
+            self._cuda.calls.append(("captured_execute",))
         else:
             self._run()
-            self.cuda.calls.append(("execute", self.shape))
+            self._cuda.calls.append(("execute", self._shape))
         return True
 
 
 class FakeEngine:
+    """The behaviour of a version's ICudaEngine (see FakeContext)."""
+
     def __init__(self, cuda, shape=(1, 3, 32, 48), dtype="float", profile=None):
-        self.cuda = cuda
+        self._cuda = cuda
         n, _, h, w = shape
-        self.io = [{"name": "image", "mode": "input", "shape": list(shape), "dtype": dtype},
+        self._io = [{"name": "image", "mode": "input", "shape": list(shape), "dtype": dtype},
                    {"name": "saliency", "mode": "output", "shape": [n, 1, h, w], "dtype": "float"}]
-        self.profile = profile or (shape, shape, shape)
+        self._profile = profile or (shape, shape, shape)
 
     def get_tensor_profile_shape(self, name, index):
         assert (name, index) == ("image", 0)
-        return self.profile
+        return self._profile
 
     def create_execution_context(self):
-        self.cuda.calls.append(("create_execution_context",))
-        return FakeContext(self)
+        self._cuda.calls.append(("create_execution_context",))
+        return self._context_class(self)
 
 
 def engine_file(tmp_path, target=HERE, sidecar=True, precision="fp16"):
@@ -194,14 +200,23 @@ def engine_file(tmp_path, target=HERE, sidecar=True, precision="fp16"):
     return str(path)
 
 
-def make_runner(path, cuda, engine_kwargs=None, **kwargs):
+def engine_class(version):
+    """FakeEngine / FakeContext with exactly the ICudaEngine / IExecutionContext names of ``version``."""
+    context = make_class(version, "IExecutionContext", FakeContext)
+    engine = make_class(version, "ICudaEngine", FakeEngine)
+    engine._context_class = context
+    return engine
+
+
+def make_runner(path, cuda, engine_kwargs=None, version="10.16", **kwargs):
     deserialized = []
+    engine = engine_class(version)
 
     def deserialize(data, plugins, allow_host_code):
         deserialized.append((data, plugins, allow_host_code))
-        return FakeEngine(cuda, **(engine_kwargs or {}))
+        return engine(cuda, **(engine_kwargs or {}))
 
-    runner = TensorRTRunner(path, cuda=cuda, deserialize=deserialize, describe_io=lambda e: e.io, target=HERE,
+    runner = TensorRTRunner(path, cuda=cuda, deserialize=deserialize, describe_io=lambda e: e._io, target=HERE,
                             **kwargs)
     return runner, deserialized
 
@@ -234,9 +249,10 @@ def test_an_onnx_runtime_artifact_is_not_an_engine(tmp_path):
         runner.activate()
 
 
-def test_static_engine_buffers_calls_and_results(tmp_path):
+@pytest.mark.parametrize("version", VERSIONS)
+def test_static_engine_buffers_calls_and_results(tmp_path, version):
     cuda = FakeCuda()
-    runner, deserialized = make_runner(engine_file(tmp_path), cuda)
+    runner, deserialized = make_runner(engine_file(tmp_path), cuda, version=version)
     with runner:
         assert deserialized == [(b"SERIALIZED ENGINE", [], False)]
         assert runner.precision == "fp16" and runner.max_batch == 1 and runner.static_batch
@@ -265,11 +281,12 @@ def test_fp16_engine_input_is_converted_and_sized_in_half(tmp_path):
                                    atol=1e-3)
 
 
-def test_dynamic_engine_is_set_to_the_requested_size_and_batch_inside_its_profile(tmp_path):
+@pytest.mark.parametrize("version", VERSIONS)
+def test_dynamic_engine_is_set_to_the_requested_size_and_batch_inside_its_profile(tmp_path, version):
     profile = ((1, 3, 32, 32), (1, 3, 64, 96), (4, 3, 128, 128))
     cuda = FakeCuda()
     runner, _ = make_runner(engine_file(tmp_path), cuda, {"shape": (-1, 3, -1, -1), "profile": profile},
-                            input_size=(64, 96), batch=4)
+                            input_size=(64, 96), batch=4, version=version)
     with runner:
         assert runner.run_shape == (4, 3, 64, 96) and runner.max_batch == 4 and not runner.static_batch
         assert runner.fixed_size == (64, 96)  # what the pipeline must feed
@@ -321,9 +338,10 @@ def test_timed_inference_records_events_around_each_copy_and_the_execution(tmp_p
         cuda.names().index("stream_destroy")
 
 
-def test_cuda_graph_capture_and_replay(tmp_path):
+@pytest.mark.parametrize("version", VERSIONS)
+def test_cuda_graph_capture_and_replay(tmp_path, version):
     cuda = FakeCuda(graphs=True)
-    runner, _ = make_runner(engine_file(tmp_path), cuda, cuda_graph=True)
+    runner, _ = make_runner(engine_file(tmp_path), cuda, cuda_graph=True, version=version)
     with runner:
         names = cuda.names()
         begin = names.index("graph_begin")
@@ -376,13 +394,12 @@ def test_an_engine_without_sidecar_runs_with_a_warning(tmp_path, caplog):
     assert "no sidecar" in caplog.text
 
 
-def test_failed_activation_frees_what_was_allocated(tmp_path):
+def test_failed_activation_frees_what_was_allocated(tmp_path, monkeypatch):
     cuda = FakeCuda()
 
     def refuse(name, pointer):
         return name != "saliency"
 
-    runner, _ = make_runner(engine_file(tmp_path), cuda)
     original = FakeEngine.create_execution_context
 
     def context_with_refusal(engine):
@@ -390,12 +407,10 @@ def test_failed_activation_frees_what_was_allocated(tmp_path):
         context.set_tensor_address = refuse
         return context
 
-    FakeEngine.create_execution_context = context_with_refusal
-    try:
-        with pytest.raises(CudaError, match="saliency"):
-            runner.activate()
-    finally:
-        FakeEngine.create_execution_context = original
+    monkeypatch.setattr(FakeEngine, "create_execution_context", context_with_refusal)
+    runner, _ = make_runner(engine_file(tmp_path), cuda)
+    with pytest.raises(CudaError, match="saliency"):
+        runner.activate()
     assert cuda.memory == {} and cuda.names().count("host_free") == 2 and cuda.names()[-1] == "close"
 
 
