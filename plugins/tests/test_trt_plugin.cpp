@@ -941,9 +941,9 @@ void check_enqueue(Plugin* p)
         std::string const launch_error
             = reported_error([&] { status = enqueue(p, in, out, dummy_in, dummy_out, nullptr); });
         CHECK(status != 0);
-        CHECK_MSG(launch_error.rfind(std::string(kName) + ": ", 0) == 0 && launch_error.find("NULL") == std::string::npos
-                && launch_error.size() > std::strlen(kName) + 4,
-            "reported: '" + launch_error + "'");
+        bool const cuda_reason = launch_error.rfind(std::string(kName) + ": ", 0) == 0
+            && launch_error.find("NULL") == std::string::npos && launch_error.size() > std::strlen(kName) + 4;
+        CHECK_MSG(cuda_reason, "reported: '" + launch_error + "'");
         std::printf("  no GPU (%s): enqueue reported '%s'\n", cudaGetErrorString(probe), launch_error.c_str());
         return;
     }
@@ -1177,7 +1177,8 @@ int main(int argc, char** argv)
     }
     char const* plugin_path = argv[1];
     char const* autoregister_path = argc > 2 ? argv[2] : nullptr;
-    std::printf("TensorRT headers %d.%d.%d: %s\n", NV_TENSORRT_MAJOR, NV_TENSORRT_MINOR, NV_TENSORRT_PATCH, plugin_path);
+    std::printf(
+        "TensorRT headers %d.%d.%d: %s\n", NV_TENSORRT_MAJOR, NV_TENSORRT_MINOR, NV_TENSORRT_PATCH, plugin_path);
 
     // 1. loading registers nothing; the entry points of this version exist
     gContext = "loading";

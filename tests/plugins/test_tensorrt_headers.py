@@ -45,17 +45,27 @@ def test_configure_reports_each_header_version(check_roots, request):
             api, ", ".join(EXPORTS[version])))
 
 
+def _build_rules(build_dir, target):
+    """Compile flags and link command of a target: CMake's Makefile files, or the Ninja file's block for it."""
+    folder = os.path.join(build_dir, "CMakeFiles", target + ".dir")
+    if os.path.isfile(os.path.join(folder, "flags.make")):
+        return open(os.path.join(folder, "flags.make")).read(), open(os.path.join(folder, "link.txt")).read()
+    ninja = open(os.path.join(build_dir, "build.ninja")).read()
+    blocks = [b for b in ninja.split("\nbuild ") if "CMakeFiles/{}.dir".format(target) in b or target in b]
+    text = "\n".join(blocks)
+    return text, text
+
+
 @pytest.mark.parametrize("version", HEADER_VERSIONS)
 def test_compiled_strictly_with_system_headers(tensorrt_checks, check_roots, plugin_build, version):
     """-Wall -Wextra -Werror on our sources, TensorRT's include folder as a system include, --no-undefined."""
     suffix = _suffix(tensorrt_checks[version])
     for target in ("edge_saliency_trt_plugin", "edge_saliency_trt_autoregister", "es_trt_plugin_tests"):
-        folder = os.path.join(plugin_build.build_dir, "CMakeFiles", "{}_{}.dir".format(target, suffix))
-        flags = open(os.path.join(folder, "flags.make")).read()
+        flags, link = _build_rules(plugin_build.build_dir, "{}_{}".format(target, suffix))
         assert "-Wall -Wextra -Werror" in flags, target
         assert "-isystem {}/include".format(check_roots[version]) in flags, target
         if target != "es_trt_plugin_tests":
-            assert "--no-undefined" in open(os.path.join(folder, "link.txt")).read(), target
+            assert "--no-undefined" in link, target
 
 
 @pytest.mark.parametrize("version", HEADER_VERSIONS)
