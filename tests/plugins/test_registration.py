@@ -225,6 +225,13 @@ def test_another_projects_library_falls_back_to_dlopen_when_refused(tmp_path, mo
     assert register_library(str(other), trt85.module).how == DLOPEN and opened85 == [str(other)]
 
 
+def test_a_library_the_loader_cannot_open_is_a_user_error(tmp_path):
+    broken = tmp_path / library.LIBRARIES["autoregister"]
+    broken.write_bytes(b"not an ELF file")
+    with pytest.raises(UserError, match="cannot load .*rebuild with: edge-saliency build-plugin"):
+        registration._dlopen(str(broken))
+
+
 def test_a_missing_library_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="not found.*edge-saliency build-plugin"):
         register_library(str(tmp_path / library.LIBRARIES["tensorrt"]), FakeTensorRT("10.16").module)
