@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
     build.add_argument("--no-cuda", action="store_true", help="host library only")
     build.add_argument("--build-type", default="Release", help="CMAKE_BUILD_TYPE (default: Release)")
     build.add_argument("--jobs", "-j", type=int, help="parallel compile jobs (default: all cores)")
-    build.add_argument("--test", action="store_true", help="run the host tests (CTest) after building")
+    build.add_argument("--test", action="store_true",
+                       help="run the tests (CTest) after building: the host library's and, when the plugin was "
+                            "built, the plugin driven as TensorRT drives it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,9 +51,10 @@ def run(args: argparse.Namespace) -> int:
     print(report.summary())
     if args.test:
         run_ctest(report.build_dir)
-        print("host tests (CTest): passed")
+        print("tests (CTest): passed")
     if "tensorrt" in report.built:
-        print("load the plugin with edge_saliency.plugins.load(), or export {}={}".format(
-            ENV_VAR, report.built["tensorrt"]))
+        print("register the plugin with edge_saliency.plugins.load() (or export {}={}); trtexec: "
+              "--dynamicPlugins={} (TensorRT >= 8.6); see docs/plugin.md".format(
+                  ENV_VAR, report.built["tensorrt"], report.built["tensorrt"]))
     print("full log: {}".format(report.log_path))
     return 0

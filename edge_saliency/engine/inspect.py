@@ -72,9 +72,10 @@ def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = Fa
             raise UserError("--layers needs a TensorRT engine; {} is an ONNX Runtime artifact".format(path))
         if compatible != "yes":
             raise UserError("cannot list layers: {}".format(compatible[4:]))
+        from ..plugins.registration import libraries_to_load
         from .trt_builder import deserialize_engine, engine_layers
 
         with open(path, "rb") as f:
-            engine = deserialize_engine(f.read(), [p["path"] for p in info.get("plugins", [])], allow_host_code)
+            engine = deserialize_engine(f.read(), libraries_to_load(info), allow_host_code)
         report["layers"] = _layers(engine_layers(engine) or "{}")
     return report

@@ -56,6 +56,27 @@ def config_pbtxt(
     return "\n".join(parts) + "\n"
 
 
+def plugin_notes(engine_info: Dict[str, Any]) -> List[str]:
+    """How tritonserver must get the engine's plugin libraries. Triton's TensorRT backend only dlopens the libraries
+    of its ``plugins=`` option, so it needs the autoregister library beside ours (docs/plugin.md); libraries
+    serialized into a version-compatible engine come with the engine."""
+    from ..plugins.library import LIBRARIES
+    from ..plugins.registration import libraries_to_load
+
+    notes = []
+    external = libraries_to_load(engine_info)
+    loaders = [os.path.join(os.path.dirname(p), LIBRARIES["autoregister"])
+               if os.path.basename(p) == LIBRARIES["tensorrt"] else p for p in external]
+    if loaders:
+        notes.append('start tritonserver with --backend-config=tensorrt,plugins="{}" (Triton only dlopens plugin '
+                     "libraries: {} registers our plugin when loaded)".format(
+                         ";".join(loaders), LIBRARIES["autoregister"]))
+    if len(external) < len(engine_info.get("plugins") or []):
+        notes.append("the engine carries its plugin library (version-compatible build): start tritonserver with "
+                     "--backend-config=tensorrt,version-compatible=true")
+    return notes
+
+
 def export_triton(
     artifact: str, repository: str, name: Optional[str] = None, max_batch_size: int = 8, instances: int = 1,
     queue_delay_us: int = 100, force: bool = False, allow_host_code: bool = False, device: str = "gpu",
@@ -69,8 +90,7 @@ def export_triton(
         check_artifact(artifact, sidecar, allow_host_code=allow_host_code)
         platform, filename, kind = "tensorrt_plan", "model.plan", "KIND_GPU"
         inputs, outputs = sidecar.info["inputs"], sidecar.info["outputs"]
-        notes += ["start tritonserver with LD_PRELOAD={} (Triton's TensorRT backend loads plugins that way)".format(
-            p["path"]) for p in sidecar.info.get("plugins") or []]
+        notes += plugin_notes(sidecar.info)
     elif artifact.endswith(".onnx") and (sidecar is None or sidecar.kind in ("onnx", "onnxruntime")):
         description = describe_onnx(artifact)
         if description.plugin_nodes:

@@ -64,11 +64,12 @@ def _make_logger(trt: Any, verbose: bool) -> Any:
 
 
 def load_plugin_libraries(trt: Any, logger: Any, paths: List[str]) -> None:
-    """Load plugin libraries (their REGISTER_TENSORRT_PLUGIN runs on load) and TensorRT's own plugins."""
-    from ..plugins import load
+    """Register plugin libraries with TensorRT the one way (``plugins.registration``: load_library on >= 8.6, the
+    autoregister library on 8.5; once per process), then TensorRT's own plugins."""
+    from ..plugins.registration import register_library
 
     for path in paths:
-        load(path)  # once per process; a missing file names the build command
+        register_library(path, trt)
     trt.init_libnvinfer_plugins(logger, "")
 
 

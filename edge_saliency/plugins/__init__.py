@@ -1,6 +1,7 @@
 """Our TensorRT plugin and its ONNX node: the contract (``upsample_op``) shared by the exporter, the ONNX
 Runtime reference op and the CUDA plugin; the native libraries built from ``plugins/`` (``library``: ``load()``,
-``find_library()``), their ctypes bindings (``kernels``) and the CMake driver (``build``)."""
-from .library import BUILD_COMMAND, ENV_VAR, LIBRARIES, default_build_dir, find_library, load
+``find_library()``), their registration with TensorRT (``registration``), their ctypes bindings (``kernels``)
+and the CMake driver (``build``)."""
+from .library import BUILD_COMMAND, ENV_VAR, LIBRARIES, default_build_dir, find_library, load, open_library
 
-__all__ = ["BUILD_COMMAND", "ENV_VAR", "LIBRARIES", "default_build_dir", "find_library", "load"]
+__all__ = ["BUILD_COMMAND", "ENV_VAR", "LIBRARIES", "default_build_dir", "find_library", "load", "open_library"]

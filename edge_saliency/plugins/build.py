@@ -9,15 +9,16 @@ import re
 import shutil
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from ..atomic import atomic_write_text
 from ..errors import UserError
 from .library import BUILD_COMMAND, LIBRARIES, default_build_dir, source_dir
 
-PARTS = {"host library": "host", "CUDA library": "cuda", "TensorRT plugin": "tensorrt"}
+PARTS = {"host library": "host", "CUDA library": "cuda", "TensorRT plugin": "tensorrt",
+         "TensorRT autoregister": "autoregister"}
 BUILD_TYPES = ("Release", "Debug", "RelWithDebInfo", "MinSizeRel")
-_REPORT = re.compile(r"^(?:-- )?edge-saliency: (host library|CUDA library|TensorRT plugin): (.*)$")
+_REPORT = re.compile(r"^(?:-- )?edge-saliency: ({}): (.*)$".format("|".join(PARTS)))
 
 
 class BuildReport:
@@ -75,12 +76,13 @@ def build_plugins(
     require_tensorrt: bool = False,
     tests: bool = True,
     jobs: Optional[int] = None,
+    cmake_args: Sequence[str] = (),
 ) -> BuildReport:
     """Configure and build ``plugins/`` with CMake into ``build_dir`` (default ``<repository>/build/plugins``).
 
     ``cuda_archs`` is CMAKE_CUDA_ARCHITECTURES ("87", "87;110", "native"; default: Jetson + desktop archs that
     nvcc supports). Parts whose toolchain is missing are skipped and reported, not errors, unless
-    ``require_tensorrt``.
+    ``require_tensorrt``. ``cmake_args``: more ``-D`` definitions (e.g. ES_TENSORRT_CHECK_ROOTS, for CI).
     """
     source = source or source_dir()
     if source is None or not os.path.isfile(os.path.join(source, "CMakeLists.txt")):
@@ -109,6 +111,7 @@ def build_plugins(
         if value:
             configure.append("-D{}={}".format(name, os.path.abspath(value) if name != "CMAKE_CUDA_ARCHITECTURES"
                                               else value))
+    configure.extend(cmake_args)
     log: List[str] = []
     output = _run(configure, log, "configure", report.log_path)
     for line in output.splitlines():
@@ -130,13 +133,16 @@ def build_plugins(
     return report
 
 
-def run_ctest(build_dir: str) -> str:
-    """Run the host tests (CTest) of a build folder; a :class:`UserError` with their output when one fails."""
+def run_ctest(build_dir: str, label: Optional[str] = None) -> str:
+    """Run the tests (CTest) of a build folder: the host library's and, with TensorRT, the plugin's; a
+    :class:`UserError` with their output when one fails. ``label`` selects the CI header checks
+    ("tensorrt_check", built separately, see CMakeLists.txt), which are left out otherwise."""
     ctest = shutil.which("ctest")
     if ctest is None:
         raise UserError("ctest (part of CMake) is not on PATH")
-    result = subprocess.run([ctest, "--output-on-failure"], cwd=build_dir, stdout=subprocess.PIPE,
+    selection = ["-L", label] if label else ["-LE", "tensorrt_check"]
+    result = subprocess.run([ctest, "--output-on-failure"] + selection, cwd=build_dir, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
-        raise UserError("the host tests failed:\n" + result.stdout[-3000:])
+        raise UserError("the tests failed:\n" + result.stdout[-3000:])
     return result.stdout

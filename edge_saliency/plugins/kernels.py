@@ -10,7 +10,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import InputShapeError
-from .library import load
+from .library import open_library
 
 ABI_VERSION = 1
 MAX_FUSED_MAPS = 32
@@ -33,7 +33,7 @@ class ResizeLibrary:
         if kind not in ("host", "cuda"):
             raise ValueError("kind must be 'host' or 'cuda', got {!r}".format(kind))
         self.kind = kind
-        self.lib = load(path, kind=kind)
+        self.lib = open_library(kind, path)
         prefix = "es_{}_".format(kind)
         stream = [_c_void_p] if kind == "cuda" else []
         self._resize = getattr(self.lib, prefix + "bilinear_resize")

@@ -1,20 +1,26 @@
 """Finding and loading the native libraries built from ``plugins/`` (``edge-saliency build-plugin``).
 
-Three shared libraries, all in one build folder:
+Four shared libraries, all in one build folder:
 
 - ``libedge_saliency_upsample_host.so`` — the bilinear resize on the CPU (reference path, C ABI ``es_host_*``);
 - ``libedge_saliency_upsample_cuda.so`` — the CUDA kernels (C ABI ``es_cuda_*``, launched on a given stream);
 - ``libedge_saliency_trt_plugin.so`` — the TensorRT plugin ``BilinearUpsample_TRT`` (IPluginV3 on TensorRT >= 10,
-  IPluginV2DynamicExt on 8.5 / 8.6), registered when the library is loaded.
+  IPluginV2DynamicExt on 8.5 / 8.6). It does not register itself when loaded: TensorRT registers it through its
+  entry points (:mod:`.registration`, docs/plugin.md);
+- ``libedge_saliency_trt_autoregister.so`` — registers that plugin when dlopen'ed: for TensorRT 8.5 and for hosts
+  that only dlopen (Triton, DeepStream).
 
 They are looked up in: the path given, then ``$EDGE_SALIENCY_PLUGIN`` (the plugin file itself, or the folder of
 the libraries), then the default build folder ``<repository>/build/plugins``.
 """
 import ctypes
 import os
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    from .registration import Registration
 
 ENV_VAR = "EDGE_SALIENCY_PLUGIN"
 BUILD_COMMAND = "edge-saliency build-plugin"
@@ -22,11 +28,14 @@ LIBRARIES: Dict[str, str] = {
     "host": "libedge_saliency_upsample_host.so",
     "cuda": "libedge_saliency_upsample_cuda.so",
     "tensorrt": "libedge_saliency_trt_plugin.so",
+    "autoregister": "libedge_saliency_trt_autoregister.so",
 }
 DESCRIPTIONS: Dict[str, str] = {
     "host": "host (CPU) resize library",
     "cuda": "CUDA kernel library",
     "tensorrt": "TensorRT plugin library",
+    "autoregister": "TensorRT plugin autoregister library (TensorRT 8.5 and hosts that only dlopen load the plugin "
+                    "through it)",
 }
 
 _loaded: Dict[str, ctypes.CDLL] = {}
@@ -80,17 +89,15 @@ def find_library(kind: str = "tensorrt", path: Optional[str] = None) -> str:
     )
 
 
-def load(path: Optional[str] = None, kind: str = "tensorrt") -> ctypes.CDLL:
-    """Load a built library once per process and return it.
-
-    For the TensorRT plugin (the default) this registers ``BilinearUpsample_TRT`` with TensorRT's plugin registry:
-    call it before parsing an ONNX file with the node and before deserializing an engine that uses it. The library
-    is loaded with RTLD_GLOBAL, as TensorRT plugin libraries are.
-    """
+def open_library(kind: str, path: Optional[str] = None) -> ctypes.CDLL:
+    """Load the resize library ``kind`` ("host" or "cuda") once per process, for its C ABI (ctypes)."""
+    if kind not in ("host", "cuda"):
+        raise UserError("open_library loads the resize libraries (host, cuda), not '{}'; register the TensorRT "
+                        "plugin with edge_saliency.plugins.load()".format(kind))
     library = find_library(kind, path)
     if library not in _loaded:
         try:
-            _loaded[library] = ctypes.CDLL(library, mode=getattr(os, "RTLD_GLOBAL", 0) | getattr(os, "RTLD_NOW", 0))
+            _loaded[library] = ctypes.CDLL(library)
         except OSError as exc:
             raise UserError(
                 "cannot load the {} {}: {} (was it built for this machine? rebuild with: {})".format(
@@ -98,3 +105,15 @@ def load(path: Optional[str] = None, kind: str = "tensorrt") -> ctypes.CDLL:
                 )
             ) from exc
     return _loaded[library]
+
+
+def load(path: Optional[str] = None) -> "Registration":
+    """Register our TensorRT plugin ``BilinearUpsample_TRT`` with TensorRT's plugin registry (once per process).
+
+    Call it before parsing an ONNX file with the node and before deserializing an engine that uses it. TensorRT
+    >= 8.6 loads the library through its entry points (IPluginRegistry.load_library); 8.5 through the autoregister
+    library beside it. ``path``: the plugin library, else ``$EDGE_SALIENCY_PLUGIN``, else the build folder.
+    """
+    from .registration import register_library
+
+    return register_library(find_library("tensorrt", path))

@@ -123,7 +123,8 @@ bool parse_fields(nvinfer1::PluginFieldCollection const* fc, Params& params, std
         }
         else if (name != "plugin_namespace")
         {
-            std::fprintf(stderr, "%s: ignoring unknown field '%s'\n", kPluginName, name.c_str());
+            log_message(nvinfer1::ILogger::Severity::kWARNING,
+                std::string(kPluginName) + ": ignoring unknown field '" + name + "'");
         }
         if (!ok)
         {
@@ -254,21 +255,30 @@ std::string describe(Params const& params)
     return text;
 }
 
-void log_error(std::string const& message)
+void log_message(nvinfer1::ILogger::Severity severity, std::string const& message)
 {
     std::lock_guard<std::mutex> lock(g_logger_mutex);
 #if ES_TRT_VERSION_AT_LEAST(8, 6)
+    // the logger of the builder / runtime / context whose call reached the plugin, found through the finder
+    // TensorRT hands over when it loads the library (setLoggerFinder)
     if (g_logger_finder != nullptr)
     {
         nvinfer1::ILogger* logger = g_logger_finder->findLogger();
         if (logger != nullptr)
         {
-            logger->log(nvinfer1::ILogger::Severity::kERROR, message.c_str());
+            logger->log(severity, message.c_str());
             return;
         }
     }
 #endif
-    std::fprintf(stderr, "%s\n", message.c_str());
+    // 8.5 has no ILoggerFinder
+    bool const warning = severity == nvinfer1::ILogger::Severity::kWARNING;
+    std::fprintf(stderr, "%s%s\n", warning ? "warning: " : "", message.c_str());
+}
+
+void log_error(std::string const& message)
+{
+    log_message(nvinfer1::ILogger::Severity::kERROR, message);
 }
 
 #if ES_TRT_VERSION_AT_LEAST(8, 6)

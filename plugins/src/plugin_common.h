@@ -66,6 +66,8 @@ int32_t enqueue_resize(Params const& params, nvinfer1::PluginTensorDesc const& i
 //! A short description of the parameters (timing-cache id and metadata).
 std::string describe(Params const& params);
 
+//! To the logger TensorRT's ILoggerFinder gives (>= 8.6, set through setLoggerFinder), else to stderr.
+void log_message(nvinfer1::ILogger::Severity severity, std::string const& message);
 void log_error(std::string const& message);
 #if ES_TRT_VERSION_AT_LEAST(8, 6)
 void set_logger_finder(nvinfer1::ILoggerFinder* finder);

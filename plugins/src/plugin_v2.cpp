@@ -4,6 +4,10 @@
 
 #if NV_TENSORRT_MAJOR < 10
 
+// 8.x marks IPluginV2 / IPluginV2Ext TRT_DEPRECATED (NvInferRuntimeCommon.h:393 and :703 in 8.5.3) while
+// IPluginCreator::createPlugin still returns IPluginV2*, the only plugin interface these versions have.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 #include <cstring>
 #include <new>
 
@@ -211,12 +215,10 @@ private:
 } // namespace trt
 } // namespace es
 
-#if defined(ES_STATIC_REGISTRATION)
-using es::trt::BilinearUpsamplePluginV2Creator;
-REGISTER_TENSORRT_PLUGIN(BilinearUpsamplePluginV2Creator);
-#endif
-
-// Entry points of a plugin library that TensorRT loads itself (version-compatible engines, TensorRT 8.6).
+// Entry points read by TensorRT >= 8.6 when it loads the library itself (IPluginRegistry::loadLibrary, trtexec
+// --dynamicPlugins, plugins serialized into a version-compatible engine), and by libedge_saliency_trt_autoregister.so
+// (TensorRT 8.5, which has no loadLibrary). The library never registers itself when loaded: loadLibrary fails when
+// one of a library's creators is already registered (NvInferRuntimeCommon.h:186 in 8.6). See docs/plugin.md.
 extern "C" TENSORRTAPI __attribute__((visibility("default"))) IPluginCreator* const* getPluginCreators(
     int32_t& nbCreators)
 {
@@ -227,6 +229,7 @@ extern "C" TENSORRTAPI __attribute__((visibility("default"))) IPluginCreator* co
 }
 
 #if ES_TRT_VERSION_AT_LEAST(8, 6)
+// ILoggerFinder first appears in 8.6 (NvInferRuntime.h:3816); 8.5 plugins report errors on stderr.
 extern "C" TENSORRTAPI __attribute__((visibility("default"))) void setLoggerFinder(ILoggerFinder* finder)
 {
     es::trt::set_logger_finder(finder);

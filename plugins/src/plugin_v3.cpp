@@ -212,13 +212,11 @@ public:
 } // namespace trt
 } // namespace es
 
-#if defined(ES_STATIC_REGISTRATION)
-using es::trt::BilinearUpsamplePluginCreator;
-REGISTER_TENSORRT_PLUGIN(BilinearUpsamplePluginCreator);
-#endif
-
-// Entry points of a plugin library that TensorRT loads itself (IPluginRegistry::loadLibrary, trtexec
-// --dynamicPlugins, plugins serialized into version-compatible engines).
+// Entry points read by TensorRT when it loads the library itself (IPluginRegistry::loadLibrary, trtexec
+// --dynamicPlugins, plugins serialized into a version-compatible engine), and by
+// libedge_saliency_trt_autoregister.so for hosts that only dlopen. The library never registers itself when loaded:
+// loadLibrary fails when one of a library's creators is already registered (NvInferRuntimeCommon.h:206 in 10.16).
+// See docs/plugin.md.
 extern "C" TENSORRTAPI __attribute__((visibility("default"))) void setLoggerFinder(ILoggerFinder* finder)
 {
     es::trt::set_logger_finder(finder);

@@ -73,8 +73,9 @@ def render(tables: Dict[str, Dict[str, object]]) -> str:
         "highest; 0: no lower bound stated), ``data_types`` (the ONNX types it takes), ``limited`` (types it casts",
         "down), ``ops`` (every operator marked supported -> its supported types); lists are space-separated.",
         'Branches: 8.5-GA, 8.6-GA, 10.1-GA and main at 7ecb49a4 (the newest table, for 11.x)."""',
+        "from typing import Any, Dict",
         "",
-        "TABLES = {",
+        "TABLES: Dict[str, Dict[str, Any]] = {",
     ]
     for branch, table in tables.items():
         lines += ["    {!r}: {{".format(branch),

@@ -6,7 +6,7 @@ import pytest
 from edge_saliency.cli import main
 from edge_saliency.errors import UserError
 from edge_saliency.plugins import library
-from edge_saliency.plugins.library import ENV_VAR, find_library, load
+from edge_saliency.plugins.library import ENV_VAR, find_library, load, open_library
 
 
 @pytest.fixture
@@ -35,11 +35,16 @@ def test_env_var_folder_or_file_finds_the_libraries(no_default_build, monkeypatc
     # the env var may name the plugin file: the kernel libraries are looked up beside it
     monkeypatch.setenv(ENV_VAR, os.path.join(plugin_build.build_dir, "libedge_saliency_trt_plugin.so"))
     assert find_library("host") == plugin_build.built["host"]
-    assert load(kind="host").es_host_abi_version() == 1
+    assert open_library("host").es_host_abi_version() == 1
+
+
+def test_open_library_is_for_the_resize_libraries_only():
+    with pytest.raises(UserError, match=r"edge_saliency.plugins.load\(\)"):
+        open_library("tensorrt")
 
 
 def test_unknown_kind_is_a_user_error():
-    with pytest.raises(UserError, match="host, cuda, tensorrt"):
+    with pytest.raises(UserError, match="host, cuda, tensorrt, autoregister"):
         find_library("opencl")
 
 

@@ -15,7 +15,7 @@ from edge_saliency.engine.cache import ArtifactMismatchError, Target, file_sha25
 from edge_saliency.errors import InputShapeError, UserError
 from edge_saliency.runtime.cuda import CudaApi, CudaError, CudaPythonApi, HostBuffer, PyCudaApi, load_cuda
 from edge_saliency.runtime.runners.trt_runner import TensorRTRunner, plan_input_shape
-from edge_saliency.sidecar import Sidecar
+from edge_saliency.sidecar import Sidecar, read_sidecar
 from tests.engine.fake_tensorrt import VERSIONS, make_class
 
 HERE = Target("tensorrt", "10.3.0.30", "NVIDIA Jetson AGX Orin", "8.7")
@@ -238,6 +238,20 @@ def test_a_changed_engine_file_is_refused(tmp_path):
     with pytest.raises(ArtifactMismatchError, match="sha256"):
         runner.activate()
     assert deserialized == []
+
+
+def test_plugins_are_registered_unless_the_engine_carries_them(tmp_path):
+    """A version-compatible engine that serialized our plugin library is deserialized without loading it again
+    (TensorRT registers the copy in the engine); other plugin libraries and --plugin ones are registered first."""
+    path = engine_file(tmp_path)
+    sidecar = read_sidecar(path)
+    ours, other = "/build/libedge_saliency_trt_plugin.so", "/opt/libother_plugins.so"
+    sidecar.info.update({"host_code": True, "plan": {"plugins_to_serialize": [ours]},
+                         "plugins": [{"path": ours, "sha256": "a"}, {"path": other, "sha256": "b"}]})
+    sidecar.save(path)
+    runner, deserialized = make_runner(path, FakeCuda(), allow_host_code=True, plugins=["/extra/libx.so"])
+    with runner:
+        assert deserialized == [(b"SERIALIZED ENGINE", [other, "/extra/libx.so"], True)]
 
 
 def test_an_onnx_runtime_artifact_is_not_an_engine(tmp_path):

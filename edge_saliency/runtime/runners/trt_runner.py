@@ -21,6 +21,7 @@ import numpy as np
 from ...engine.cache import Target, check_artifact
 from ...engine.trt_builder import dims_list
 from ...errors import InputShapeError, UserError
+from ...plugins.registration import libraries_to_load
 from ...sidecar import read_sidecar
 from ..cuda import CudaApi, CudaError, HostBuffer, load_cuda
 from .base import Runner, numpy_dtype
@@ -113,7 +114,8 @@ class TensorRTRunner(Runner):
 
     # -- activation -----------------------------------------------------------------------------------
     def _check_sidecar(self) -> List[str]:
-        """Refuse an engine built for another TensorRT / GPU before deserializing; returns its plugin paths."""
+        """Refuse an engine built for another TensorRT / GPU before deserializing; returns the plugin libraries to
+        register (not those serialized into a version-compatible engine: TensorRT loads them from the engine)."""
         sidecar = read_sidecar(self.path, required=False)
         if sidecar is None:
             log.warning("%s has no sidecar (%s.json): cannot check that it was built for this TensorRT and GPU",
@@ -126,7 +128,7 @@ class TensorRTRunner(Runner):
         self.precision = str(sidecar.info.get("precision") or "fp32")
         if sidecar.model is not None:
             self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
-        return [p["path"] for p in sidecar.info.get("plugins", []) if isinstance(p, dict) and "path" in p]
+        return libraries_to_load(sidecar.info)
 
     def _activate(self) -> None:
         if not os.path.isfile(self.path):
