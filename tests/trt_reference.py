@@ -1,8 +1,8 @@
 """NVIDIA's public TensorRT reference material that CI checks against: the C++ headers per version, the Python
 binding sources per version and the ONNX parser's operator tables.
 
-Found at ``<repository>/../shared/tensorrt`` or at ``$EDGE_SALIENCY_TRT_REFERENCE``; a user's clone has neither,
-and every test that needs it skips with one line saying so.
+Found at ``$EDGE_SALIENCY_TRT_REFERENCE``, else ``<repository>/../shared/tensorrt`` (or beside the folder of the
+repository's git worktrees); a user's clone has none, and every test that needs it skips with one line saying so.
 """
 import os
 from typing import Optional
@@ -17,8 +17,16 @@ BINDING_VERSIONS = ("8.5.3", "8.6.1", "10.0", "10.16", "11.1")
 
 def reference_dir() -> Optional[str]:
     """The reference folder (holding headers/, python-bindings/, onnx-parser/), or None when there is none."""
-    where = os.environ.get(ENV_VAR) or os.path.join(os.path.dirname(REPOSITORY), "shared", "tensorrt")
-    return where if os.path.isdir(os.path.join(where, "headers")) else None
+    if os.environ.get(ENV_VAR):
+        candidates = [os.environ[ENV_VAR]]
+    else:
+        parent = os.path.dirname(REPOSITORY)
+        candidates = [os.path.join(parent, "shared", "tensorrt"),
+                      os.path.join(os.path.dirname(parent), "shared", "tensorrt")]
+    for where in candidates:
+        if os.path.isdir(os.path.join(where, "headers")):
+            return where
+    return None
 
 
 def require(*parts: str) -> str:

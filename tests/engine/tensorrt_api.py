@@ -2,7 +2,7 @@
 
     python tests/engine/tensorrt_api.py [SHARED_TENSORRT]     # rewrites tests/engine/tensorrt_api.json
 
-The sources are ``<shared>/tensorrt/python-bindings/<version>/python/src/**/*.cpp`` (NVIDIA/TensorRT, see that
+The sources are ``<reference>/python-bindings/<version>/python/src/**/*.cpp`` (NVIDIA/TensorRT, see that
 folder's README). A small reader, not a C++ parser: it follows the binding statements the way pybind11 defines
 them and records names only:
 
@@ -27,7 +27,6 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 
 VERSIONS = ("8.5.3", "8.6.1", "10.0", "10.16", "11.1")
 SNAPSHOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tensorrt_api.json")
-ENV_VAR = "EDGE_SALIENCY_SHARED"  # the folder holding tensorrt/ (default: <repository>/../shared)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PYTHON_SIDE = ["__version__"]  # set in tensorrt/__init__.py
 DEFINES = {"EXPORT_ALL_BINDINGS": True, "ENABLE_INETWORK_SERIALIZE": False, "ENABLE_MDTRT": False,
@@ -38,18 +37,13 @@ CHAIN_CALLS = ("def", "def_static", "def_property", "def_property_readonly", "de
 
 
 def shared_tensorrt() -> Optional[str]:
-    """``$EDGE_SALIENCY_SHARED/tensorrt``, else ``shared/tensorrt`` beside the repository (or beside the folder
-    of its git worktrees), when it exists; None in a user's clone."""
-    if os.environ.get(ENV_VAR):
-        bases = [os.environ[ENV_VAR]]
-    else:
-        bases = [os.path.join(os.path.dirname(ROOT), "shared"), os.path.join(os.path.dirname(os.path.dirname(ROOT)),
-                                                                            "shared")]
-    for base in bases:
-        path = os.path.join(base, "tensorrt")
-        if os.path.isdir(os.path.join(path, "python-bindings")):
-            return path
-    return None
+    """The TensorRT reference folder (tests/trt_reference.py: ``$EDGE_SALIENCY_TRT_REFERENCE`` or
+    ``../shared/tensorrt``); None in a user's clone."""
+    if ROOT not in sys.path:  # also when run as a script
+        sys.path.insert(0, ROOT)
+    from tests.trt_reference import reference_dir
+
+    return reference_dir()
 
 
 # -- reading the C++ text ------------------------------------------------------------------------------------
