@@ -25,7 +25,9 @@ from .._lazy import require
 
 PROBE_TIMEOUT_S = 5.0
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm asks the hub for, in order
-_QUIET = (("huggingface_hub", logging.ERROR), ("timm", logging.WARNING))
+# the hub client warns on every retry; its HTTP library logs every request at INFO; timm notes each load
+_QUIET = (("huggingface_hub", logging.ERROR), ("httpx", logging.WARNING), ("httpx2", logging.WARNING),
+          ("timm", logging.WARNING))
 log = logging.getLogger("edge_saliency")
 
 
@@ -121,8 +123,8 @@ def unreachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> Optional[str]:
 
 @contextlib.contextmanager
 def quiet_download_logs() -> Iterator[None]:
-    """Silence the hub client's per-retry warnings and timm's loading notes while a download is attempted
-    (the failure is reported once, by the caller)."""
+    """Silence the hub client's per-retry warnings, its HTTP library's request lines and timm's loading notes
+    while a download is attempted (the failure is reported once, by the caller)."""
     saved: List[Tuple[logging.Logger, int]] = []
     for name, level in _QUIET:
         logger = logging.getLogger(name)

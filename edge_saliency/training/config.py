@@ -1,5 +1,5 @@
 """``TrainConfig``: everything a training run depends on, saved as ``train_config.json`` beside its
-checkpoints (pure Python, no torch). The defaults are the official EML-Net recipe (DESIGN.md §2)."""
+checkpoints (pure Python, no torch). The defaults are the official EML-Net recipe (docs/training.md)."""
 import dataclasses
 import json
 import os

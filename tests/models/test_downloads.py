@@ -114,3 +114,46 @@ def test_quiet_download_logs_silences_the_hub_retries_and_restores_the_levels(ca
         hub_logger.warning("after")
     assert [r.getMessage() for r in caplog.records] == ["after"]
     assert logging.getLogger("huggingface_hub").level == before
+
+
+def test_a_failed_download_is_one_error_with_the_way_out(empty_caches, monkeypatch, caplog):
+    # the host answers (a loopback server) but has no such file: one WeightsError, no retry lines logged
+    import http.server
+    import threading
+
+    constants = pytest.importorskip("huggingface_hub.constants")
+    requests = []
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def _reply(self):
+            requests.append(self.path)
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _reply
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint = "http://127.0.0.1:{}".format(server.server_address[1])
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr("edge_saliency.models.weights.default_backbone_file", lambda name: None)
+    caplog.set_level(logging.INFO)
+    try:
+        with pytest.raises(WeightsError) as info:
+            create_model(stage1_config(resolve_config("emlnet-lite")), pretrained=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(info.value)
+    assert requests and "\n" not in message
+    assert message.startswith("cannot download timm's efficientnet_lite0.ra_in1k weights for encoder "
+                              "'efficientnet_lite0' (")
+    assert message.endswith("pass the file with --backbone-weights KEY=PATH: efficientnet_lite0=<model.safetensors "
+                            "of {}/timm/efficientnet_lite0.ra_in1k>".format(endpoint))
+    assert [r.name for r in caplog.records] == ["edge_saliency"]  # only our "downloading ..." line
