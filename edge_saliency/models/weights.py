@@ -17,7 +17,7 @@ from torch import nn
 from .._lazy import require
 from ..atomic import atomic_output
 from ..config import ModelConfig
-from ..errors import WeightsError
+from ..errors import UserError, WeightsError
 from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from .emlnet import EMLEncoder, EMLNet, TappedBackbone
 from .registry import EncoderSpec, get_encoder_spec, get_preset
@@ -289,6 +289,8 @@ def _download_backbone(spec: EncoderSpec, key: str, timm_name: str) -> TappedBac
     try:
         with quiet_download_logs():
             return TappedBackbone(spec, timm_weights=timm_name)
+    except UserError:  # a missing package, say: already one clear line
+        raise
     except Exception as exc:  # hub / HTTP / OS errors: reported once, in one line, with the way out
         first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
         raise WeightsError("cannot download timm's {} weights for encoder '{}' ({}: {}); pass the file with "
