@@ -157,3 +157,15 @@ def test_a_failed_download_is_one_error_with_the_way_out(empty_caches, monkeypat
     assert message.endswith("pass the file with --backbone-weights KEY=PATH: efficientnet_lite0=<model.safetensors "
                             "of {}/timm/efficientnet_lite0.ra_in1k>".format(endpoint))
     assert [r.name for r in caplog.records] == ["edge_saliency"]  # only our "downloading ..." line
+
+
+def test_without_huggingface_hub_timm_urls_and_the_torch_hub_cache_are_used(empty_caches, monkeypatch, tmp_path):
+    monkeypatch.setattr(downloads, "_hub", lambda: None)
+    weights = TimmWeights("resnet50.tv_in1k")
+    assert weights.hub_repo is None and weights.location == weights.url
+    assert weights.url.startswith("https://") and weights.url.endswith(".pth")
+    assert weights.cached_file() is None
+    path = tmp_path / "torch" / "hub" / "checkpoints" / os.path.basename(weights.url)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"weights")
+    assert weights.cached_file() == str(path)
