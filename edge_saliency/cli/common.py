@@ -48,7 +48,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model"
 def add_dataset_arguments(
     parser: argparse.ArgumentParser, split: Optional[str] = "val", required: bool = True
 ) -> Any:
-    """--data ROOT, --layout and --split (DESIGN §5 layouts; see edge_saliency.data.datasets)."""
+    """--data ROOT, --layout and --split (the layouts of docs/datasets.md; see edge_saliency.data.datasets)."""
     from ..data.datasets import LAYOUTS  # pure Python
 
     group = parser.add_argument_group("dataset")
@@ -69,7 +69,8 @@ def add_shape_arguments(parser: argparse.ArgumentParser, what: str = "model inpu
     """``--size H W`` and ``--dynamic`` (dynamic batch and H×W)."""
     group = parser.add_argument_group("shapes")
     group.add_argument("--size", type=parse_size, metavar="HxW",
-                       help="{} height x width, multiples of 32 (default: the model's, 480x640)".format(what))
+                       help="{} height x width, multiples of 32 (default: the model config's input size: 480x640 for a "
+                            "preset, the size a saved .safetensors or config .json holds)".format(what))
     group.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width")
     return group
 

@@ -11,7 +11,9 @@ log = logging.getLogger("edge_saliency")
 def register(subparsers: Any) -> None:
     parser = add_subcommand(subparsers, "export-triton", run,
                             help="write a Triton model repository entry for an engine or ONNX file")
-    parser.add_argument("artifact", help="a built .engine (with its sidecar) or an .onnx file")
+    parser.add_argument("artifact", help="a built .engine (with its sidecar) or an .onnx file; an ONNX Runtime "
+                                         "artifact (.ort.onnx, optimised for this machine) is replaced by the ONNX "
+                                         "file it was built from")
     parser.add_argument("repository", help="Triton model repository folder")
     parser.add_argument("--name", help="model name (default: from the file name)")
     parser.add_argument("--max-batch-size", type=int, default=8,

@@ -55,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _print(path: str, report: Dict[str, Any]) -> None:
     print("{}: {}".format(report["kind"], path))
-    for key in ("model", "precision", "backend", "target", "built", "compatible", "plugin_nodes", "opset"):
+    for key in ("model", "precision", "built_from", "backend", "target", "built", "compatible", "plugin_nodes",
+                "opset", "onnxruntime_nodes"):
         if report.get(key) is not None:
-            print("  {:13} {}".format(key, report[key]))
+            print("  {:13} {}".format(key.replace("onnxruntime_nodes", "ORT-only").replace("_", " "), report[key]))
     print("  {:13} {}".format("inputs", _tensors(report["inputs"])))
     print("  {:13} {}".format("outputs", _tensors(report["outputs"])))
     rules = report.get("tensorrt")

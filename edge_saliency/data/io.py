@@ -85,22 +85,48 @@ def _loadmat(path: str) -> dict:
         raise UserError("cannot read .mat file {}: {}".format(path, exc)) from None
 
 
+_SALICON_GAZE = ("a SALICON file holds 'gaze' as a struct array with one element per observer and the fields "
+                 "(location, timestamp, fixations), fixations N×2 (x, y) 1-based")
+
+
+def _wrong_gaze(gaze: np.ndarray, path: str) -> UserError:
+    """The message for a ``gaze`` variable that is not a struct array, naming what it is instead."""
+    if gaze.dtype == object:
+        cells = [c for c in gaze.ravel() if isinstance(c, np.ndarray)]
+        if cells and all(c.dtype.names for c in cells):
+            return UserError("{}: 'gaze' is a cell array of {} structs (what scipy.io.savemat writes for a list of "
+                             "dicts), not a struct array; {} — in Python a numpy structured array, np.zeros((N, 1), "
+                             "dtype=[('location', 'O'), ('timestamp', 'O'), ('fixations', 'O')])".format(
+                                 path, len(cells), _SALICON_GAZE))
+        return UserError("{}: 'gaze' is a cell array, not a struct array; {}".format(path, _SALICON_GAZE))
+    return UserError("{}: 'gaze' is a {} {} array, not a struct array; {} (for plain 0-based point lists use the "
+                     "folder layout: fixations/NAME.txt or .npy)".format(
+                         path, "×".join(str(d) for d in gaze.shape), gaze.dtype, _SALICON_GAZE))
+
+
 def _salicon_gaze_points(gaze: np.ndarray, path: str) -> np.ndarray:
     """The fixations of every observer of a SALICON ``gaze`` struct array, 1-based (x, y)."""
     names = gaze.dtype.names or ()
+    if not names:
+        raise _wrong_gaze(gaze, path)
     if len(names) < 3 and "fixations" not in names:
-        raise UserError("{}: 'gaze' has fields {}; a SALICON file has (location, timestamp, fixations)".format(
-            path, list(names)))
+        raise UserError("{}: 'gaze' has the fields ({}) and no 'fixations'; {}; the fixations are read from the "
+                        "field named fixations, else the third field (as the official loader does)".format(
+                            path, ", ".join(names), _SALICON_GAZE))
     field = "fixations" if "fixations" in names else names[2]  # the official loader takes the third field
     chunks = []
     for observer in gaze.ravel():
-        points = np.asarray(observer[field], dtype=np.float64)
+        points = np.asarray(observer[field])
         if points.size == 0:
             continue
+        if points.dtype == object or not np.issubdtype(points.dtype, np.number):
+            raise UserError("{}: an observer's '{}' holds {} values; expected an N×2 numeric array of (x, y)".format(
+                path, field, points.dtype))
         if points.ndim != 2 or points.shape[1] != 2:
-            raise UserError("{}: an observer's fixations have shape {}; expected N×2 (x, y)".format(
-                path, points.shape))
-        chunks.append(points)
+            hint = "; it looks transposed: store N×2 (x, y), one fixation per row" if points.shape[:1] == (2,) else ""
+            raise UserError("{}: an observer's fixations have shape {}; expected N×2 (x, y){}".format(
+                path, points.shape, hint))
+        chunks.append(points.astype(np.float64))
     return np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.float64)
 
 

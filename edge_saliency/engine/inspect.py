@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 from ..errors import UserError
 from ..sidecar import read_sidecar
 from .cache import Target, check_artifact
-from .onnx_info import describe_onnx
+from .onnx_info import OnnxDescription, describe_onnx
 
 
 def _layers(inspector_json: str) -> List[str]:
@@ -20,6 +20,15 @@ def _layers(inspector_json: str) -> List[str]:
         fmt = outputs[0].get("Format/Datatype") or outputs[0].get("Datatype") or ""
         rows.append("{} [{}] {}".format(layer.get("Name", "?"), layer.get("LayerType", "?"), fmt).strip())
     return rows
+
+
+def _runtime_nodes(description: OnnxDescription) -> Optional[str]:
+    """What in the graph only ONNX Runtime runs, and whether it is tied to the hardware it was optimised for."""
+    if not description.runtime_nodes:
+        return None
+    tied = "; runs only with the provider and on the hardware it was optimised for" \
+        if description.hardware_specific else ""
+    return "{} nodes ({}){}".format(sum(description.runtime_nodes.values()), description.runtime_summary(), tied)
 
 
 def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = False,
@@ -36,6 +45,7 @@ def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = Fa
             "precision": description.precision,
             "plugin_nodes": description.plugin_nodes,
             "opset": description.opset,
+            "onnxruntime_nodes": _runtime_nodes(description),
             "inputs": description.inputs,
             "outputs": description.outputs,
             "sidecar": sidecar.to_dict() if sidecar else None,
@@ -55,10 +65,23 @@ def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = Fa
         compatible = "yes"
     except UserError as exc:
         compatible = "no: {}".format(exc)
+    precision = info.get("precision")
+    built_from = None
+    runtime_nodes = None
+    if sidecar.kind == "onnxruntime":  # an ONNX file: say what its weights are, not what it was built from
+        description = describe_onnx(path)
+        runtime_nodes = _runtime_nodes(description)
+        source = (info.get("onnx") or {}).get("precision") or precision
+        precision = description.precision
+        if source and source != precision:
+            built_from = "the {} ONNX {} (ONNX Runtime's optimisation stored its weights as {})".format(
+                source, (info.get("onnx") or {}).get("path", "?"), precision)
     report = {
         "kind": sidecar.kind,
         "model": sidecar.model.name if sidecar.model else None,
-        "precision": info.get("precision"),
+        "precision": precision,
+        "built_from": built_from,
+        "onnxruntime_nodes": runtime_nodes,
         "backend": info.get("backend"),
         "target": target.describe(),
         "built": "{} in {} s".format(sidecar.created, info.get("build_seconds")),

@@ -7,20 +7,44 @@ from ..errors import UserError
 from ..plugins.upsample_op import OP_TYPE
 from ..sidecar import Sidecar, read_sidecar
 
+# quantized arithmetic: explicit Q/DQ (our int8 export) and the fused integer ops ONNX Runtime makes of it
+QUANTIZED_OPS = frozenset(("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
+                           "MatMulInteger", "DynamicQuantizeLinear"))
+# operator domains that only ONNX Runtime implements: its contrib ops and the nodes of its offline graph
+# optimisation; com.microsoft.nchwc (blocked layouts sized for the CPU's vector width) and the internal NHWC
+# domain are tied to the hardware and execution provider the graph was optimised for
+ORT_DOMAINS = ("com.microsoft", "com.ms.")
+HARDWARE_SPECIFIC_DOMAINS = ("com.microsoft.nchwc", "com.ms.internal.nhwc")
+
 
 @dataclasses.dataclass
 class OnnxDescription:
     path: str
     inputs: List[Dict[str, Any]]  # {"name", "shape" (-1 for a dynamic dimension), "dtype"}
     outputs: List[Dict[str, Any]]
-    precision: str  # "int8" with Q/DQ nodes, "fp16" with fp16 weights, else "fp32"
+    # what the weights really are: "int8" with quantized ops (Q/DQ or ONNX Runtime's integer ops), else the
+    # float type holding most weight elements ("fp16" or "fp32") — ONNX Runtime's CPU optimisation of an fp16
+    # file, for one, stores its weights as fp32
+    precision: str
     plugin_nodes: int  # BilinearUpsample_TRT nodes
     opset: int
     sidecar: Optional[Sidecar]
+    runtime_nodes: Dict[str, int] = dataclasses.field(default_factory=dict)  # "domain op" -> count (ORT_DOMAINS)
 
     @property
     def dynamic(self) -> bool:
         return any(d < 0 for t in self.inputs for d in t["shape"])
+
+    @property
+    def hardware_specific(self) -> Dict[str, int]:
+        """The nodes that run only on the hardware / provider an ONNX Runtime optimisation targeted."""
+        return {k: v for k, v in self.runtime_nodes.items() if k.split(" ")[0] in HARDWARE_SPECIFIC_DOMAINS}
+
+    def runtime_summary(self, limit: int = 3) -> str:
+        """"54 com.microsoft.nchwc Conv, 6 com.microsoft.nchwc ReorderOutput, ..." (most frequent first)."""
+        items = sorted(self.runtime_nodes.items(), key=lambda kv: (-kv[1], kv[0]))
+        text = ", ".join("{} {}".format(n, k) for k, n in items[:limit])
+        return text + (", ..." if len(items) > limit else "")
 
 
 def _value_info(value: Any, onnx: Any) -> Dict[str, Any]:
@@ -45,6 +69,28 @@ def graph_nodes(path: str) -> List[Tuple[str, str]]:
     return [(node.name, node.op_type) for node in load_graph(path).graph.node]
 
 
+def weights_precision(model: Any) -> str:
+    """The precision of a graph's weights: "int8" with quantized ops, else "fp16" when fp16 tensors hold more
+    weight elements (initializers and Constant nodes) than float32 / float64 ones, else "fp32"."""
+    onnx = require("onnx", purpose="reading ONNX files")
+    graph = model.graph
+    if any(node.op_type in QUANTIZED_OPS for node in graph.node):
+        return "int8"
+    tensors = list(graph.initializer) + [a.t for node in graph.node if node.op_type == "Constant"
+                                         for a in node.attribute if a.name == "value"]
+    half, full = onnx.TensorProto.FLOAT16, (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE)
+    elements = {"fp16": 0, "fp32": 0}
+    for tensor in tensors:
+        count = 1
+        for d in tensor.dims:
+            count *= int(d)
+        if tensor.data_type == half:
+            elements["fp16"] += count
+        elif tensor.data_type in full:
+            elements["fp32"] += count
+    return "fp16" if elements["fp16"] > elements["fp32"] else "fp32"
+
+
 def describe_onnx(path: str) -> OnnxDescription:
     """Read the graph (weights stay on disk) and the sidecar ``<path>.json`` when there is one."""
     onnx = require("onnx", purpose="reading ONNX files")
@@ -52,19 +98,19 @@ def describe_onnx(path: str) -> OnnxDescription:
     graph = model.graph
     initializer_names = {t.name for t in graph.initializer}
     ops = [node.op_type for node in graph.node]
-    if "QuantizeLinear" in ops or "DequantizeLinear" in ops:
-        precision = "int8"
-    elif any(t.data_type == onnx.TensorProto.FLOAT16 for t in graph.initializer):
-        precision = "fp16"
-    else:
-        precision = "fp32"
+    runtime_nodes: Dict[str, int] = {}
+    for node in graph.node:
+        if node.domain.startswith(ORT_DOMAINS):
+            key = "{} {}".format(node.domain, node.op_type)
+            runtime_nodes[key] = runtime_nodes.get(key, 0) + 1
     opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
     return OnnxDescription(
         path=path,
         inputs=[_value_info(v, onnx) for v in graph.input if v.name not in initializer_names],
         outputs=[_value_info(v, onnx) for v in graph.output],
-        precision=precision,
+        precision=weights_precision(model),
         plugin_nodes=ops.count(OP_TYPE),
         opset=opset,
         sidecar=read_sidecar(path, required=False),
+        runtime_nodes=runtime_nodes,
     )

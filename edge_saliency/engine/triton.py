@@ -7,9 +7,10 @@ import tempfile
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError
-from ..sidecar import read_sidecar
-from .cache import check_artifact
-from .onnx_info import describe_onnx
+from ..hashing import file_sha256
+from ..sidecar import Sidecar, read_sidecar
+from .cache import Target, check_artifact
+from .onnx_info import OnnxDescription, describe_onnx
 
 _TRITON_TYPES = {
     "float": "TYPE_FP32", "float32": "TYPE_FP32", "half": "TYPE_FP16", "float16": "TYPE_FP16",
@@ -77,14 +78,49 @@ def plugin_notes(engine_info: Dict[str, Any]) -> List[str]:
     return notes
 
 
+def _model_name(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "_", os.path.basename(path).split(".")[0])
+
+
+def _target(sidecar: Optional[Sidecar]) -> str:
+    target = (sidecar.info.get("target") if sidecar is not None else None) or {}
+    try:
+        return Target(**target).describe()
+    except TypeError:
+        return "the machine that built it"
+
+
+def portable_source(artifact: str, sidecar: Optional[Sidecar], description: OnnxDescription) -> str:
+    """The ONNX file an ONNX Runtime artifact was built from (its sidecar names it and its SHA-256), when it is
+    still there unchanged. ONNX Runtime documents that an offline-optimised model runs only with the execution
+    provider and on the hardware it was optimised for: Triton must get the portable source, not the artifact."""
+    why = "its nodes {}".format(description.runtime_summary()) if description.runtime_nodes else "its sidecar"
+    refusal = ("{} is an ONNX Runtime artifact optimised offline for {} ({}), which runs only with that execution "
+               "provider on that hardware; Triton's ONNX Runtime backend takes the plain ONNX file it was built "
+               "from and optimises it for its own device — ".format(artifact, _target(sidecar), why))
+    source = (sidecar.info.get("onnx") or {}) if sidecar is not None else {}
+    path = source.get("path")
+    if not path:
+        raise UserError(refusal + "pass that ONNX file ({} names it)".format(
+            "no sidecar beside the artifact" if sidecar is None else "the artifact's sidecar no longer"))
+    if not os.path.isfile(path):
+        raise UserError(refusal + "pass that ONNX file; the sidecar names {}, which is gone".format(path))
+    if source.get("sha256") and file_sha256(path) != source["sha256"]:
+        raise UserError(refusal + "{}, named by the sidecar, changed since the artifact was built; pass the ONNX "
+                                  "file to serve".format(path))
+    return str(path)
+
+
 def export_triton(
     artifact: str, repository: str, name: Optional[str] = None, max_batch_size: int = 8, instances: int = 1,
     queue_delay_us: int = 100, force: bool = False, allow_host_code: bool = False, device: str = "gpu",
 ) -> Tuple[str, List[str]]:
-    """Write a model directory for an engine (``.engine`` + sidecar) or an ONNX file.
+    """Write a model directory for an engine (``.engine`` + sidecar) or an ONNX file. An ONNX Runtime artifact
+    (optimised offline for one machine) is replaced by the ONNX file it was built from, or refused.
 
     Returns the model directory and notes for the user (e.g. how Triton must load our plugin)."""
     notes: List[str] = []
+    model_name = name
     sidecar = read_sidecar(artifact, required=False)
     if sidecar is not None and sidecar.kind == "engine":
         check_artifact(artifact, sidecar, allow_host_code=allow_host_code)
@@ -93,6 +129,13 @@ def export_triton(
         notes += plugin_notes(sidecar.info)
     elif artifact.endswith(".onnx") and (sidecar is None or sidecar.kind in ("onnx", "onnxruntime")):
         description = describe_onnx(artifact)
+        if (sidecar is not None and sidecar.kind == "onnxruntime") or description.runtime_nodes:
+            source = portable_source(artifact, sidecar, description)
+            notes.append("{} is an ONNX Runtime artifact optimised offline for one machine ({}); exported its source "
+                         "ONNX {} instead, which Triton's ONNX Runtime backend optimises for its own device".format(
+                             artifact, _target(sidecar), source))
+            artifact, sidecar = source, read_sidecar(source, required=False)
+            description = describe_onnx(source)
         if description.plugin_nodes:
             raise UserError(
                 "{} has BilinearUpsample_TRT plugin nodes, which Triton's ONNX Runtime backend cannot run; export "
@@ -106,7 +149,7 @@ def export_triton(
     dynamic_batch = batch_dims == {-1}
     if max_batch_size > 0 and not dynamic_batch:
         max_batch_size = 0  # a static batch: Triton sees the full shape
-    model_name = name or re.sub(r"[^A-Za-z0-9_]+", "_", os.path.basename(artifact).split(".")[0])
+    model_name = model_name or _model_name(artifact)
     target = os.path.join(repository, model_name)
     if os.path.exists(target) and not force:
         raise UserError("{} exists; pass --force to replace it".format(target))

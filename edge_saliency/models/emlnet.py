@@ -27,11 +27,15 @@ def _store_output(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
 class TappedBackbone(nn.Module):
     """A timm backbone that returns the outputs of the spec's tap modules instead of its own output."""
 
-    def __init__(self, spec: EncoderSpec, timm_weights: Optional[str] = None) -> None:
-        """``timm_weights`` ("<arch>.<tag>") makes timm download those pretrained weights (online)."""
+    def __init__(self, spec: EncoderSpec, timm_weights: Optional[str] = None,
+                 weights_file: Optional[str] = None) -> None:
+        """``timm_weights`` ("<arch>.<tag>") makes timm load those pretrained weights: from ``weights_file``
+        (a file of that tag, e.g. in a download cache) when given, else downloaded (online)."""
         super().__init__()
         timm = require("timm", purpose="building the {} encoder".format(spec.name))
-        self.model = timm.create_model(timm_weights or spec.backbone, pretrained=bool(timm_weights), num_classes=0)
+        overlay = {"pretrained_cfg_overlay": {"file": weights_file}} if weights_file else {}
+        self.model = timm.create_model(timm_weights or spec.backbone, pretrained=bool(timm_weights), num_classes=0,
+                                       **overlay)
         for path in spec.prune:  # work after the last tap: never needed, and may modify a tap in place
             parent, _, child = path.rpartition(".")
             setattr(self.model.get_submodule(parent) if parent else self.model, child, nn.Identity())

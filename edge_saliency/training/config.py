@@ -1,5 +1,5 @@
 """``TrainConfig``: everything a training run depends on, saved as ``train_config.json`` beside its
-checkpoints (pure Python, no torch). The defaults are the official EML-Net recipe (DESIGN.md §2)."""
+checkpoints (pure Python, no torch). The defaults are the official EML-Net recipe (docs/training.md)."""
 import dataclasses
 import json
 import os
@@ -41,7 +41,7 @@ class TrainConfig:
     val_metric: str = "cc"  # picks best.safetensors; one of VAL_METRICS
     amp: Optional[bool] = None  # mixed precision (fp16 autocast + grad scaling); None: on when training on CUDA
     device: str = "auto"  # auto: cuda:<LOCAL_RANK> when available, else cpu
-    workers: int = 4  # data-loading processes per training process
+    workers: Optional[int] = None  # data-loading processes per training process; None: from the CPU cores
     seed: int = 0
     steps_per_epoch: Optional[int] = None  # cap the steps of an epoch (quick runs); None: the whole split
     val_limit: Optional[int] = None  # cap the validation images; None: the whole split
@@ -64,6 +64,8 @@ class TrainConfig:
                             "not --encoder / --backbone-weights")
         if self.stage == 1 and self.stage1:
             raise UserError("--stage1 files are for stage 2; stage 1 starts from backbone weights")
+        if self.workers is not None and self.workers < 0:
+            raise UserError("workers must be 0 or more, got {}".format(self.workers))
         for value in (self.steps_per_epoch, self.val_limit):
             if value is not None and value < 1:
                 raise UserError("steps_per_epoch and val_limit must be at least 1, got {}".format(value))

@@ -39,6 +39,23 @@ def _env_int(name: str, default: int) -> int:
         raise UserError("environment variable {}={!r} is not an integer".format(name, value)) from None
 
 
+def usable_cpus() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_workers(cap: int = 4) -> int:
+    """Data-loading processes per training process when ``--workers`` is not given: the usable cores of this
+    machine shared by the training processes ``torchrun`` started on it (``LOCAL_WORLD_SIZE``), one kept for
+    the training process itself, at most ``cap``. Never more than PyTorch's DataLoader suggests (it warns
+    above the usable cores): 1 on a 2-core machine, 0 (loading in the training process) on one core."""
+    per_process = usable_cpus() // max(1, _env_int("LOCAL_WORLD_SIZE", 1))
+    return max(0, min(cap, per_process - 1))
+
+
 def pick_device(requested: str, local_rank: int) -> torch.device:
     if requested == "auto":
         return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")

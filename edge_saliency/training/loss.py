@@ -1,4 +1,4 @@
-"""The EML-Net loss (DESIGN.md §2, after the official EMLLoss.py), batched and differentiable.
+"""The EML-Net loss (docs/training.md, after the official EMLLoss.py), batched and differentiable.
 
 For each sample, with P the prediction, Q the ground-truth density map and F the fixation map:
 
@@ -8,8 +8,8 @@ For each sample, with P the prediction, Q the ground-truth density map and F the
   map, and with a binary F the mean z-score of the prediction at the fixations subtracted from its best value.
 
 loss = w_kl · KL + w_cc · CC + w_nss · NSS per sample, then the mean over the batch (the official code
-uses equal weights 1, 1, 1). The official code sums over the whole batch at once; DESIGN §2 and this
-function compute every term per sample. Computed in float32 whatever the prediction's dtype (autocast).
+uses equal weights 1, 1, 1). The official code sums over the whole batch at once; docs/training.md and
+this function compute every term per sample. Computed in float32 whatever the prediction's dtype (autocast).
 """
 from typing import Dict, Sequence, Tuple
 

@@ -142,9 +142,13 @@ class Trainer:
         self.start_epoch = 0
         self.history: List[Dict[str, Any]] = []
         self.best: Optional[Dict[str, Any]] = None
+        self.created_folder = self.wrote_config = False
+        self.saved_epochs = 0  # checkpoints this run has written
 
     # -- set-up ------------------------------------------------------------------------------------------
     def _setup(self) -> None:
+        """Everything that can fail on bad input — data, model, backbone weights, stage-1 files, the saved
+        state of a resumed run — before anything is written: a failed set-up leaves no run folder."""
         config, info = self.config, self.info
         self.amp = config.amp if config.amp is not None else info.device.type == "cuda"
         if self.amp and info.device.type != "cuda":
@@ -153,6 +157,7 @@ class Trainer:
         if info.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.model_config, self.size = _training_model_config(config)
+        self.folder_state = self._check_folder()
         train_files = _files(config, config.train_split)
         val_files: List[SampleFiles] = []
         if config.val_split:
@@ -160,28 +165,21 @@ class Trainer:
                 val_files = _files(config, config.val_split, config.val_limit)
             except UserError as exc:
                 raise UserError("validation split: {} (choose it with --val-split, or --no-val)".format(exc)) from None
-        if not self.resume and os.path.exists(os.path.join(config.output, TRAIN_CONFIG_FILE)):
-            raise UserError("{} already holds a training run; continue it with --resume {} or choose another "
-                            "--out".format(config.output, config.output))
-        D.barrier(info)  # every process has looked before process 0 writes
-        if info.is_main:
-            os.makedirs(config.output, exist_ok=True)
-            if not self.resume:
-                config.save(config.output)
         self.model = _build_model(config, self.model_config, self.resume).to(info.device)
         self.forward = StageForward(self.model, config.stage, info)
 
+        self.workers = config.workers if config.workers is not None else D.default_workers()
         self.train_set = SaliencyDataset(train_files, self.size, flip=config.hflip, seed=config.seed)
         self.sampler: DistributedSampler[Any] = DistributedSampler(
             self.train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=config.seed)
         pin = info.device.type == "cuda"
         self.train_loader = DataLoader(self.train_set, batch_size=config.batch_size, sampler=self.sampler,
-                                       num_workers=config.workers, pin_memory=pin)
+                                       num_workers=self.workers, pin_memory=pin)
         self.val_loader = None
         if val_files:
             val_set = SaliencyDataset(val_files, self.size)
             shard = Subset(val_set, range(info.rank, len(val_set), info.world_size))  # no padding duplicates
-            self.val_loader = DataLoader(shard, batch_size=config.batch_size, num_workers=config.workers,
+            self.val_loader = DataLoader(shard, batch_size=config.batch_size, num_workers=self.workers,
                                          pin_memory=pin)
 
         params = [p for p in self.forward.trained.parameters() if p.requires_grad]
@@ -198,9 +196,53 @@ class Trainer:
             if state.get("scaler") and self.amp:  # an empty state is a disabled scaler
                 self.scaler.load_state_dict(state["scaler"])
             self.start_epoch, self.history, self.best = int(state["epoch"]), list(state["history"]), state["best"]
-            if self.start_epoch >= config.epochs and info.is_main:
-                log.info("%s already finished %d of %d epochs; raise --epochs to train more",
-                         config.output, self.start_epoch, config.epochs)
+
+    def _check_folder(self) -> str:
+        """The state of the run folder (see :func:`checkpoint.run_folder_state`); refuses one this run must
+        not write into. A resumed run whose folder has no finished epoch starts over with its saved config."""
+        folder = self.config.output
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise UserError("--out {} is a file, not a folder; choose a folder for the run".format(folder))
+        state = ckpt.run_folder_state(folder)
+        if state == "foreign":
+            raise UserError("{} holds checkpoints but no {}: it is not a run this version can continue; choose "
+                            "another --out".format(folder, TRAIN_CONFIG_FILE))
+        if self.resume and state == "unfinished":
+            self.resume = False  # nothing to continue: start from epoch 1, with the config it saved
+            if self.info.is_main:
+                log.warning("note: no epoch of the run in %s finished; starting it from epoch 1 with its saved "
+                            "config", folder)
+        elif not self.resume and state == "run":
+            raise UserError("{} already holds a training run; continue it with --resume {} or choose another "
+                            "--out".format(folder, folder))
+        elif not self.resume and state == "unfinished" and self.info.is_main:
+            log.warning("note: %s holds the %s of a run that stopped before its first epoch ended; this run "
+                        "starts over in it", folder, TRAIN_CONFIG_FILE)
+        return state
+
+    def _open_folder(self) -> None:
+        """After a successful set-up: create the run folder and save the config (process 0)."""
+        config, info = self.config, self.info
+        D.barrier(info)  # every process has looked at the folder and finished its set-up before process 0 writes
+        if info.is_main:
+            self.created_folder = not os.path.isdir(config.output)
+            os.makedirs(config.output, exist_ok=True)
+            if self.start_epoch == 0:
+                config.save(config.output)
+                self.wrote_config = True
+
+    def _close_failed_start(self) -> None:
+        """A run that fails before its first checkpoint takes back what it wrote: its config, and the folder
+        when it made it and nothing else is in it."""
+        if not (self.info.is_main and self.wrote_config and not self.saved_epochs):
+            return
+        folder = self.config.output
+        try:
+            os.remove(os.path.join(folder, TRAIN_CONFIG_FILE))
+            if self.created_folder:
+                os.rmdir(folder)  # only when empty
+        except OSError:
+            pass
 
     # -- one epoch ---------------------------------------------------------------------------------------
     def _autocast(self) -> Any:
@@ -251,9 +293,12 @@ class Trainer:
         record.update(images=int(images), seconds=round(seconds, 3), images_per_second=round(images / seconds, 3))
         return record
 
-    def _validate(self) -> Optional[Dict[str, float]]:
+    def _validate(self, epoch: int) -> Optional[Dict[str, float]]:
         if self.val_loader is None:
             return None
+        tqdm = require("tqdm", extra="train", purpose="the training progress bar").tqdm
+        bar = tqdm(total=len(self.val_loader), disable=not (self.progress and self.info.is_main), leave=False,
+                   unit="batch", desc="validation {}/{}".format(epoch + 1, self.config.epochs), dynamic_ncols=True)
         self.model.eval()
         names = LOSS_NAMES + VAL_MAP_METRICS
         sums = torch.zeros(2 * len(names), dtype=torch.float64)  # (sum, count) per name
@@ -279,8 +324,11 @@ class Trainer:
                             i = names.index(name)
                             sums[2 * i] += value
                             sums[2 * i + 1] += 1
+                    bar.update(1)
         except UserError as exc:
             raise worker_error(exc) from None
+        finally:
+            bar.close()
         sums = D.all_sum(self.info, sums)
         return {name: float(sums[2 * i] / sums[2 * i + 1]) for i, name in enumerate(names) if sums[2 * i + 1] > 0}
 
@@ -299,6 +347,7 @@ class Trainer:
             "device": str(info.device) if not info.distributed else "{} x{}".format(info.device.type, info.world_size),
             "mixed_precision": self.amp,
             "global_batch_size": self.config.batch_size * info.world_size,
+            "workers": self.workers,
             "best": self.best,
             "epochs": self.history,
         }
@@ -313,7 +362,7 @@ class Trainer:
         if val:
             parts.append("val " + " ".join("{} {:.4f}".format(k, val[k]) for k in ("loss",) + VAL_MAP_METRICS
                                            if k in val))
-        if self.best is not None:
+        if self.best is not None and self.best["metric"] != "epoch":  # without validation the last epoch is best
             best = self.best
             parts.append("best {} {:.4f} (epoch {})".format(best["metric"], best["score"], best["epoch"]))
         parts.append("{:.0f} img/s".format(train["images_per_second"]) if train["images_per_second"] >= 10
@@ -324,39 +373,58 @@ class Trainer:
         self.info = D.setup(self.config.device)
         try:
             self._setup()
-            config, info = self.config, self.info
-            if info.is_main:
-                log.info("stage %d: %s at %dx%d on %s, %d training images%s", config.stage, self.model_config.name,
-                         self.size[0], self.size[1], "{} x{}".format(info.device.type, info.world_size)
-                         if info.distributed else info.device, len(self.train_set),
-                         ", mixed precision" if self.amp else "")
-            for epoch in range(self.start_epoch, self.config.epochs):
-                lr = self.optimizer.param_groups[0]["lr"]
-                train = self._train_epoch(epoch)
-                D.broadcast_buffers(info, self.forward.trained)
-                self.scheduler.step()
-                val = self._validate()
-                record: Dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "train": train, "val": val}
-                if info.distributed:
-                    tensors = list(self.model.state_dict().values())
-                    record["max_weight_difference_across_processes"] = D.max_difference_across_ranks(info, tensors)
-                if val is None:  # no validation: the last epoch is the best
-                    improved, metric, score = True, "epoch", float(epoch + 1)
-                else:
-                    metric = config.val_metric
-                    score = float(val.get(metric, float("nan")))
-                    improved = metric in val and self._is_better(score)
-                record["best"] = improved
-                if improved:
-                    self.best = {"epoch": epoch + 1, "metric": metric, "score": score}
-                self.history.append(record)
-                if info.is_main:
-                    self._save(epoch, improved)
-                    log.info(self._epoch_line(record))
-                D.barrier(info)
-            return TrainResult(self.model.eval(), self.history, self.config.output, self.best, info.is_main)
+            self._open_folder()
+            try:
+                return self._epochs()
+            except BaseException:  # KeyboardInterrupt too: a run stopped in its first epoch leaves nothing
+                self._close_failed_start()
+                raise
         finally:
             D.teardown(self.info)
+
+    def _start_line(self) -> str:
+        config, info = self.config, self.info
+        device = "{} x{}".format(info.device.type, info.world_size) if info.distributed else str(info.device)
+        line = "stage {}: {} at {}x{} on {}, {} training images, {} data-loading worker{}{}".format(
+            config.stage, self.model_config.name, self.size[0], self.size[1], device, len(self.train_set),
+            self.workers, "" if self.workers == 1 else "s", ", mixed precision" if self.amp else "")
+        return line
+
+    def _epochs(self) -> TrainResult:
+        config, info = self.config, self.info
+        if info.is_main:
+            if self.start_epoch >= config.epochs:
+                log.info("%s already finished %d of %d epochs; raise --epochs to train more",
+                         config.output, self.start_epoch, config.epochs)
+            else:
+                log.info(self._start_line())
+                if self.resume:
+                    log.info("resuming %s from epoch %d of %d", config.output, self.start_epoch + 1, config.epochs)
+        for epoch in range(self.start_epoch, config.epochs):
+            lr = self.optimizer.param_groups[0]["lr"]
+            train = self._train_epoch(epoch)
+            D.broadcast_buffers(info, self.forward.trained)
+            self.scheduler.step()
+            val = self._validate(epoch)
+            record: Dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "train": train, "val": val}
+            if info.distributed:
+                tensors = list(self.model.state_dict().values())
+                record["max_weight_difference_across_processes"] = D.max_difference_across_ranks(info, tensors)
+            if val is None:  # no validation: the last epoch is the best
+                improved, metric, score = True, "epoch", float(epoch + 1)
+            else:
+                metric = config.val_metric
+                score = float(val.get(metric, float("nan")))
+                improved = metric in val and self._is_better(score)
+            record["best"] = improved
+            if improved:
+                self.best = {"epoch": epoch + 1, "metric": metric, "score": score}
+            self.history.append(record)
+            if info.is_main:
+                self._save(epoch, improved)
+                log.info(self._epoch_line(record))
+            D.barrier(info)
+        return TrainResult(self.model.eval(), self.history, config.output, self.best, info.is_main)
 
     def _save(self, epoch: int, improved: bool) -> None:
         folder = self.config.output
@@ -369,6 +437,7 @@ class Trainer:
             "history": self.history,
         }
         ckpt.save_checkpoint(folder, self.model, state)
+        self.saved_epochs += 1
         if improved:
             ckpt.copy_weights(folder, ckpt.LAST, ckpt.BEST)
         if self.config.keep_every_epoch:

@@ -95,3 +95,53 @@ def test_existing_model_needs_force_and_plugin_onnx_is_refused(tiny_onnx, tmp_pa
     assert sorted(os.listdir(repo)) == ["m"]  # no staging folder left
     assert main(["export-triton", tiny_onnx("p.onnx", plugin=True), repo]) == 1
     assert "--upsample native" in capsys.readouterr().err
+
+
+def _ort_artifact(onnx_path, out_dir, capsys):
+    assert main(["build-engine", onnx_path, "--precision", "fp32", "--backend", "onnxruntime", "--output-dir",
+                 str(out_dir)]) == 0
+    return capsys.readouterr().out.strip().rsplit(" ", 1)[-1]
+
+
+def test_an_ort_artifact_is_replaced_by_its_source_onnx(tiny_onnx, tmp_path, capsys):
+    source = tiny_onnx("lite.onnx", dynamic=True)
+    artifact = _ort_artifact(source, tmp_path / "engines", capsys)
+    model_dir, notes = export_triton(artifact, str(tmp_path / "repo"))
+    with open(source, "rb") as a, open(os.path.join(model_dir, "1", "model.onnx"), "rb") as b:
+        assert a.read() == b.read()  # the portable file, byte for byte
+    assert os.path.basename(model_dir) == "lite" and not os.path.exists(os.path.join(model_dir, "edge_saliency.json"))
+    assert len(notes) == 1 and "exported its source ONNX {} instead".format(source) in notes[0]
+    assert _parse(model_dir).platform == "onnxruntime_onnx"
+
+
+def test_an_ort_artifact_without_its_source_is_refused(tiny_onnx, tmp_path, capsys):
+    source = tiny_onnx("gone.onnx")
+    artifact = _ort_artifact(source, tmp_path / "engines", capsys)
+    with open(source, "ab") as f:
+        f.write(b"\0")  # changed since the build
+    with pytest.raises(UserError, match=r"optimised offline for ONNX Runtime .* changed since the artifact was built"):
+        export_triton(artifact, str(tmp_path / "repo"))
+    os.remove(source)
+    assert main(["export-triton", artifact, str(tmp_path / "repo")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the sidecar names {}, which is gone".format(source) in err[0]
+    assert not os.path.exists(tmp_path / "repo" / "gone")
+
+
+def test_hardware_specific_nodes_are_refused_without_a_sidecar(tmp_path):
+    # what ONNX Runtime's offline optimisation writes on an x86 CPU: NCHWc nodes, here built by hand
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("ReorderInput", ["image"], ["r"], domain="com.microsoft.nchwc"),
+             helper.make_node("ReorderOutput", ["r"], ["saliency"], domain="com.microsoft.nchwc", channels=3)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 48])],
+                              [helper.make_tensor_value_info("saliency", TensorProto.FLOAT, [1, 3, 32, 48])])
+    path = str(tmp_path / "copied.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                      helper.make_opsetid("com.microsoft.nchwc", 1)]), path)
+    with pytest.raises(UserError, match=r"its nodes 1 com.microsoft.nchwc ReorderInput, 1 com.microsoft.nchwc "
+                                        r"ReorderOutput\), which runs only .*\(no sidecar beside the artifact "
+                                        r"names it\)"):
+        export_triton(path, str(tmp_path / "repo"))
+    assert not os.path.exists(tmp_path / "repo")
