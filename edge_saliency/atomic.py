@@ -169,16 +169,19 @@ class atomic_output:
 
     ``verify(tmp)`` (optional) checks the finished file and raises :class:`OutputError` when it is not what was
     written. ``durable``: fsync the file before the rename (off for many small files such as per-frame maps).
-    ``what`` names the output in messages ("output video"). Without the ``with`` block, call :meth:`open`, then
-    :meth:`finish` + :meth:`commit` (or an :class:`OutputGroup`), or :meth:`discard`.
+    ``what`` names the output in messages ("output video"). ``one_of_many``: one of many files (per-frame maps)
+    in a folder the writer prepared and cleaned once: the folder is not created again (a folder removed during
+    the run is an error) and not searched for stale temp files on every file. Without the ``with`` block, call
+    :meth:`open`, then :meth:`finish` + :meth:`commit` (or an :class:`OutputGroup`), or :meth:`discard`.
     """
 
     def __init__(self, path: str, verify: Optional[Callable[[str], None]] = None, durable: bool = True,
-                 what: str = "") -> None:
+                 what: str = "", one_of_many: bool = False) -> None:
         self.path = os.fspath(path)
         self.verify = verify
         self.durable = durable
         self.what = what
+        self.one_of_many = one_of_many
         self.tmp = temp_path(self.path)
         self.committed = False
         self.opened = False
@@ -188,11 +191,15 @@ class atomic_output:
     # -- steps ------------------------------------------------------------------------------------------
     def open(self) -> str:
         """Create the folder, remove stale temp files of this target; returns the temp path to write."""
-        try:
-            os.makedirs(os.path.dirname(self.tmp), exist_ok=True)
-        except OSError as exc:
-            raise output_error(exc, self.path, self.what) from None
-        remove_stale(self.path)
+        if self.one_of_many:
+            if not os.path.isdir(os.path.dirname(self.tmp)):
+                raise output_error(FileNotFoundError(errno.ENOENT, "gone", self.tmp), self.path, self.what, False)
+        else:
+            try:
+                os.makedirs(os.path.dirname(self.tmp), exist_ok=True)
+            except OSError as exc:
+                raise output_error(exc, self.path, self.what) from None
+            remove_stale(self.path)
         self._existed = os.path.lexists(self.path)
         self.opened = True
         return self.tmp
@@ -278,12 +285,38 @@ def check_writable(path: str, what: str = "output") -> None:
         raise output_error(exc, path, what) from None
 
 
+def write_blocked(path: str) -> Optional[int]:
+    """Why writes to ``path`` fail now, as far as can be seen from outside the writer: ENOSPC (its file system
+    is full), EFBIG (it reached this process's file size limit, ``ulimit -f``), or None."""
+    try:
+        stats = os.statvfs(os.path.dirname(os.path.abspath(path)))
+        free = stats.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else stats.f_bavail
+        if free == 0:
+            return errno.ENOSPC
+    except (OSError, AttributeError):  # no statvfs (Windows), or the folder is gone
+        pass
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY and os.path.getsize(path) >= limit:
+            return errno.EFBIG
+    except (ImportError, OSError, ValueError):
+        pass
+    return None
+
+
 def write_temp(tmp: str, data: bytes, output: Optional[atomic_output] = None) -> None:
-    """Write ``data`` to a temp file; a failure names the output's final path (``output``) or ``tmp``."""
+    """Write ``data`` to a temp file; a failure removes it and names the output's final path (``output``) or
+    ``tmp``."""
     try:
         with open(tmp, "wb") as f:
             f.write(data)
     except OSError as exc:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
         if output is not None:
             raise output.error(exc) from None
         raise output_error(exc, tmp) from None

@@ -8,7 +8,7 @@ from typing import Any, List, Optional
 
 from .. import system
 from .._lazy import require
-from ..atomic import OutputGroup, check_writable, write_temp
+from ..atomic import OutputGroup, check_writable, write_blocked, write_temp
 from ..errors import MissingDependencyError, UserError
 from ..outputs import Output, check_outputs
 from ..sidecar import Sidecar, read_sidecar, sidecar_path
@@ -94,7 +94,7 @@ def build_engine(
         if chosen == "tensorrt":
             info = _build_tensorrt(onnx_path, description, options, tmp, verbose, group.output(tmp))
         else:
-            info = _build_onnxruntime(onnx_path, description, options, tmp, target.provider or "")
+            info = _build_onnxruntime(onnx_path, description, options, tmp, target.provider or "", group.output(tmp))
         sidecar = _sidecar(info, onnx_path, description, options, chosen, key, target, plugin_hashes, tmp, started)
         sidecar_tmp = group.add(sidecar_path(path), what="engine sidecar")
         write_temp(sidecar_tmp, sidecar.text().encode("utf-8"), group.output(sidecar_tmp))
@@ -155,7 +155,7 @@ def _build_tensorrt(onnx_path: str, description: OnnxDescription, options: Build
 
 
 def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: BuildOptions, tmp: str,
-                       provider: str) -> dict:
+                       provider: str, output: Any) -> dict:
     """ONNX Runtime's offline optimization of the graph, saved for ``provider`` (the runtime then loads it
     with graph optimizations off, so start-up skips the work)."""
     from ..plugins.ort_op import check_plugin_inputs_float32, session_options
@@ -177,12 +177,14 @@ def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: Bu
     so.optimized_model_filepath = tmp
     try:
         onnxruntime.InferenceSession(onnx_path, so, providers=[provider])
-    except Exception as exc:  # ONNX Runtime's own exception types; its message names the failed write
+    except Exception as exc:  # ONNX Runtime's own exception types, which do not say why a write failed
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        if tmp in str(exc) or not os.path.isfile(tmp):
-            raise UserError("ONNX Runtime could not build or write the optimized model for {}: {}".format(
-                onnx_path, first.replace(tmp, "the temp file"))) from exc
-        raise
+        blocked = write_blocked(tmp) if os.path.exists(tmp) else None
+        if blocked is not None:
+            raise output.error(os.strerror(blocked), blocked) from None
+        if os.path.exists(tmp):
+            raise output.error("ONNX Runtime could not write it ({})".format(first)) from None
+        raise UserError("ONNX Runtime cannot load {}: {}".format(onnx_path, first)) from None
     if not os.path.isfile(tmp):
         raise UserError("ONNX Runtime did not write the optimized model for {}".format(onnx_path))
     return {

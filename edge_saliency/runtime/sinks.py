@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._lazy import require
-from ..atomic import OutputGroup, atomic_output, check_writable, remove_stale_in, write_temp
+from ..atomic import OutputGroup, atomic_output, check_writable, remove_stale_in, write_blocked, write_temp
 from ..errors import UserError
 from .frames import draw_hud
 
@@ -47,27 +47,6 @@ class StreamInfo:
     uri: str  # masked
     size: Tuple[int, int]  # (H, W) of the source frames
     fps: float
-
-
-def write_blocked(path: str) -> Optional[int]:
-    """Why writes to ``path`` fail now, as far as can be seen from outside the writer: ENOSPC (its file system
-    is full), EFBIG (it reached this process's file size limit, ``ulimit -f``), or None."""
-    try:
-        stats = os.statvfs(os.path.dirname(os.path.abspath(path)))
-        free = stats.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else stats.f_bavail
-        if free == 0:
-            return errno.ENOSPC
-    except (OSError, AttributeError):  # no statvfs (Windows), or the folder is gone
-        pass
-    try:
-        import resource
-
-        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-        if limit != resource.RLIM_INFINITY and os.path.getsize(path) >= limit:
-            return errno.EFBIG
-    except (ImportError, OSError, ValueError):
-        pass
-    return None
 
 
 def check_growing(output: atomic_output) -> None:
@@ -350,11 +329,11 @@ class MapsSink(Sink):
             ok, png = cv2.imencode(".png", packet.map_u8)
             if not ok:
                 raise UserError("OpenCV could not encode the map {}.png".format(stem))
-            output = atomic_output(stem + ".png", durable=False, what="map")
+            output = atomic_output(stem + ".png", durable=False, what="map", one_of_many=True)
             with output as tmp:
                 write_temp(tmp, png.tobytes(), output)
         if "npy" in self.formats:
-            with atomic_output(stem + ".npy", durable=False, what="map") as tmp:
+            with atomic_output(stem + ".npy", durable=False, what="map", one_of_many=True) as tmp:
                 np.save(tmp, packet.map_float)
         self.written += 1
 

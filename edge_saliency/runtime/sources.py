@@ -158,8 +158,6 @@ def _mp4_problem(f: Any, size: int) -> Optional[str]:
             return "the MP4 box structure is damaged at byte {}".format(position)
         kinds.add(kind)
         if position + length > size:
-            if b"moov" in kinds:
-                return None  # the index is there: the decoder may still read the frames it points to
             return ("the file is truncated: its '{}' box needs {} bytes, the file ends after {} (an interrupted "
                     "copy, download or recording)".format(kind.decode("latin-1"), length, size - position))
         position += length
