@@ -51,6 +51,7 @@ _CAUSES = {
                   "check the folder and the old file (chattr -i), or write to another folder"),
     errno.ENOENT: ("its folder no longer exists", "keep the output folder while edge-saliency writes to it"),
     errno.ENOTDIR: ("a part of its folder path is a file", "choose another folder"),
+    errno.EEXIST: ("a part of its folder path is a file", "choose another folder"),
     errno.EISDIR: ("it is a folder", "give a file name"),
 }
 WRITE_ERRNOS = frozenset(_CAUSES)

@@ -9,13 +9,12 @@ queued). Sinks run on the calling thread (OpenCV windows need it).
 Stop: :meth:`Pipeline.stop` ends capture and lets the frames in flight drain, so outputs are complete and
 playable; :meth:`Pipeline.abort` drops them. Timing is recorded per stage and end to end.
 """
-import collections
 import dataclasses
 import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -288,8 +287,31 @@ class Postprocessor:
 # -- summary ---------------------------------------------------------------------------------------------
 
 
-def _percentiles(samples: Sequence[float]) -> Dict[str, float]:
-    if not samples:
+class Samples:
+    """The last ``size`` timing samples of a stage in a preallocated ring (float64): memory is fixed from the start,
+    where a deque of Python floats grows by about 32 bytes per frame until it is full."""
+
+    def __init__(self, size: int = SAMPLES) -> None:
+        self._values = np.full(size, np.nan)  # written now: resident from the start, not page by page
+        self._next = 0
+        self.count = 0
+
+    def append(self, value: float) -> None:
+        self._values[self._next] = value
+        self._next = (self._next + 1) % len(self._values)
+        self.count = min(self.count + 1, len(self._values))
+
+    def values(self) -> np.ndarray:
+        return self._values[:self.count] if self.count < len(self._values) else self._values
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def _percentiles(samples: Any) -> Dict[str, float]:
+    if isinstance(samples, Samples):
+        samples = samples.values()
+    if not len(samples):
         return {"p50_ms": 0.0, "p90_ms": 0.0, "mean_ms": 0.0}
     values = np.asarray(samples, dtype=np.float64) * 1000.0
     return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p90_ms": round(float(np.percentile(values, 90)), 3),
@@ -375,8 +397,8 @@ class Pipeline:
         self._stop = threading.Event()
         self._abort = threading.Event()
         self._errors: List[BaseException] = []
-        self._times: Dict[str, Deque[float]] = {s: collections.deque(maxlen=SAMPLES) for s in STAGES}
-        self._latency: Deque[float] = collections.deque(maxlen=SAMPLES)
+        self._times: Dict[str, Samples] = {s: Samples() for s in STAGES}
+        self._latency = Samples()
         self._busy: Dict[str, float] = dict.fromkeys(STAGES, 0.0)  # seconds each stage worked (capture: summed)
         self.captured = 0
         self.frames = 0

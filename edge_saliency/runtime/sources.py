@@ -308,6 +308,7 @@ class Source:
         self.stop_event = threading.Event()
         self.skipped = 0  # unreadable images, undecodable frames
         self.reconnects = 0
+        self.opened = False
 
     @property
     def live(self) -> bool:
@@ -331,7 +332,7 @@ class Source:
             yield frame
 
     def __enter__(self) -> "Source":
-        return self.open()
+        return self if self.opened else self.open()  # open_source gives an open source: not twice
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
@@ -470,6 +471,7 @@ class CaptureSource(Source):
             if not self.stop_event.is_set():
                 image, message = self._first_frame()
         self._pending = image
+        self.opened = True
         self.size = (int(image.shape[0]), int(image.shape[1]))
         if self._factory is None:
             cv2 = _cv2()
@@ -515,9 +517,14 @@ class CaptureSource(Source):
             return None
         self._loop_offset += read / self.fps if self.fps else float(read)
         self._position = 0
-        self.capture.release()
-        self.capture = self._connect()
-        ok, image = self.capture.read() if self.capture.isOpened() else (False, None)
+        ok, image = False, None
+        if self._factory is None and self.capture.set(_cv2().CAP_PROP_POS_FRAMES, 0):
+            # rewinding keeps the decoder: reopening the file each loop costs time and, in FFmpeg, memory
+            ok, image = self.capture.read()
+        if not ok or image is None:
+            self.capture.release()
+            self.capture = self._connect()
+            ok, image = self.capture.read() if self.capture.isOpened() else (False, None)
         return self._frame(image) if ok and image is not None else None
 
     def _reconnect(self) -> Optional[Frame]:
@@ -575,6 +582,7 @@ class ImageSource(Source):
         if self._pending is None:
             raise UserError("none of the {} image(s) in {} can be read".format(len(self.paths), self.target))
         self.size = (int(self._pending.image.shape[0]), int(self._pending.image.shape[1]))
+        self.opened = True
         return self
 
     def read(self) -> Optional[Frame]:
