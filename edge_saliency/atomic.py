@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import re
+import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .errors import UserError
@@ -129,13 +130,29 @@ def _remove_stale(folder: str, names: Sequence[str], target: Optional[str] = Non
     return removed
 
 
+_TEMPS_LOCK = threading.Lock()
+_TEMPS: Dict[str, Dict[str, List[str]]] = {}  # folder -> target -> temp names found there (listed once)
+
+
 def remove_stale(path: str) -> List[str]:
-    """Remove the temp files of target ``path`` whose writer is no longer running; returns their paths."""
+    """Remove the temp files of target ``path`` whose writer is no longer running; returns their paths.
+
+    Each folder is listed once per process (writing thousands of files into one folder stays linear): temp
+    files of writers that die while this process runs are left for the next run."""
     folder, base = os.path.split(os.path.abspath(os.fspath(path)))
-    try:
-        names = [n for n in os.listdir(folder) if n.startswith(".")]
-    except OSError:
-        return []
+    with _TEMPS_LOCK:
+        index = _TEMPS.get(folder)
+        if index is None:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                return []
+            index = _TEMPS[folder] = {}
+            for name in names:
+                match = _TEMP.match(name)
+                if match:
+                    index.setdefault(match.group("stem") + (match.group("ext") or ""), []).append(name)
+        names = index.pop(base, [])
     return _remove_stale(folder, names, target=base)
 
 
