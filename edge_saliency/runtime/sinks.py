@@ -198,29 +198,7 @@ class VideoSink(FileSink):
                 check_growing(output)
 
     def _verifier(self, index: int, output: atomic_output) -> Any:
-        def verify(tmp: str) -> None:
-            """The finished file must read back: the frames written, at the size written."""
-            cv2 = _cv2()
-            want = self.frames.get(index, 0)
-            height, width = self._sizes[index]
-            capture = cv2.VideoCapture(tmp)
-            try:
-                opened = capture.isOpened()
-                count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if opened else 0
-                size = (int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
-                        int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)) if opened else (0, 0)
-                readable = opened and capture.read()[0]
-            finally:
-                capture.release()
-            if readable and count == want and size == (height, width):
-                return
-            blocked = write_blocked(tmp)
-            if blocked is not None:
-                raise output.error(os.strerror(blocked), blocked)
-            raise output.error("the finished video does not read back ({} of {} frames, {}x{} instead of {}x{}: "
-                               "a write failed or the disk is failing)".format(count, want, size[1], size[0],
-                                                                               width, height), errno.EIO)
-        return verify
+        return lambda tmp: verify_video(output, lambda: self.frames.get(index, 0), self._sizes[index])
 
     def finish(self, ok: bool = True) -> None:
         failure: Optional[BaseException] = None
@@ -246,6 +224,31 @@ class VideoSink(FileSink):
                 output.discard()
             self._done.clear()
             raise failure
+
+
+def verify_video(output: atomic_output, frames: Any, size: Tuple[int, int]) -> None:
+    """The finished temp video of ``output`` must read back: ``frames()`` frames (the count when it is checked)
+    of ``size`` (H, W); else :class:`OutputError` with the cause (a full disk, the file size limit, or a write
+    OpenCV's writer failed silently)."""
+    cv2 = _cv2()
+    want = frames()
+    capture = cv2.VideoCapture(output.tmp)
+    try:
+        opened = capture.isOpened()
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if opened else 0
+        got = (int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+               int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)) if opened else (0, 0)
+        readable = opened and capture.read()[0]
+    finally:
+        capture.release()
+    if readable and count == want and got == tuple(size):
+        return
+    blocked = write_blocked(output.tmp)
+    if blocked is not None:
+        raise output.error(os.strerror(blocked), blocked)
+    raise output.error("the finished video does not read back ({} of {} frames, {}x{} instead of {}x{}: a write "
+                       "failed or the disk is failing)".format(count, want, got[1], got[0], size[1], size[0]),
+                       errno.EIO)
 
 
 def display_available() -> Tuple[bool, str]:

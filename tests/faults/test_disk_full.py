@@ -101,3 +101,10 @@ def test_build_engine_past_the_file_size_limit(tmp_path, tiny_model):
     assert len([line for line in result.stderr.splitlines() if "error:" in line]) == 1, result.stderr
     assert snapshot(tmp_path / "tiny.onnx") == {k: v for k, v in inputs.items() if k.endswith("tiny.onnx")}
     assert not os.path.isdir(tmp_path / "engines") or os.listdir(tmp_path / "engines") == []
+
+
+def test_sample_clip_past_the_file_size_limit(tmp_path):
+    """OpenCV's writer drops the failed writes; the clip is read back before it is called written."""
+    result = cli("sample-clip", "clip.mp4", "--frames", 100, "--size", "96x128", cwd=str(tmp_path), fsize=16 << 10)
+    assert_error(result, "cannot write sample clip clip.mp4: file too large")
+    assert os.listdir(tmp_path) == []
