@@ -579,18 +579,21 @@ class Pipeline:
         return summary
 
     def _commit(self, sinks: Sequence[Sink], summary: "Summary", ok: bool) -> None:
-        group = OutputGroup()
+        """All the sinks' finished files renamed together, or (after any failure) all removed."""
         try:
             if ok:
                 for sink in sinks:
                     sink.summarize(summary)
-            group = OutputGroup([output for sink in sinks for output in sink.finished()])
-            if ok:
-                group.commit()
-            else:
-                group.discard()
         except Exception as exc:
+            self._errors.append(exc)
+            ok = False
+        group = OutputGroup([output for sink in sinks for output in sink.finished()])
+        if not ok:
             group.discard()
+            return
+        try:
+            group.commit()  # on failure it has put back the previous files and removed every temp file
+        except Exception as exc:
             self._errors.append(exc)
 
     def _run_threads(self, views: Sequence[str], float_map: bool, on_frame: Optional[Callable[[Packet], None]]) -> None:

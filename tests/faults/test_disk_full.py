@@ -108,3 +108,4 @@ def test_sample_clip_past_the_file_size_limit(tmp_path):
     result = cli("sample-clip", "clip.mp4", "--frames", 100, "--size", "96x128", cwd=str(tmp_path), fsize=16 << 10)
     assert_error(result, "cannot write sample clip clip.mp4: file too large")
     assert os.listdir(tmp_path) == []
+

@@ -301,3 +301,21 @@ def test_samples_keep_the_last_n_in_fixed_memory():
     assert len(samples) == 100
     assert sorted(samples.values()) == sorted(values[-100:])
     np.testing.assert_allclose(_percentiles(samples)["p90_ms"], round(np.percentile(values[-100:] * 1000, 90), 3))
+
+
+def test_a_summary_that_cannot_be_written_takes_the_other_outputs_with_it(tmp_path):
+    import errno
+
+    from edge_saliency.atomic import OutputError
+    from edge_saliency.runtime.sinks import SummarySink
+
+    class FullDisk(SummarySink):
+        def summarize(self, summary):
+            raise OutputError("cannot write summary file: no space left on the device", errno.ENOSPC)
+
+    (tmp_path / "out.mp4").write_bytes(b"previous video")
+    with pytest.raises(OutputError, match="no space left"):
+        Pipeline([ArraySource(10)], FakeRunner().activate(), [VideoSink(str(tmp_path / "out.mp4")),
+                                                              FullDisk(str(tmp_path / "summary.json"))],
+                 PipelineOptions()).run()
+    assert os.listdir(tmp_path) == ["out.mp4"] and (tmp_path / "out.mp4").read_bytes() == b"previous video"
