@@ -16,6 +16,7 @@ pipeline's own memory in view. Results: benchmarks/results/soak_cpu[-TAG].{json,
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,17 +44,25 @@ def slope(points: List[List[float]], start: int) -> Optional[float]:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def edge_saliency(*args: Any) -> None:
+    """A command in its own process: this one must not hold torch or scikit-image (``run`` with an ONNX model
+    imports neither), or their memory would be in the RSS measured."""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    subprocess.run([sys.executable, "-m", "edge_saliency"] + [str(a) for a in args], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+
+
 def model_file(name: str, size: List[int], folder: str) -> str:
     if name == "tiny":
-        from tests.runtime.conftest import tiny_conv_onnx
-
-        return tiny_conv_onnx(os.path.join(folder, "tiny.onnx"), size=tuple(size))
+        code = ("import sys; sys.path.insert(0, {!r}); from tests.runtime.conftest import tiny_conv_onnx; "
+                "tiny_conv_onnx({!r}, size={!r})").format(os.path.dirname(HERE), os.path.join(folder, "tiny.onnx"),
+                                                          tuple(size))
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return os.path.join(folder, "tiny.onnx")
     if name != "emlnet-lite":
         return name
-    from edge_saliency.export import export_model
-
     path = os.path.join(folder, "lite.onnx")
-    export_model("emlnet-lite", path, input_size=size)
+    edge_saliency("export", "emlnet-lite", "--size", "x".join(map(str, size)), "-o", path, "-q")
     return path
 
 
@@ -62,13 +71,13 @@ def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
     from edge_saliency.cli.run import default_threads
     from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
     from edge_saliency.runtime.runners import create_runner
-    from edge_saliency.runtime.sample_clip import write_sample_clip
     from edge_saliency.runtime.sinks import JsonLinesSink, VideoSink
     from edge_saliency.runtime.sources import open_source
 
     size = [int(v) for v in args.size.split("x")]
     model = model_file(args.model, size, folder)
-    clip = write_sample_clip(os.path.join(folder, "clip.mp4"), frames=args.clip_frames, size=tuple(size), fps=25.0)
+    clip = os.path.join(folder, "clip.mp4")
+    edge_saliency("sample-clip", clip, "--frames", args.clip_frames, "--size", args.size, "--fps", 25)
     sinks: List[Any] = []
     for ext in SINKS[args.sinks]:
         out = os.path.join(folder, "soak" + ext)
@@ -105,6 +114,8 @@ def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
     first, last = infer[:1000], infer[-1000:]
     at = {str(f): round(v / 1024.0, 2) for f, v in rss if f in (1000, 5000, 10000, 15000, args.frames - 100)}
     others = [w["others_cpu"] for w in windows if w["others_cpu"] is not None]
+    paired = [(w["others_cpu"], w["infer_p50_ms"]) for w in windows if w["others_cpu"] is not None]
+    correlation = float(np.corrcoef(np.asarray(paired).T)[0, 1]) if len(paired) > 2 else None
     return {
         "command": "python benchmarks/soak.py " + " ".join(sys.argv[1:]),
         "settings": {"frames": args.frames, "model": args.model, "size": size, "sinks": SINKS[args.sinks],
@@ -121,7 +132,8 @@ def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
         "load": {"loadavg_before": load_before, "loadavg_after": [round(v, 2) for v in os.getloadavg()],
                  "others_cpu_mean": round(float(np.mean(others)), 3) if others else None,
                  "others_cpu_max": round(float(np.max(others)), 3) if others else None,
-                 "cores": os.cpu_count()},
+                 "cores": os.cpu_count(),
+                 "infer_vs_others_correlation": None if correlation is None else round(correlation, 3)},
         "windows": windows,
         "rss_kib": [[int(f), int(v)] for f, v in rss],
     }
@@ -159,6 +171,8 @@ def markdown(result: Dict[str, Any]) -> str:
         "| load average before / after | {} / {} |".format(load["loadavg_before"], load["loadavg_after"]),
         "| CPU cores used by other processes (mean / max of 1,000-frame windows) | {} / {} |".format(
             load["others_cpu_mean"], load["others_cpu_max"]),
+        "| correlation of a window's inference p50 with others' CPU | {} |".format(
+            load["infer_vs_others_correlation"]),
         "",
         "RSS (MiB) by frame: " + ", ".join("{}: {}".format(k, v) for k, v in r["at_frame"].items()),
         "",
