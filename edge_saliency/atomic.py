@@ -1,43 +1,456 @@
-"""Atomic file writes: a failure never leaves a half-written weights file, ONNX file, engine or video."""
+"""Atomic outputs: the one way edge-saliency writes a file.
+
+Every file (weights, ONNX, engine, sidecar, video, JSON lines, maps, reports) is written to a temp file beside
+its target and renamed over the target only when it is complete and checked, so a failure or an interruption
+never leaves a half-written file under the final name, and the previous file stays until the new one is whole:
+
+- the temp name is unique per output (``.NAME.tmp<pid>-<n>.EXT``: the writer's pid and a counter; the
+  extension stays last because writers such as OpenCV and safetensors look at it);
+- before a write, temp files of the same target left by a process that is no longer running (a killed run)
+  are removed, with a note;
+- a failed write (disk full, file size limit, I/O error, read-only or vanished folder, a target that cannot be
+  replaced) removes the temp file and raises :class:`OutputError`, one line naming the file, the cause and
+  the fix; the previous file is unchanged;
+- before the rename the temp file is flushed to the disk (``fsync``) and, where the writer gives one, checked
+  (a video is re-opened: frame count and size);
+- :class:`OutputGroup` commits several files together: all of them, or none (a target that cannot be replaced
+  rolls back the ones already renamed).
+
+Pure Python; Python 3.8.
+"""
+import errno
+import itertools
+import logging
 import os
-from typing import Any
+import re
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+from .errors import UserError
+
+log = logging.getLogger("edge_saliency.atomic")
 
 # Read once at import (os.umask can only be read by setting it, which is racy once threads run).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
+_COUNTER = itertools.count()
+# .NAME.tmp<pid>[-<n>]EXT (temp files) and .NAME.bak<pid>-<n>EXT (the previous file during a group commit);
+# "tmp<pid>" without a counter is the form of edge-saliency <= 0.1
+_TEMP = re.compile(r"^\.(?P<stem>.*)\.(?P<tag>tmp|bak)(?P<pid>\d+)(?:-\d+)?(?P<ext>\.[^./]*)?$")
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Write a text file through a temporary file and a rename, so readers never see half a file."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+# errors that mean "this file could not be written", and what to do about each
+_CAUSES = {
+    errno.ENOSPC: ("no space left on the device", "free some space or write to another disk"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space or write to another disk"),
+    errno.EFBIG: ("file too large for this process or file system (ulimit -f, or the file system's maximum file "
+                  "size)", "raise the limit or write to another file system"),
+    errno.EIO: ("input/output error (a failing or removed disk?)", "check the device, or write to another disk"),
+    errno.EROFS: ("read-only file system", "write to another folder"),
+    errno.EACCES: ("permission denied", "check the folder's permissions, or write to another folder"),
+    errno.EPERM: ("operation not permitted (a read-only folder, or an immutable file: see lsattr)",
+                  "check the folder and the old file (chattr -i), or write to another folder"),
+    errno.ENOENT: ("its folder no longer exists", "keep the output folder while edge-saliency writes to it"),
+    errno.ENOTDIR: ("a part of its folder path is a file", "choose another folder"),
+    errno.EEXIST: ("a part of its folder path is a file", "choose another folder"),
+    errno.EISDIR: ("it is a folder", "give a file name"),
+}
+WRITE_ERRNOS = frozenset(_CAUSES)
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    with atomic_output(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
+class OutputError(UserError):
+    """A file could not be written; the message names it, the cause and the fix. Any previous file under that
+    name is unchanged."""
+
+    def __init__(self, message: str, errno_: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.errno = errno_
+
+
+def output_error(exc: Union[OSError, str], path: str, what: str = "", existed: Optional[bool] = None,
+                 code: Optional[int] = None) -> OutputError:
+    """The :class:`OutputError` for a failed write of ``path`` (``exc``: the OSError, or a cause in words)."""
+    if isinstance(exc, OSError):
+        code = exc.errno
+        cause, fix = _CAUSES.get(exc.errno or 0, (exc.strerror or str(exc), "write to another folder"))
+    else:
+        cause, fix = _CAUSES.get(code or 0, (exc, "write to another folder"))
+        cause = exc if code is None else cause
+    if existed is None:
+        existed = os.path.lexists(path)
+    kept = "the previous {} is unchanged".format(os.path.basename(path)) if existed else "nothing was written"
+    return OutputError("cannot write {}{}: {}; {} ({})".format(what + " " if what else "", path, cause, fix, kept),
+                       code)
+
+
+def temp_path(path: str, tag: str = "tmp") -> str:
+    """A new, unique temp name beside ``path``: ``.NAME.tmp<pid>-<n>.EXT``."""
+    directory, base = os.path.split(os.path.abspath(os.fspath(path)))
+    stem, ext = os.path.splitext(base)
+    return os.path.join(directory, ".{}.{}{}-{}{}".format(stem, tag, os.getpid(), next(_COUNTER), ext))
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on this machine's pid namespace). Unknown counts as alive."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # os.kill(pid, 0) is no probe on Windows: never call a temp file stale there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it runs, as another user
+        return True
+    return True
+
+
+def _remove_stale(folder: str, names: Sequence[str], target: Optional[str] = None) -> List[str]:
+    removed = []
+    for name in names:
+        match = _TEMP.match(name)
+        if not match:
+            continue
+        if target is not None and match.group("stem") + (match.group("ext") or "") != target:
+            continue
+        pid = int(match.group("pid"))
+        if _alive(pid):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            os.remove(path)
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+        except OSError as exc:
+            log.warning("cannot remove the stale temp file %s: %s", path, exc.strerror or exc)
+            continue
+        log.info("removed %s: a temp file left by process %d, which is no longer running (an interrupted run)",
+                 path, pid)
+        removed.append(path)
+    return removed
+
+
+_TEMPS_LOCK = threading.Lock()
+_TEMPS: Dict[str, Dict[str, List[str]]] = {}  # folder -> target -> temp names found there (listed once)
+
+
+def remove_stale(path: str) -> List[str]:
+    """Remove the temp files of target ``path`` whose writer is no longer running; returns their paths.
+
+    Each folder is listed once per process (writing thousands of files into one folder stays linear): temp
+    files of writers that die while this process runs are left for the next run."""
+    folder, base = os.path.split(os.path.abspath(os.fspath(path)))
+    with _TEMPS_LOCK:
+        index = _TEMPS.get(folder)
+        if index is None:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                return []
+            index = _TEMPS[folder] = {}
+            for name in names:
+                match = _TEMP.match(name)
+                if match:
+                    index.setdefault(match.group("stem") + (match.group("ext") or ""), []).append(name)
+        names = index.pop(base, [])
+    return _remove_stale(folder, names, target=base)
+
+
+def remove_stale_in(folder: str) -> List[str]:
+    """Remove every temp file in ``folder`` whose writer is no longer running (e.g. a maps folder)."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(".")]
+    except OSError:
+        return []
+    return _remove_stale(folder, names)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make a rename durable (POSIX); a best effort where folders cannot be opened."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class atomic_output:
-    """Context manager yielding a temporary path next to ``path``; renamed over ``path`` on success,
-    removed on any failure (including KeyboardInterrupt)."""
+    """One output file: ``with atomic_output(path) as tmp:`` write ``tmp``; on success it is checked and renamed
+    over ``path``; on any failure (including KeyboardInterrupt) it is removed and ``path`` is untouched.
 
-    def __init__(self, path: str) -> None:
+    ``verify(tmp)`` (optional) checks the finished file and raises :class:`OutputError` when it is not what was
+    written. ``durable``: fsync the file before the rename (off for many small files such as per-frame maps).
+    ``what`` names the output in messages ("output video"). ``one_of_many``: one of many files (per-frame maps)
+    in a folder the writer prepared and cleaned once: the folder is not created again (a folder removed during
+    the run is an error) and not searched for stale temp files on every file. Without the ``with`` block, call
+    :meth:`open`, then :meth:`finish` + :meth:`commit` (or an :class:`OutputGroup`), or :meth:`discard`.
+    """
+
+    def __init__(self, path: str, verify: Optional[Callable[[str], None]] = None, durable: bool = True,
+                 what: str = "", one_of_many: bool = False) -> None:
         self.path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        base = os.path.basename(self.path)
-        stem, ext = os.path.splitext(base)
-        # keep the extension: some writers (safetensors, OpenCV) look at it
-        self.tmp = os.path.join(directory, ".{}.tmp{}{}".format(stem, os.getpid(), ext))
+        self.verify = verify
+        self.durable = durable
+        self.what = what
+        self.one_of_many = one_of_many
+        self.tmp = temp_path(self.path)
+        self.committed = False
+        self.opened = False
+        self.checked = False
+        self._existed: Optional[bool] = None
 
-    def __enter__(self) -> str:
+    # -- steps ------------------------------------------------------------------------------------------
+    def open(self) -> str:
+        """Create the folder, remove stale temp files of this target; returns the temp path to write."""
+        if self.one_of_many:
+            if not os.path.isdir(os.path.dirname(self.tmp)):
+                raise output_error(FileNotFoundError(errno.ENOENT, "gone", self.tmp), self.path, self.what, False)
+        else:
+            try:
+                os.makedirs(os.path.dirname(self.tmp), exist_ok=True)
+            except OSError as exc:
+                raise output_error(exc, self.path, self.what) from None
+            remove_stale(self.path)
+        self._existed = os.path.lexists(self.path)
+        self.opened = True
         return self.tmp
+
+    def error(self, exc: Union[OSError, str], code: Optional[int] = None) -> OutputError:
+        """The :class:`OutputError` for this output."""
+        return output_error(exc, self.path, self.what, self._existed, code)
+
+    def finish(self) -> None:
+        """Check the temp file is there and whole (fsync, ``verify``) and give it the usual permissions."""
+        if self.checked:
+            return
+        try:
+            if not os.path.isfile(self.tmp):
+                raise FileNotFoundError(errno.ENOENT, "no such file", self.tmp)
+            # some writers (safetensors) create 0600 files; give artifacts the permissions open() would
+            os.chmod(self.tmp, 0o666 & ~_UMASK)
+            if self.durable:
+                fd = os.open(self.tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            raise self.error(exc) from None
+        if self.verify is not None:
+            self.verify(self.tmp)
+        self.checked = True
+
+    def commit(self) -> None:
+        """Rename the finished temp file over the target."""
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM) and os.path.lexists(self.path):
+                raise OutputError("cannot replace {}{}: {} cannot be replaced (immutable or protected: see lsattr; "
+                                  "permission denied); make it writable (chattr -i) or write to another file (the "
+                                  "previous {} is unchanged)".format(self.what + " " if self.what else "", self.path,
+                                                                     self.path, os.path.basename(self.path)),
+                                  exc.errno) from None
+            raise self.error(exc) from None
+        self.committed = True
+        if self.durable:
+            _fsync_folder(os.path.dirname(os.path.abspath(self.path)))
+
+    def discard(self) -> None:
+        """Remove the temp file (nothing happens to the target)."""
+        try:
+            os.remove(self.tmp)
+        except OSError:  # never written, or its folder is gone
+            pass
+
+    # -- context manager --------------------------------------------------------------------------------
+    def __enter__(self) -> str:
+        return self.open()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is None:
-            # some writers (safetensors) create 0600 files; give artifacts the permissions open() would
-            os.chmod(self.tmp, 0o666 & ~_UMASK)
-            os.replace(self.tmp, self.path)
-        elif os.path.exists(self.tmp):
-            os.remove(self.tmp)
+            try:
+                self.finish()
+                self.commit()
+            except BaseException:
+                self.discard()
+                raise
+            return
+        self.discard()
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS and exc.filename in (None, self.tmp, self.path):
+            raise self.error(exc) from None
+
+
+def check_writable(path: str, what: str = "output") -> None:
+    """Fail now, with one line, if ``path`` cannot be written (before hours of work, not after)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise UserError("{} {} is a folder; give a file name".format(what, path))
+    probe = temp_path(path)
+    try:
+        os.makedirs(os.path.dirname(probe), exist_ok=True)
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        raise output_error(exc, path, what) from None
+
+
+def write_blocked(path: str) -> Optional[int]:
+    """Why writes to ``path`` fail now, as far as can be seen from outside the writer: ENOSPC (its file system
+    is full), EFBIG (it reached this process's file size limit, ``ulimit -f``), or None."""
+    try:
+        stats = os.statvfs(os.path.dirname(os.path.abspath(path)))
+        free = stats.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else stats.f_bavail
+        if free == 0:
+            return errno.ENOSPC
+    except (OSError, AttributeError):  # no statvfs (Windows), or the folder is gone
+        pass
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY and os.path.getsize(path) >= limit:
+            return errno.EFBIG
+    except (ImportError, OSError, ValueError):
+        pass
+    return None
+
+
+def write_temp(tmp: str, data: bytes, output: Optional[atomic_output] = None) -> None:
+    """Write ``data`` to a temp file; a failure removes it and names the output's final path (``output``) or
+    ``tmp``."""
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        if output is not None:
+            raise output.error(exc) from None
+        raise output_error(exc, tmp) from None
+
+
+def atomic_write_bytes(path: str, data: bytes, what: str = "") -> None:
+    output = atomic_output(path, what=what)
+    with output as tmp:
+        write_temp(tmp, data, output)
+
+
+def atomic_write_text(path: str, text: str, what: str = "") -> None:
+    """Write a text file through a temp file and a rename, so readers never see half a file."""
+    atomic_write_bytes(path, text.encode("utf-8"), what)
+
+
+class OutputGroup:
+    """Several outputs that appear together or not at all (an export's ONNX files, sidecars and reports; a run's
+    videos, JSON lines and summary).
+
+        with OutputGroup() as group:
+            tmp = group.add("lite.onnx")      # an atomic_output's temp path
+            ...                               # write every temp
+        # on success: every file checked, then all renamed; on failure: every temp removed, no target touched
+
+    A target that cannot be replaced after others were renamed rolls those back (their previous files come
+    back from hard-linked backups where the file system has hard links).
+    """
+
+    def __init__(self, outputs: Sequence[atomic_output] = ()) -> None:
+        self.outputs: List[atomic_output] = list(outputs)
+
+    def add(self, path: Union[str, atomic_output], **kwargs: Any) -> str:
+        output = path if isinstance(path, atomic_output) else atomic_output(path, **kwargs)
+        tmp = output.tmp if output.opened else output.open()
+        self.outputs.append(output)
+        return tmp
+
+    def output(self, tmp: str) -> atomic_output:
+        return next(o for o in self.outputs if o.tmp == tmp)
+
+    def discard(self) -> None:
+        for output in self.outputs:
+            output.discard()
+
+    def commit(self) -> List[str]:
+        """Check every output, then rename all of them; returns the committed paths."""
+        try:
+            for output in self.outputs:
+                output.finish()
+        except BaseException:
+            self.discard()
+            raise
+        done: List[atomic_output] = []
+        backups: Dict[str, Optional[str]] = {}
+        try:
+            for output in self.outputs:
+                backups[output.path] = _backup(output.path)
+                output.commit()
+                done.append(output)
+        except BaseException:
+            for output in reversed(done):  # put the previous files back
+                if _restore(output.path, backups.get(output.path), bool(output._existed)):
+                    output.committed = False
+            self.discard()
+            _remove_all(backups.values())
+            raise
+        _remove_all(backups.values())
+        return [o.path for o in done]
+
+    def __enter__(self) -> "OutputGroup":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.commit()
+            return
+        self.discard()
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            named = [o for o in self.outputs if exc.filename in (o.tmp, o.path)]
+            if named or (exc.filename is None and len(self.outputs) == 1):
+                raise (named or self.outputs)[0].error(exc) from None
+
+
+def _backup(path: str) -> Optional[str]:
+    """A hard link to the current ``path`` (None when there is none, or the file system cannot link)."""
+    if not os.path.isfile(path):
+        return None
+    backup = temp_path(path, "bak")
+    try:
+        os.link(path, backup)
+    except OSError:
+        return None
+    return backup
+
+
+def _restore(path: str, backup: Optional[str], existed: bool) -> bool:
+    """Put back what ``path`` was before the commit; False when that is impossible (the new file stays)."""
+    try:
+        if backup:
+            os.replace(backup, path)
+        elif not existed:
+            os.remove(path)
+        else:  # no backup of the previous file: keep the new, complete one rather than nothing
+            log.warning("%s was replaced and its previous version could not be kept (no hard links here)", path)
+            return False
+    except OSError as exc:
+        log.warning("could not restore the previous %s: %s", path, exc.strerror or exc)
+        return False
+    return True
+
+
+def _remove_all(paths: Any) -> None:
+    for path in paths:
+        if path:
+            try:
+                os.remove(path)
+            except OSError:
+                pass

@@ -66,12 +66,16 @@ class Sidecar:
             schema_version=version,
         )
 
-    def save(self, artifact_path: str) -> str:
-        """Write ``<artifact>.json`` atomically; returns its path."""
+    def text(self) -> str:
+        """The JSON text of the sidecar (stamped with its creation time)."""
         if not self.created:
             self.created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def save(self, artifact_path: str) -> str:
+        """Write ``<artifact>.json`` atomically; returns its path."""
         path = sidecar_path(artifact_path)
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        atomic_write_text(path, self.text(), "sidecar")
         return path
 
 

@@ -6,6 +6,7 @@ User errors print one line and exit 1, with no traceback (``-v`` shows it).
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from typing import List, Optional
 
@@ -55,6 +56,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         level=logging.DEBUG if verbose > 0 else logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
         format="%(message)s",
     )
+    if hasattr(signal, "SIGXFSZ"):
+        # past the file size limit (ulimit -f) a write should fail with EFBIG, which is reported as one line with
+        # the file's name and nothing half-written, instead of the signal killing the process mid-write
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -1,7 +1,6 @@
 """``edge-saliency run SOURCE [--model MODEL] [--output OUT.mp4]``: saliency on video, cameras, streams or
 images, in real time."""
 import argparse
-import json
 import logging
 import os
 import signal
@@ -112,8 +111,11 @@ def register(subparsers: Any) -> None:
                           "frame in order")
     src.add_argument("--queue-size", type=int, default=2, help="frames between two stages (default %(default)s)")
     src.add_argument("--reconnect", type=int, metavar="N",
-                     help="reconnect attempts when a live source drops (default 10 for streams, 3 for cameras; "
-                          "-1: forever)")
+                     help="attempts to (re)connect a live source that is down at the start or drops, with back-off "
+                          "(default 10 for streams, 3 for cameras; -1: forever)")
+    src.add_argument("--stream-timeout", type=float, default=10.0, metavar="SECONDS",
+                     help="network streams: how long opening or reading may stall before it counts as a failure "
+                          "(default %(default)s)")
     src.add_argument("--capture-resolution", metavar="WxH",
                      type=lambda t: parse_pair(t, "--capture-resolution", "1280x720"),
                      help="resolution asked of cameras and CSI (width x height; CSI default 1280x720)")
@@ -145,11 +147,63 @@ def quiet_opencv(verbose: int) -> None:
         pass
 
 
+def _check_values(args: argparse.Namespace) -> None:
+    """Option values argparse cannot judge alone, each as one line naming the value and the fix."""
+    from ..runtime.sinks import check_fps
+
+    check_fps(args.fps, "--fps")
+    check_fps(args.image_fps, "--image-fps")
+    check_fps(args.capture_fps, "--capture-fps")
+    if args.threads is not None and args.threads < 1:
+        raise UserError("--threads must be at least 1 (CPU threads for ONNX Runtime / PyTorch), got {}; leave it "
+                        "out for the default ({})".format(args.threads, default_threads()))
+    if args.reconnect is not None and args.reconnect < -1:
+        raise UserError("--reconnect takes a number of attempts, or -1 for forever; got {}".format(args.reconnect))
+    if not args.stream_timeout > 0:
+        raise UserError("--stream-timeout must be a positive number of seconds, got {}".format(args.stream_timeout))
+
+
+def _inputs(args: argparse.Namespace) -> List[str]:
+    """Every file and folder the run reads: sources (an image folder and its images), the model and its
+    sidecar, plugin libraries."""
+    from ..runtime.sources import source_paths
+    from ..sidecar import sidecar_path
+
+    paths: List[str] = []
+    for uri in args.sources:
+        paths += source_paths(uri)
+    if args.model and os.path.exists(args.model):
+        paths += [args.model, sidecar_path(args.model)]
+    return paths + list(args.plugin)
+
+
+def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
+    """Every file (and the maps folder) the run would write."""
+    from ..outputs import Output
+    from ..runtime.sinks import map_paths, stream_path
+    from ..runtime.sources import image_names
+
+    streams = len(args.sources)
+    outputs = []
+    if args.output:
+        outputs += [Output(stream_path(args.output, i, streams), "output video") for i in range(streams)]
+    if args.jsonl:
+        outputs.append(Output(args.jsonl, "JSON-lines file"))
+    if args.summary_json:
+        outputs.append(Output(args.summary_json, "summary file"))
+    if args.maps:
+        outputs.append(Output(args.maps, "maps folder", folder=True))
+        names = [image_names(uri) for uri in args.sources]
+        outputs += [Output(path, "map") for path in map_paths(args.maps, args.maps_format, names, inputs)]
+    return outputs
+
+
 def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
     """The sinks asked for, each output checked for writability now (before sources and model load)."""
     from ..runtime.sinks import (
         JsonLinesSink,
         MapsSink,
+        SummarySink,
         VideoSink,
         WindowSink,
         check_writable,
@@ -170,9 +224,13 @@ def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
         if os.path.exists(args.maps) and not os.path.isdir(args.maps):
             raise UserError("maps folder {} is a file; give a folder".format(args.maps))
         check_writable(os.path.join(args.maps, "probe"), "maps folder")
+    files = bool(sinks)
+    if args.summary_json:
+        sinks.append(SummarySink(args.summary_json))
+        check_writable(args.summary_json, "summary file")
     display = args.display
     if display is None:
-        display = display_available()[0] and (live or not sinks)
+        display = display_available()[0] and (live or not files)
     elif display and not display_available()[0]:
         raise UserError("cannot open a window: {}; run with --no-display".format(display_available()[1]))
     if display:
@@ -228,7 +286,7 @@ def _install_signals(pipeline: Any) -> List[Tuple[int, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..atomic import atomic_write_text
+    from ..outputs import check_outputs
     from ..runtime.pipeline import Pipeline, PipelineOptions
     from ..runtime.runners import create_runner
     from ..runtime.sources import open_source, parse_uri
@@ -239,12 +297,11 @@ def run(args: argparse.Namespace) -> int:
         smooth=args.smooth, threshold=args.threshold, colormap=args.colormap, alpha=args.alpha,
         batch=args.batch, queue_size=args.queue_size, policy=args.policy, max_frames=args.max_frames, hud=args.hud)
     options.validate()
+    _check_values(args)
     live = any(parse_uri(uri).live for uri in args.sources)
+    inputs = _inputs(args)
+    check_outputs(_outputs(args, inputs), inputs)  # before anything is opened or written
     sinks = _sinks(args, live)
-    if args.summary_json:
-        from ..runtime.sinks import check_writable
-
-        check_writable(args.summary_json, "summary file")
     sources: List[Any] = []
     runner = None
     previous: List[Tuple[int, Any]] = []
@@ -252,7 +309,8 @@ def run(args: argparse.Namespace) -> int:
         for uri in args.sources:
             sources.append(open_source(uri, loop=args.loop, reconnect=args.reconnect,
                                        capture_size=args.capture_resolution, capture_fps=args.capture_fps,
-                                       flip=args.flip_method, image_fps=args.image_fps))
+                                       flip=args.flip_method, image_fps=args.image_fps,
+                                       stream_timeout=args.stream_timeout))
         if args.model is None and args.backend in ("auto", "classic"):
             log.info("no --model: running the classic spectral-residual saliency backend (no weights); give --model "
                      "MODEL.onnx for EML-Net")
@@ -281,14 +339,9 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
         for line in summary.lines():
             print(line)
-        for sink in sinks:
-            written = list(getattr(sink, "paths", {}).values()) + [getattr(sink, "path", None)]
-            for path in dict.fromkeys(p for p in written if p and os.path.isfile(p)):
-                print("wrote {}".format(path))
-            if getattr(sink, "written", 0):
-                print("wrote {} maps into {}".format(sink.written, sink.folder))
-        if args.summary_json:
-            atomic_write_text(args.summary_json, json.dumps(summary.to_dict(), indent=2) + "\n")
+        for sink in sinks:  # only what this run completed
+            for line in sink.report():
+                print(line)
         return INTERRUPTED if pipeline.stop_reason == "interrupted" else 0
     finally:
         for sig, handler in previous:

@@ -2,6 +2,7 @@
 import argparse
 from typing import Any
 
+from ..errors import UserError
 from .common import add_subcommand, parse_size
 
 
@@ -19,7 +20,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..runtime.sample_clip import write_sample_clip
+    from ..runtime.sinks import check_fps
+    from .run import quiet_opencv
 
+    quiet_opencv(args.verbose)  # OpenCV's per-frame write warnings: the failure is reported as one line
+    check_fps(args.fps)
+    if args.frames < 1:
+        raise UserError("--frames must be at least 1, got {}".format(args.frames))
     path = write_sample_clip(args.output, frames=args.frames, size=args.size, fps=args.fps)
     print("wrote {}: {} frames, {}x{} at {:g} fps".format(path, args.frames, args.size[1], args.size[0], args.fps))
     return 0

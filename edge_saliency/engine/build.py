@@ -4,13 +4,14 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from .. import system
 from .._lazy import require
-from ..atomic import atomic_output, atomic_write_bytes
+from ..atomic import OutputGroup, check_writable, write_blocked, write_temp
 from ..errors import MissingDependencyError, UserError
-from ..sidecar import Sidecar, read_sidecar
+from ..outputs import Output, check_outputs
+from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from .cache import DEFAULT_DIR, artifact_path, cache_key, current_target, file_sha256, is_up_to_date, rebuild_command
 from .onnx_info import OnnxDescription, describe_onnx
 from .options import BACKENDS, BuildOptions
@@ -63,7 +64,9 @@ def build_engine(
 ) -> BuildResult:
     """Build (or find in the cache) the artifact for ``onnx_path`` and ``options``.
 
-    ``output`` overrides the cache path. Writes are atomic: an interrupted build leaves no file.
+    ``output`` overrides the cache path. The artifact and its sidecar are written together (both or neither):
+    an interrupted or failed build leaves no file and keeps a previous entry. A cache entry that cannot be read
+    counts as absent and is rebuilt; ``force`` always rebuilds.
     """
     description = describe_onnx(onnx_path)
     if not options.precision:
@@ -77,16 +80,45 @@ def build_engine(
     plugin_hashes = [file_sha256(p) for p in options.plugins if os.path.isfile(p)]
     key = cache_key(file_sha256(onnx_path), options, target, plugin_hashes)
     path = output or artifact_path(onnx_path, options.precision, chosen, key, output_dir)
-    existing = read_sidecar(path, required=False) if os.path.isfile(path) else None
-    if not force and existing is not None and is_up_to_date(path, existing, key):
+    check_outputs([Output(path, "engine"), Output(sidecar_path(path), "engine sidecar")] +
+                  ([Output(options.timing_cache, "timing cache")] if options.timing_cache else []),
+                  [onnx_path, sidecar_path(onnx_path)] + list(options.plugins))
+    existing = None if force else _cached(path)
+    if existing is not None and is_up_to_date(path, existing, key):
         return BuildResult(path, existing, chosen, skipped=True, fallback=fallback)
+    check_writable(path, "engine")
 
     rules = _check_tensorrt_rules(onnx_path, backend, chosen)
-    started = time.perf_counter()
-    if chosen == "tensorrt":
-        info = _build_tensorrt(onnx_path, description, options, path, verbose)
-    else:
-        info = _build_onnxruntime(onnx_path, description, options, path, target.provider or "")
+    with OutputGroup() as group:
+        tmp = group.add(path, what="engine")
+        started = time.perf_counter()
+        if chosen == "tensorrt":
+            info = _build_tensorrt(onnx_path, description, options, tmp, verbose, group.output(tmp))
+        else:
+            info = _build_onnxruntime(onnx_path, description, options, tmp, target.provider or "", group.output(tmp))
+        sidecar = _sidecar(info, onnx_path, description, options, chosen, key, target, plugin_hashes, tmp, started,
+                           rules)
+        sidecar_tmp = group.add(sidecar_path(path), what="engine sidecar")
+        write_temp(sidecar_tmp, sidecar.text().encode("utf-8"), group.output(sidecar_tmp))
+    return BuildResult(path, sidecar, chosen, skipped=False, fallback=fallback)
+
+
+def _cached(path: str) -> Optional[Sidecar]:
+    """The sidecar of a cache entry; None when there is no entry, or it cannot be read (then it is rebuilt)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        return read_sidecar(path, required=False)
+    except UserError as exc:
+        log.warning("the cached %s cannot be used (%s): rebuilding it", path, exc)
+        return None
+
+
+def _sidecar(info: dict, onnx_path: str, description: OnnxDescription, options: BuildOptions, chosen: str,
+             key: str, target: Any, plugin_hashes: List[str], built: str, started: float,
+             rules: Optional[dict]) -> Sidecar:
+    """The artifact's sidecar: the build facts ``info`` plus key, target, inputs, the TensorRT rules check and the
+    rebuild command."""
     onnx_sidecar = description.sidecar
     info.update({
         "backend": chosen,
@@ -98,19 +130,17 @@ def build_engine(
                  "precision": description.precision, "plugin_nodes": description.plugin_nodes,
                  "export": onnx_sidecar.info if onnx_sidecar else None},
         "plugins": [{"path": os.path.abspath(p), "sha256": h} for p, h in zip(options.plugins, plugin_hashes)],
-        "artifact_sha256": file_sha256(path),
+        "artifact_sha256": file_sha256(built),
         "build_seconds": round(time.perf_counter() - started, 2),
         "environment": system.environment(),
         "tensorrt_rules": rules,
         "rebuild_command": rebuild_command(onnx_path, options, chosen),
     })
-    sidecar = Sidecar(
+    return Sidecar(
         kind="engine" if chosen == "tensorrt" else "onnxruntime",
         model=onnx_sidecar.model if onnx_sidecar else None,
         info=info,
     )
-    sidecar.save(path)
-    return BuildResult(path, sidecar, chosen, skipped=False, fallback=fallback)
 
 
 def _check_tensorrt_rules(onnx_path: str, backend: str, chosen: str) -> Optional[dict]:
@@ -136,12 +166,12 @@ def _check_tensorrt_rules(onnx_path: str, backend: str, chosen: str) -> Optional
     return report.summary()
 
 
-def _build_tensorrt(onnx_path: str, description: OnnxDescription, options: BuildOptions, path: str,
-                    verbose: bool) -> dict:
+def _build_tensorrt(onnx_path: str, description: OnnxDescription, options: BuildOptions, tmp: str,
+                    verbose: bool, output: Any) -> dict:
     from .trt_builder import build_serialized_engine
 
     data, report = build_serialized_engine(onnx_path, options, description.precision, verbose=verbose)
-    atomic_write_bytes(path, data)
+    write_temp(tmp, data, output)
     return {
         "tensorrt_version": report.tensorrt_version,
         "inputs": report.inputs,
@@ -152,8 +182,8 @@ def _build_tensorrt(onnx_path: str, description: OnnxDescription, options: Build
     }
 
 
-def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: BuildOptions, path: str,
-                       provider: str) -> dict:
+def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: BuildOptions, tmp: str,
+                       provider: str, output: Any) -> dict:
     """ONNX Runtime's offline optimization of the graph, saved for ``provider`` (the runtime then loads it
     with graph optimizations off, so start-up skips the work)."""
     from ..plugins.ort_op import check_plugin_inputs_float32, session_options
@@ -169,14 +199,22 @@ def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: Bu
             provider, ", ".join(onnxruntime.get_available_providers())))
     if description.plugin_nodes:
         check_plugin_inputs_float32(require("onnx").load(onnx_path, load_external_data=False))
-    with atomic_output(path) as tmp:
-        so = session_options(with_plugin=description.plugin_nodes > 0)
-        so.log_severity_level = 3  # its "hardware specific optimizations" warning is why the key names the CPU
-        so.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.optimized_model_filepath = tmp
+    so = session_options(with_plugin=description.plugin_nodes > 0)
+    so.log_severity_level = 3  # its "hardware specific optimizations" warning is why the key names the CPU
+    so.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.optimized_model_filepath = tmp
+    try:
         onnxruntime.InferenceSession(onnx_path, so, providers=[provider])
-        if not os.path.isfile(tmp):
-            raise UserError("ONNX Runtime did not write the optimized model for {}".format(onnx_path))
+    except Exception as exc:  # ONNX Runtime's own exception types, which do not say why a write failed
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        blocked = write_blocked(tmp) if os.path.exists(tmp) else None
+        if blocked is not None:
+            raise output.error(os.strerror(blocked), blocked) from None
+        if os.path.exists(tmp):
+            raise output.error("ONNX Runtime could not write it ({})".format(first)) from None
+        raise UserError("ONNX Runtime cannot load {}: {}".format(onnx_path, first)) from None
+    if not os.path.isfile(tmp):
+        raise UserError("ONNX Runtime did not write the optimized model for {}".format(onnx_path))
     return {
         "onnxruntime_version": onnxruntime.__version__,
         "provider": provider,

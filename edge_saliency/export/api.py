@@ -6,8 +6,10 @@ Files written by ``export_model(source, "out/lite.onnx", precisions=("fp32", "fp
   ``out/lite-fp16.onnx``, ``out/lite-int8.onnx``, each with its sidecar ``<file>.json``;
 - ``out/lite.accuracy.json`` and ``out/lite.accuracy.md``: the accuracy report of every precision.
 
-All of them appear together or not at all: a parity failure, a bad option or Ctrl-C leaves no file behind
-(the calibration cache excepted: it is valid on its own).
+All of them (sidecars included) appear together or not at all: a parity failure, a bad option, a full disk or
+Ctrl-C leaves no file behind and previous files unchanged (the calibration cache excepted: it is valid on its
+own). Before anything runs, an output that is an input (the model, weights, calibration or evaluation frames)
+or lies inside an input folder is refused (``edge_saliency.outputs``).
 
 Sidecar (``edge_saliency.sidecar.Sidecar``, kind ``"onnx"``): ``model`` is the ModelConfig (its
 ``input_size`` is the export size) and ``info`` holds
@@ -54,7 +56,6 @@ key                   value
 The same config JSON (``edge_saliency_config``), ``edge_saliency_precision``, ``edge_saliency_upsample`` and
 ``edge_saliency_source`` are in the ONNX metadata_props, so a file without its sidecar can still be checked.
 """
-import contextlib
 import dataclasses
 import json
 import logging
@@ -67,7 +68,7 @@ import torch
 
 from .._lazy import require
 from .._version import __version__
-from ..atomic import atomic_output
+from ..atomic import OutputGroup, check_writable, write_temp
 from ..config import ModelConfig, check_input_size
 from ..errors import UserError, WeightsError
 from ..hashing import file_sha256
@@ -75,6 +76,7 @@ from ..models.emlnet import INPUT_MULTIPLE, EMLNet
 from ..models.factory import create_model
 from ..models.registry import get_preset, list_presets
 from ..models.weights import CONFIG_METADATA_KEY, load_model, load_state, read_checkpoint
+from ..outputs import Output, check_outputs
 from ..plugins import upsample_op as contract
 from ..plugins.ort_op import create_session
 from ..preprocess import INTERPOLATION, preprocess
@@ -292,6 +294,9 @@ def export_model(
         raise UserError("calibration method must be one of {}, got {!r}".format(", ".join(int8.METHODS),
                                                                               calibration_method))
     source = build_source(model, weights, pretrained, backbone_weights, seed)
+    files = {p: variant_path(output, p) for p in precisions}
+    json_path, md_path = report_paths(output)
+    _check_paths(files, (json_path, md_path), model, weights, backbone_weights, calibration, eval_frames)
     early = config_without_weights(model)
     requested = input_size or (early.input_size if early else (480, 640))
     size = check_input_size(requested, INPUT_MULTIPLE)
@@ -324,15 +329,13 @@ def export_model(
     references = evaluate.torch_outputs(net, inputs)
     base = _base_info(proto, "fp32", upsample, dynamic, size, simplify, source)
 
-    files = {p: variant_path(output, p) for p in precisions}
-    json_path, md_path = report_paths(output)
     report: Dict[str, Dict[str, Any]] = {}
     infos: Dict[str, Dict[str, Any]] = {}
-    with contextlib.ExitStack() as stack:
-        tmp = {p: stack.enter_context(atomic_output(files[p])) for p in precisions}
+    with OutputGroup() as group:  # every file of the export appears together, or none does
+        tmp = {p: group.add(files[p], what="ONNX file") for p in precisions}
         fp32 = _Variant("fp32", proto, dict(base))
         data = _finish_variant(fp32, config, source, upsample)
-        _write(tmp["fp32"], data)
+        write_temp(tmp["fp32"], data, group.output(tmp["fp32"]))
         fp32_sha = file_sha256(tmp["fp32"])
         variants = [(fp32, data)]
         reference = {"file": os.path.basename(files["fp32"]), "sha256": fp32_sha}
@@ -374,7 +377,7 @@ def export_model(
             timings["check_" + variant.precision] = step.seconds
             accuracy = result.pop("accuracy")
             if variant.precision != "fp32":
-                _write(tmp[variant.precision], payload)
+                write_temp(tmp[variant.precision], payload, group.output(tmp[variant.precision]))
             path = tmp[variant.precision]
             variant.info.update(parity=result, accuracy=accuracy, sha256=file_sha256(path),
                                 size_bytes=os.path.getsize(path))
@@ -388,30 +391,28 @@ def export_model(
         document = {"model": config.name, "input_size": list(size), "upsample": upsample, "dynamic": dynamic,
                     "reference": "fp32 PyTorch", "tolerances": evaluate.TOLERANCES, "variants": report,
                     "pseudo_fixation_fraction": evaluate.PSEUDO_FIXATION_FRACTION}
-        tmp_json = stack.enter_context(atomic_output(json_path))
-        tmp_md = stack.enter_context(atomic_output(md_path))
-        _write(tmp_json, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
-        _write(tmp_md, ("# {} — accuracy vs fp32\n\n{}\n".format(config.name, markdown)).encode())
-    _save_sidecars(files, infos, config)
+        texts = {json_path: json.dumps(document, indent=2, sort_keys=True) + "\n",
+                 md_path: "# {} — accuracy vs fp32\n\n{}\n".format(config.name, markdown)}
+        texts.update({sidecar_path(path): Sidecar(kind="onnx", model=config, info=infos[precision]).text()
+                      for precision, path in files.items()})
+        for path, text in texts.items():
+            target = group.add(path, what="report" if "accuracy" in os.path.basename(path) else "sidecar")
+            write_temp(target, text.encode("utf-8"), group.output(target))
     return ExportResult(files=files, report=report, report_paths=(json_path, md_path), markdown=markdown,
                         timings=timings)
 
 
-def _write(path: str, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-
-
-def _save_sidecars(files: Mapping[str, str], infos: Mapping[str, Dict[str, Any]], config: ModelConfig) -> None:
-    try:
-        for precision, path in files.items():
-            Sidecar(kind="onnx", model=config, info=infos[precision]).save(path)
-    except BaseException:
-        for path in files.values():
-            for leftover in (path, sidecar_path(path)):
-                if os.path.exists(leftover):
-                    os.remove(leftover)
-        raise
+def _check_paths(files: Mapping[str, str], reports: Sequence[str], model: str, weights: Optional[str],
+                 backbone_weights: Optional[Mapping[str, str]], calibration: Optional[str],
+                 eval_frames: Optional[str]) -> None:
+    """No output of the export may be one of its inputs (or lie in an input folder), nor two outputs one file."""
+    outputs = [Output(path, "output") for path in files.values()]
+    outputs += [Output(sidecar_path(path), "sidecar") for path in files.values()]
+    outputs += [Output(path, "report") for path in reports]
+    inputs = [p for p in [model, sidecar_path(model), weights, calibration, eval_frames] if p]
+    check_outputs(outputs, inputs + list((backbone_weights or {}).values()))
+    for path in set(files.values()):
+        check_writable(path, "output")
 
 
 # -- check ---------------------------------------------------------------------------------------------

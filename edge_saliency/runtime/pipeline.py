@@ -9,17 +9,19 @@ queued). Sinks run on the calling thread (OpenCV windows need it).
 Stop: :meth:`Pipeline.stop` ends capture and lets the frames in flight drain, so outputs are complete and
 playable; :meth:`Pipeline.abort` drops them. Timing is recorded per stage and end to end.
 """
-import collections
 import dataclasses
 import logging
 import queue
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..atomic import OutputGroup
+from ..config import check_input_size
 from ..errors import UserError
+from . import memory
 from .frames import (
     OFFICIAL_SIGMA,
     Geometry,
@@ -285,8 +287,31 @@ class Postprocessor:
 # -- summary ---------------------------------------------------------------------------------------------
 
 
-def _percentiles(samples: Sequence[float]) -> Dict[str, float]:
-    if not samples:
+class Samples:
+    """The last ``size`` timing samples of a stage in a preallocated ring (float64): memory is fixed from the start,
+    where a deque of Python floats grows by about 32 bytes per frame until it is full."""
+
+    def __init__(self, size: int = SAMPLES) -> None:
+        self._values = np.full(size, np.nan)  # written now: resident from the start, not page by page
+        self._next = 0
+        self.count = 0
+
+    def append(self, value: float) -> None:
+        self._values[self._next] = value
+        self._next = (self._next + 1) % len(self._values)
+        self.count = min(self.count + 1, len(self._values))
+
+    def values(self) -> np.ndarray:
+        return self._values[:self.count] if self.count < len(self._values) else self._values
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def _percentiles(samples: Any) -> Dict[str, float]:
+    if isinstance(samples, Samples):
+        samples = samples.values()
+    if not len(samples):
         return {"p50_ms": 0.0, "p90_ms": 0.0, "mean_ms": 0.0}
     values = np.asarray(samples, dtype=np.float64) * 1000.0
     return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p90_ms": round(float(np.percentile(values, 90)), 3),
@@ -361,6 +386,10 @@ class Pipeline:
         check_saliency_model(runner)
         self.size = self._model_size()
         self.batch = self._batch()
+        config = runner.model_config
+        memory.check_memory(self.size, self.batch, runner.name,
+                            memory.model_bytes_per_pixel(config) if config is not None and runner.on_host else 0.0,
+                            made_for=self.runner.preferred_size)
         live = any(s.live for s in self.sources)
         policy = self.options.policy
         self.latest = policy == "latest" or (policy == "auto" and live)
@@ -368,8 +397,8 @@ class Pipeline:
         self._stop = threading.Event()
         self._abort = threading.Event()
         self._errors: List[BaseException] = []
-        self._times: Dict[str, Deque[float]] = {s: collections.deque(maxlen=SAMPLES) for s in STAGES}
-        self._latency: Deque[float] = collections.deque(maxlen=SAMPLES)
+        self._times: Dict[str, Samples] = {s: Samples() for s in STAGES}
+        self._latency = Samples()
         self._busy: Dict[str, float] = dict.fromkeys(STAGES, 0.0)  # seconds each stage worked (capture: summed)
         self.captured = 0
         self.frames = 0
@@ -388,6 +417,14 @@ class Pipeline:
         size = wanted or self.runner.preferred_size
         if size is None:
             raise UserError("{} takes any input size: give one with --size HxW (e.g. 256x320)".format(self.runner.name))
+        if wanted is not None and self.runner.model_config is not None:  # EML-Net: the encoders' stride
+            check_input_size(wanted, 32, hint=" (--size {}x{}: {} is an EML-Net model, whose input sides are "
+                                             "multiples of 32)".format(wanted[0], wanted[1], self.runner.name))
+        made = self.runner.preferred_size
+        if wanted is not None and made and wanted[0] * wanted[1] > 16 * made[0] * made[1]:
+            log.warning("input %dx%d has %.0fx the pixels of %s's own size %dx%d: expect about that much more time "
+                        "and memory per frame", wanted[0], wanted[1], wanted[0] * wanted[1] / (made[0] * made[1]),
+                        self.runner.name, made[0], made[1])
         return int(size[0]), int(size[1])
 
     def _batch(self) -> int:
@@ -505,11 +542,14 @@ class Pipeline:
         return infos
 
     def run(self, on_frame: Optional[Callable[[Packet], None]] = None) -> Summary:
+        """Run to the end of the sources (or a stop); the sinks' files are committed together when every sink
+        closed cleanly, else none of them is (previous files stay as they were)."""
         views = needed_views(self.sinks)
         float_map = any(s.needs_float_map for s in self.sinks)
         opened: List[Sink] = []
         ok = False
         started = time.perf_counter()
+        summary: Optional[Summary] = None
         try:
             for sink in self.sinks:
                 sink.open(self.stream_infos())
@@ -521,18 +561,40 @@ class Pipeline:
             self.abort()
             ok = True  # what was written is valid; finish the files
             raise
+        except BaseException as exc:
+            self._errors.append(exc)
         finally:
             self._abort.set()
             for sink in opened:
                 try:
-                    sink.close(ok=ok)
+                    sink.finish(ok=ok)
                 except Exception as exc:  # close the others anyway
                     self._errors.append(exc)
                     ok = False
             wall = (self._last_done or time.perf_counter()) - started
+            summary = self.summary(wall)
+            self._commit(opened, summary, ok)
         if self._errors:
-            raise self._errors[0]
-        return self.summary(wall)
+            raise memory.explain(self._errors[0], self.size, self.batch, self.runner.name, self.runner.preferred_size)
+        return summary
+
+    def _commit(self, sinks: Sequence[Sink], summary: "Summary", ok: bool) -> None:
+        """All the sinks' finished files renamed together, or (after any failure) all removed."""
+        try:
+            if ok:
+                for sink in sinks:
+                    sink.summarize(summary)
+        except Exception as exc:
+            self._errors.append(exc)
+            ok = False
+        group = OutputGroup([output for sink in sinks for output in sink.finished()])
+        if not ok:
+            group.discard()
+            return
+        try:
+            group.commit()  # on failure it has put back the previous files and removed every temp file
+        except Exception as exc:
+            self._errors.append(exc)
 
     def _run_threads(self, views: Sequence[str], float_map: bool, on_frame: Optional[Callable[[Packet], None]]) -> None:
         size = self.options.queue_size
@@ -558,6 +620,9 @@ class Pipeline:
             thread.start()
         try:
             self._sink_loop(to_sinks, on_frame)
+        except BaseException:
+            self.abort()  # a sink failed (disk full...): the other stages stop now instead of filling the queues
+            raise
         finally:
             self.abort() if self._errors else self.stop(self.stop_reason or "done")
             for thread in threads:

@@ -9,7 +9,7 @@ import numpy as np
 from .._lazy import require
 from ..atomic import atomic_output
 from ..errors import UserError
-from .sinks import check_writable, video_fourcc
+from .sinks import check_writable, verify_video, video_fourcc
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 
@@ -72,7 +72,9 @@ def write_sample_clip(path: str, frames: int = 96, size: Tuple[int, int] = (240,
     fourcc = video_fourcc(path)
     check_writable(path, "sample clip")
     height, width = int(size[0]), int(size[1])
-    with atomic_output(path) as tmp:
+    output = atomic_output(path, what="sample clip")
+    output.verify = lambda tmp: verify_video(output, lambda: frames, (height, width))
+    with output as tmp:
         writer: Any = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*fourcc), float(fps), (width, height))
         if not writer.isOpened():
             raise UserError("cannot write {} with codec {}".format(path, fourcc))

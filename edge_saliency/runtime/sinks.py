@@ -1,21 +1,28 @@
 """Where processed frames go (after jetson-utils' ``videoOutput``): a window, a video file, per-frame maps,
-JSON lines.
+JSON lines, the run's summary.
 
-Every file is written through :class:`edge_saliency.atomic.atomic_output`: a video goes to a hidden temp file
-beside the target and is renamed when it is complete and finalized, so an interrupted run (Ctrl-C) still
-leaves a playable file, and a failed one leaves none. The frame rate and size are the source's.
+Every file is written through :mod:`edge_saliency.atomic`: to a temp file beside the target, renamed when it
+is complete and checked. A video is re-opened before it replaces anything (frame count and size must be what
+was written), and the disk is watched while it grows (a full disk or the file size limit stops the run at
+once: OpenCV's writer itself reports no write errors). The files of one run (videos, JSON lines, summary) are
+committed together by the pipeline: all of them, or on a failure none, so previous files stay intact. Maps
+are committed one by one (each is a whole file the moment it appears). An interrupted run (Ctrl-C) still
+finishes its files: they are playable and complete up to the last frame.
 """
 import dataclasses
+import errno
 import json
 import logging
 import os
+import re
 import sys
+import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .._lazy import require
-from ..atomic import atomic_output
+from ..atomic import OutputGroup, atomic_output, check_writable, remove_stale_in, write_blocked, write_temp
 from ..errors import UserError
 from .frames import draw_hud
 
@@ -25,6 +32,7 @@ VIEWS = ("overlay", "side-by-side", "map")
 # container -> a codec every OpenCV/FFmpeg build writes
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
 MAP_FORMATS = ("png", "npy", "both")
+SPACE_CHECK_S = 1.0  # how often a growing video checks the disk (OpenCV drops write errors silently)
 
 
 def _cv2() -> Any:
@@ -41,20 +49,14 @@ class StreamInfo:
     fps: float
 
 
-def check_writable(path: str, what: str = "output") -> None:
-    """Fail now, with one line, if ``path`` cannot be written (instead of after processing a video)."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise UserError("{} {} is a folder; give a file name".format(what, path))
-    folder = os.path.dirname(os.path.abspath(path))
-    probe = os.path.join(folder, ".{}.probe{}".format(os.path.basename(path), os.getpid()))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with open(probe, "wb"):
-            pass
-        os.remove(probe)
-    except OSError as exc:
-        raise UserError("cannot write {} {}: {}".format(what, path, exc.strerror or exc)) from None
+def check_growing(output: atomic_output) -> None:
+    """Stop a run whose file cannot be finished: its disk is full, it reached the file size limit, or its folder
+    was removed (writes to an open file in a removed folder would succeed until the final rename)."""
+    blocked = write_blocked(output.tmp)
+    if blocked is not None:
+        raise output.error(os.strerror(blocked), blocked)
+    if not os.path.exists(output.tmp):
+        raise output.error(FileNotFoundError(errno.ENOENT, "gone", output.tmp))
 
 
 def stream_path(path: str, stream: int, streams: int) -> str:
@@ -69,7 +71,10 @@ def stream_path(path: str, stream: int, streams: int) -> str:
 
 
 class Sink:
-    """Base class: ``open(streams)`` before the first frame, ``write(packet)`` per frame, ``close(ok)``."""
+    """Base class: ``open(streams)`` before the first frame, ``write(packet)`` per frame, ``close(ok)`` at the
+    end (:meth:`finish`, then :meth:`commit` of its files). The pipeline instead finishes every sink, gives them
+    the summary (:meth:`summarize`) and commits the files of all of them together (or discards them all);
+    :meth:`report` says what this run wrote."""
 
     views: Tuple[str, ...] = ()  # rendered views the sink needs (see VIEWS)
     needs_float_map = False  # the float map at frame size (NPY)
@@ -81,8 +86,39 @@ class Sink:
     def write(self, packet: Any) -> None:
         raise NotImplementedError
 
+    def finish(self, ok: bool = True) -> None:
+        """Release what the sink holds; with ``ok``, make its files complete and checked (not yet committed);
+        without, discard them."""
+
+    def commit(self) -> None:
+        """Rename this sink's finished files over their targets (all of them, or none)."""
+        OutputGroup(self.finished()).commit()
+
     def close(self, ok: bool = True) -> None:
-        pass
+        self.finish(ok)
+        if ok:
+            self.commit()
+
+    def summarize(self, summary: Any) -> None:
+        """The run's summary, after a successful close (the summary file writes it)."""
+
+    def finished(self) -> List[atomic_output]:
+        """Files that are complete and checked, waiting to be committed (after ``close(ok=True)``)."""
+        return []
+
+    def report(self) -> List[str]:
+        """"wrote ..." lines for the files this run completed (none before the commit)."""
+        return ["wrote {}".format(o.path) for o in self.finished() if o.committed]
+
+
+class FileSink(Sink):
+    """A sink writing one file per run (or per stream) through :class:`atomic_output`."""
+
+    def __init__(self) -> None:
+        self._done: List[atomic_output] = []
+
+    def finished(self) -> List[atomic_output]:
+        return list(self._done)
 
 
 def video_fourcc(path: str, fourcc: Optional[str] = None) -> str:
@@ -97,13 +133,20 @@ def video_fourcc(path: str, fourcc: Optional[str] = None) -> str:
     return VIDEO_CODECS[extension]
 
 
-class VideoSink(Sink):
+def check_fps(fps: Optional[float], flag: str = "--fps") -> None:
+    if fps is not None and not (0.0 < fps < 1e6):  # also refuses NaN
+        raise UserError("{} must be a positive number of frames per second (e.g. 25), got {}".format(flag, fps))
+
+
+class VideoSink(FileSink):
     """A video file per stream (overlay, side-by-side or the raw map), at the source's fps and size."""
 
     def __init__(self, path: str, view: str = "overlay", fourcc: Optional[str] = None, fps: Optional[float] = None,
                  hud: bool = False) -> None:
+        super().__init__()
         if view not in VIEWS:
             raise UserError("--view must be one of {}, got {!r}".format(", ".join(VIEWS), view))
+        check_fps(fps)
         self.path = os.fspath(path)
         self.view = view
         self.views = (view,)
@@ -113,6 +156,7 @@ class VideoSink(Sink):
         self._writers: Dict[int, Any] = {}
         self._outputs: Dict[int, atomic_output] = {}
         self._sizes: Dict[int, Tuple[int, int]] = {}
+        self._checked = 0.0
         self.frames: Dict[int, int] = {}
         self.paths: Dict[int, str] = {}
 
@@ -124,17 +168,19 @@ class VideoSink(Sink):
             path = stream_path(self.path, stream.index, len(streams))
             h, w = stream.size
             size = (h, 2 * w) if self.view == "side-by-side" else (h, w)
-            output = atomic_output(path)
-            tmp = output.__enter__()
+            output = atomic_output(path, what="output video")
+            output.verify = self._verifier(stream.index, output)
+            tmp = output.open()
             writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.fourcc), float(self.fps or stream.fps),
                                      (size[1], size[0]))
             if not writer.isOpened():
-                output.__exit__(UserError, None, None)
-                self.close(ok=False)
+                output.discard()
+                self.finish(ok=False)
                 raise UserError("cannot write video {} with codec '{}': this OpenCV/FFmpeg has no encoder for it; "
                                 "use .mp4 (mp4v) or .avi (MJPG), or another --fourcc".format(path, self.fourcc))
             self._writers[stream.index], self._outputs[stream.index] = writer, output
             self._sizes[stream.index], self.frames[stream.index], self.paths[stream.index] = size, 0, path
+        self._checked = time.monotonic()
 
     def write(self, packet: Any) -> None:
         image = packet.views[self.view]
@@ -145,19 +191,64 @@ class VideoSink(Sink):
             image = draw_hud(image.copy(), packet.hud)
         self._writers[packet.stream].write(image)
         self.frames[packet.stream] += 1
+        now = time.monotonic()
+        if now - self._checked >= SPACE_CHECK_S:
+            self._checked = now
+            for output in self._outputs.values():
+                check_growing(output)
 
-    def close(self, ok: bool = True) -> None:
+    def _verifier(self, index: int, output: atomic_output) -> Any:
+        return lambda tmp: verify_video(output, lambda: self.frames.get(index, 0), self._sizes[index])
+
+    def finish(self, ok: bool = True) -> None:
+        failure: Optional[BaseException] = None
         for index, writer in list(self._writers.items()):
             writer.release()  # finalizes the container (an mp4 needs its index written)
             output = self._outputs[index]
-            if ok and self.frames.get(index):
-                output.__exit__(None, None, None)
+            if ok and self.frames.get(index) and failure is None:
+                try:
+                    output.finish()  # fsync and read back now; the pipeline renames it with the others
+                except BaseException as exc:
+                    failure = exc
+                    output.discard()
+                    continue
+                self._done.append(output)
             else:
-                if ok:
+                if ok and not self.frames.get(index):
                     log.warning("no frames for %s: not written", self.paths[index])
-                output.__exit__(UserError, None, None)
+                output.discard()
         self._writers.clear()
         self._outputs.clear()
+        if failure is not None:
+            for output in self._done:
+                output.discard()
+            self._done.clear()
+            raise failure
+
+
+def verify_video(output: atomic_output, frames: Any, size: Tuple[int, int]) -> None:
+    """The finished temp video of ``output`` must read back: ``frames()`` frames (the count when it is checked)
+    of ``size`` (H, W); else :class:`OutputError` with the cause (a full disk, the file size limit, or a write
+    OpenCV's writer failed silently)."""
+    cv2 = _cv2()
+    want = frames()
+    capture = cv2.VideoCapture(output.tmp)
+    try:
+        opened = capture.isOpened()
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if opened else 0
+        got = (int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+               int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)) if opened else (0, 0)
+        readable = opened and capture.read()[0]
+    finally:
+        capture.release()
+    if readable and count == want and got == tuple(size):
+        return
+    blocked = write_blocked(output.tmp)
+    if blocked is not None:
+        raise output.error(os.strerror(blocked), blocked)
+    raise output.error("the finished video does not read back ({} of {} frames, {}x{} instead of {}x{}: a write "
+                       "failed or the disk is failing)".format(count, want, got[1], got[0], size[1], size[0]),
+                       errno.EIO)
 
 
 def display_available() -> Tuple[bool, str]:
@@ -204,7 +295,7 @@ class WindowSink(Sink):
         elif key == ord("h"):
             self.hud = not self.hud
 
-    def close(self, ok: bool = True) -> None:
+    def finish(self, ok: bool = True) -> None:
         if self._titles:
             _cv2().destroyAllWindows()
 
@@ -225,6 +316,7 @@ class MapsSink(Sink):
         if os.path.exists(self.folder) and not os.path.isdir(self.folder):
             raise UserError("maps folder {} is a file; give a folder".format(self.folder))
         check_writable(os.path.join(self.folder, "probe"), "maps folder")
+        remove_stale_in(self.folder)
         self._prefix = len(streams) > 1
 
     def name(self, packet: Any) -> str:
@@ -235,13 +327,41 @@ class MapsSink(Sink):
         cv2 = _cv2()
         stem = os.path.join(self.folder, self.name(packet))
         if "png" in self.formats:
-            with atomic_output(stem + ".png") as tmp:
-                if not cv2.imwrite(tmp, packet.map_u8):
-                    raise UserError("cannot write {}.png".format(stem))
+            # encoded here and written by Python, whose write errors say why (cv2.imwrite only returns False);
+            # maps are many small files: no fsync each
+            ok, png = cv2.imencode(".png", packet.map_u8)
+            if not ok:
+                raise UserError("OpenCV could not encode the map {}.png".format(stem))
+            output = atomic_output(stem + ".png", durable=False, what="map", one_of_many=True)
+            with output as tmp:
+                write_temp(tmp, png.tobytes(), output)
         if "npy" in self.formats:
-            with atomic_output(stem + ".npy") as tmp:
+            with atomic_output(stem + ".npy", durable=False, what="map", one_of_many=True) as tmp:
                 np.save(tmp, packet.map_float)
         self.written += 1
+
+    def report(self) -> List[str]:
+        return ["wrote {} maps into {}".format(self.written, self.folder)] if self.written else []
+
+
+def map_paths(folder: str, fmt: str, names: Sequence[Optional[Sequence[str]]], inputs: Sequence[str] = ()) -> List[str]:
+    """The files a maps sink would write into ``folder``, as far as they can be known before the run: for image
+    sources (``names``: the stems per stream, None for other sources) every one; for videos and cameras
+    (``frame_NNNNNN``) those that an input file already in ``folder`` could be."""
+    formats = ("png", "npy") if fmt == "both" else (fmt,)
+    prefix = len(names) > 1
+    paths = []
+    for stream, stems in enumerate(names):
+        for stem in stems or ():
+            base = "s{}_{}".format(stream, stem) if prefix else stem
+            paths += [os.path.join(folder, "{}.{}".format(base, ext)) for ext in formats]
+    real = os.path.realpath(folder)
+    pattern = re.compile(r"(s\d+_)?frame_\d{6,}\.(" + "|".join(formats) + ")")
+    for path in inputs:
+        if os.path.realpath(os.path.dirname(os.path.abspath(path))) == real and pattern.fullmatch(
+                os.path.basename(path)):
+            paths.append(os.path.join(folder, os.path.basename(path)))
+    return paths
 
 
 def frame_record(packet: Any, threshold: float) -> Dict[str, Any]:
@@ -258,32 +378,75 @@ def frame_record(packet: Any, threshold: float) -> Dict[str, Any]:
     return record
 
 
-class JsonLinesSink(Sink):
+class JsonLinesSink(FileSink):
     """One JSON object per frame: stream, frame index, timestamp (s), wall_time, size [W, H], peak {x, y,
     value}, bbox [x0, y0, x1, y1] of the most salient region, mean, threshold, batch, latency_ms per stage."""
 
     def __init__(self, path: str, threshold: float = 0.5) -> None:
+        super().__init__()
         self.path = os.fspath(path)
         self.threshold = threshold
         self._output: Optional[atomic_output] = None
         self._file: Any = None
+        self._checked = 0.0
         self.records = 0
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
         check_writable(self.path, "JSON-lines file")
-        self._output = atomic_output(self.path)
-        self._file = open(self._output.__enter__(), "w", encoding="utf-8")
+        self._output = atomic_output(self.path, what="JSON-lines file")
+        try:
+            self._file = open(self._output.open(), "w", encoding="utf-8")
+        except OSError as exc:
+            raise self._output.error(exc) from None
 
     def write(self, packet: Any) -> None:
-        self._file.write(json.dumps(frame_record(packet, self.threshold), separators=(",", ":")) + "\n")
+        assert self._output is not None
+        try:
+            self._file.write(json.dumps(frame_record(packet, self.threshold), separators=(",", ":")) + "\n")
+        except OSError as exc:
+            raise self._output.error(exc) from None
         self.records += 1
+        now = time.monotonic()
+        if now - self._checked >= SPACE_CHECK_S:
+            self._checked = now
+            check_growing(self._output)
 
-    def close(self, ok: bool = True) -> None:
-        if self._file is not None:
-            self._file.close()
+    def finish(self, ok: bool = True) -> None:
+        if self._file is None:
+            return
+        output, self._output = self._output, None
+        assert output is not None
+        try:
+            self._file.close()  # the last buffered lines: may fail too
+        except OSError as exc:
+            output.discard()
+            if ok:
+                raise output.error(exc) from None
+        finally:
             self._file = None
-            assert self._output is not None
-            self._output.__exit__(None if ok else UserError, None, None)
+        if ok:
+            self._done.append(output)
+        else:
+            output.discard()
+
+
+class SummarySink(FileSink):
+    """The end-of-run summary as JSON (``--summary-json``), committed with the run's other files."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = os.fspath(path)
+
+    def open(self, streams: Sequence[StreamInfo]) -> None:
+        check_writable(self.path, "summary file")
+
+    def write(self, packet: Any) -> None:
+        pass
+
+    def summarize(self, summary: Any) -> None:
+        output = atomic_output(self.path, what="summary file")
+        write_temp(output.open(), (json.dumps(summary.to_dict(), indent=2) + "\n").encode("utf-8"), output)
+        self._done.append(output)
 
 
 def needed_views(sinks: Sequence[Sink]) -> List[str]:

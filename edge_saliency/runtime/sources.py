@@ -6,11 +6,15 @@
   stream, reconnected with back-off when it drops.
 - ``csi://0``: a Jetson CSI camera through GStreamer ``nvarguscamerasrc`` (needs OpenCV with GStreamer).
 - ``gst://PIPELINE``, or any text with `` ! ``: a GStreamer pipeline ending in ``appsink``.
-- ``photo.jpg``, ``frames/``, ``'frames/*.png'``: an image file, folder or glob (unreadable images are skipped
-  with a warning).
+- ``photo.jpg``, ``frames/``, ``'frames/*.png'``: an image file, folder or glob (unreadable or truncated images
+  are skipped with a warning and counted).
 
-Cameras, streams, CSI and GStreamer are *live*: the pipeline keeps only the newest frame. Credentials in URLs
-are never logged: every message shows :func:`mask_url`'s form (``rtsp://***@cam/stream``).
+Cameras, streams, CSI and GStreamer are *live*: the pipeline keeps only the newest frame. A live source that
+drops is reconnected with back-off; with an explicit ``reconnect`` one that is down at the start is retried the
+same way. Every wait (back-off, a stalled open) ends at once on ``stop_event`` or Ctrl-C. A video that cannot be
+opened is explained: a truncated or unfinished file is named as such (:func:`media_problem`), not as a codec
+problem. Credentials in URLs are never logged: every message shows :func:`mask_url`'s form
+(``rtsp://***@cam/stream``).
 """
 import dataclasses
 import glob
@@ -138,6 +142,125 @@ def backoff_delay(attempt: int, first: float = 0.5, cap: float = 10.0) -> float:
     return min(cap, first * (2 ** min(attempt - 1, 16)))
 
 
+def _mp4_problem(f: Any, size: int) -> Optional[str]:
+    """Walk the top-level boxes of an MP4/MOV file: a box reaching past the end, or no 'moov' (the index
+    written last, when a recording is finished)."""
+    position, kinds = 0, set()
+    while position + 8 <= size:
+        f.seek(position)
+        head = f.read(16)
+        length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+        if length == 1 and len(head) == 16:
+            length = int.from_bytes(head[8:16], "big")
+        elif length == 0:  # "to the end of the file"
+            length = size - position
+        if length < 8:
+            return "the MP4 box structure is damaged at byte {}".format(position)
+        kinds.add(kind)
+        if position + length > size:
+            return ("the file is truncated: its '{}' box needs {} bytes, the file ends after {} (an interrupted "
+                    "copy, download or recording)".format(kind.decode("latin-1"), length, size - position))
+        position += length
+    if b"moov" not in kinds:
+        return "the MP4 file has no 'moov' index (a recording that was not finished)"
+    return None
+
+
+def _ebml_number(data: bytes, at: int) -> Tuple[Optional[int], int]:
+    """An EBML variable-size integer at ``at``: (value or None when "unknown", its length)."""
+    first = data[at] if at < len(data) else 0
+    length = next((i + 1 for i in range(8) if first & (0x80 >> i)), 0)
+    if not length or at + length > len(data):
+        return None, max(length, 1)
+    value = first & (0xFF >> length)
+    for byte in data[at + 1:at + length]:
+        value = (value << 8) | byte
+    return (None if value == (1 << (7 * length)) - 1 else value), length
+
+
+def media_problem(path: str) -> Optional[str]:
+    """Why a video file cannot be complete, from its container structure (MP4/MOV boxes, the AVI RIFF size,
+    the Matroska segment size); None when it looks whole or the format is unknown."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[4:8] == b"ftyp":
+                return _mp4_problem(f, size)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        declared = int.from_bytes(head[4:8], "little") + 8
+        if declared > size:
+            return "the file is truncated: its AVI data needs {} bytes, the file has {}".format(declared, size)
+        return None
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        header, length = _ebml_number(head, 4)
+        at = 4 + length + (header or 0)
+        if head[at:at + 4] == b"\x18\x53\x80\x67":
+            segment, length = _ebml_number(head, at + 4)
+            if segment is not None and at + 4 + length + segment > size:
+                return "the file is truncated: its Matroska segment needs {} bytes, the file has {}".format(
+                    at + 4 + length + segment, size)
+    return None
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Walk a JPEG's segments to its end-of-image marker (entropy-coded data skipped)."""
+    position, size = 2, len(data)
+    while position + 2 <= size:
+        if data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD9:
+            return True
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            position += 2
+            continue
+        if position + 4 > size:
+            return False
+        position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        if marker == 0xDA:  # scan data: up to the next marker that is not a stuffed 0xFF00 or a restart
+            while True:
+                position = data.find(b"\xff", position)
+                if position < 0 or position + 1 >= size:
+                    return False
+                following = data[position + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    position += 2
+                elif following == 0xFF:
+                    position += 1
+                else:
+                    break
+    return False
+
+
+def image_problem(path: str) -> Optional[str]:
+    """Why an image file is incomplete (a JPEG without its end marker, a PNG without its IEND chunk), or None.
+    libjpeg would decode a truncated JPEG anyway, filling the missing part with grey."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if data[:2] == b"\xff\xd8":
+        if data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9") or _jpeg_complete(data):
+            return None
+        return "a truncated JPEG (it ends before its end-of-image marker)"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        position = 8
+        while position + 8 <= len(data):
+            length, kind = int.from_bytes(data[position:position + 4], "big"), data[position + 4:position + 8]
+            position += 12 + length
+            if kind == b"IEND":
+                return None if position <= len(data) else "a truncated PNG"
+        return "a truncated PNG (it ends before its IEND chunk)"
+    return None
+
+
 def probe_container(path: str) -> Tuple[Optional[str], Optional[str]]:
     """(container, video codec) from a file's bytes, best effort: AVI, MP4/MOV or Matroska; (None, None) when
     the file is not a video container at all. Used to tell "unsupported codec" from "not a video"."""
@@ -185,6 +308,7 @@ class Source:
         self.stop_event = threading.Event()
         self.skipped = 0  # unreadable images, undecodable frames
         self.reconnects = 0
+        self.opened = False
 
     @property
     def live(self) -> bool:
@@ -208,7 +332,7 @@ class Source:
             yield frame
 
     def __enter__(self) -> "Source":
-        return self.open()
+        return self if self.opened else self.open()  # open_source gives an open source: not twice
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
@@ -218,18 +342,20 @@ class CaptureSource(Source):
     """Anything ``cv2.VideoCapture`` reads: files, cameras, network streams, GStreamer pipelines.
 
     Live sources that stop giving frames are reopened after :func:`backoff_delay` (``reconnect`` attempts;
-    negative: forever). Files end at their last decodable frame, or restart with ``loop``.
+    negative: forever); one that cannot be opened at the start is retried the same way ``start_attempts``
+    times (negative: forever; default none). Files end at their last decodable frame, or restart with ``loop``.
     """
 
     def __init__(self, uri: str, kind: str, target: Any, api: Optional[int] = None, reconnect: int = 0,
                  loop: bool = False, properties: Optional[List[Tuple[int, float]]] = None,
                  capture_factory: Optional[Callable[..., Any]] = None,
-                 sleep: Optional[Callable[[float], Any]] = None) -> None:
+                 sleep: Optional[Callable[[float], Any]] = None, start_attempts: int = 0) -> None:
         super().__init__(uri)
         self.kind = kind
         self.target = target
         self.api = api
         self.reconnect = reconnect
+        self.start_attempts = start_attempts
         self.loop = loop
         self.properties = list(properties or [])
         self._factory = capture_factory
@@ -251,8 +377,58 @@ class CaptureSource(Source):
             capture.set(prop, value)
         return capture
 
+    def _connect_live(self) -> Any:
+        """``_connect`` for a live source, in a helper thread so that a stop (or Ctrl-C in the main thread) ends
+        the wait at once even while FFmpeg or a driver stalls; None when stopped first (the capture it opens
+        later is released there)."""
+        if not self.live:
+            return self._connect()
+        result: List[Any] = []
+        done = threading.Event()
+        abandoned = threading.Event()
+
+        def connect() -> None:
+            try:
+                result.append(self._connect())
+            except BaseException as exc:  # noqa: B902 (handed to the waiting thread)
+                result.append(exc)
+            done.set()
+            if abandoned.is_set() and result and hasattr(result[0], "release"):
+                result[0].release()
+
+        threading.Thread(target=connect, name="connect", daemon=True).start()
+        try:
+            while not done.wait(0.1):
+                if self.stop_event.is_set():
+                    abandoned.set()
+                    return None
+        except BaseException:
+            abandoned.set()
+            raise
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        return result[0]
+
+    def _first_frame(self) -> Tuple[Optional[np.ndarray], str]:
+        """Connect and read one frame: (image, "") or (None, why not)."""
+        capture = self._connect_live()
+        if capture is None:
+            return None, "{} {}: stopped while connecting".format(self.kind, self.uri)
+        self.capture = capture
+        if not capture.isOpened():
+            return None, self._open_failure()
+        ok, image = capture.read()
+        if not ok or image is None:
+            message = self._no_frames(capture)
+            capture.release()
+            return None, message
+        return image, ""
+
     def _open_failure(self) -> str:
         if self.kind == "file":
+            problem = media_problem(self.target)
+            if problem:
+                return "cannot open video {}: {}; copy or record it again".format(self.uri, problem)
             container, codec = probe_container(self.target)
             if container:
                 return ("cannot decode video {}: this OpenCV/FFmpeg has no decoder for its codec '{}' ({} file); "
@@ -269,6 +445,9 @@ class CaptureSource(Source):
 
     def _no_frames(self, capture: Any) -> str:
         if self.kind == "file":
+            problem = media_problem(self.target)
+            if problem:
+                return "cannot read video {}: {}; copy or record it again".format(self.uri, problem)
             code = int(capture.get(_cv2().CAP_PROP_FOURCC) or 0) if self._factory is None else 0
             fourcc = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00") or "unknown"
             return ("cannot decode video {}: this OpenCV/FFmpeg has no decoder for its codec '{}' (re-encode it, e.g. "
@@ -276,15 +455,23 @@ class CaptureSource(Source):
         return "{} {} opened but gives no frames".format(self.kind, self.uri)
 
     def open(self) -> "CaptureSource":
-        self.capture = self._connect()
-        if not self.capture.isOpened():
-            raise UserError(self._open_failure())
-        ok, image = self.capture.read()
-        if not ok or image is None:
-            message = self._no_frames(self.capture)
-            self.capture.release()
-            raise UserError(message)
+        image, message = self._first_frame()
+        attempt = 0
+        while image is None:
+            if not self.live or self.stop_event.is_set() or 0 <= self.start_attempts <= attempt:
+                if attempt:
+                    message += " (gave up after {} attempts to connect)".format(attempt + 1)
+                self.close()
+                raise UserError(message)
+            attempt += 1
+            delay = backoff_delay(attempt)
+            log.warning("%s is down; retrying in %.1f s (attempt %d of %s)", self.uri, delay, attempt,
+                        self.start_attempts if self.start_attempts >= 0 else "unlimited")
+            self._sleep(delay)
+            if not self.stop_event.is_set():
+                image, message = self._first_frame()
         self._pending = image
+        self.opened = True
         self.size = (int(image.shape[0]), int(image.shape[1]))
         if self._factory is None:
             cv2 = _cv2()
@@ -323,14 +510,21 @@ class CaptureSource(Source):
         read = self._position
         if self.frame_count and read < self.frame_count - 1:
             self.skipped += self.frame_count - read
-            log.warning("%s: stopped at frame %d of %d (the rest cannot be decoded)", self.uri, read, self.frame_count)
+            problem = media_problem(self.target) if self.kind == "file" else None
+            log.warning("%s: stopped at frame %d of %d (%s)", self.uri, read, self.frame_count,
+                        problem or "the rest cannot be decoded")
         if not self.loop or read == 0:
             return None
         self._loop_offset += read / self.fps if self.fps else float(read)
         self._position = 0
-        self.capture.release()
-        self.capture = self._connect()
-        ok, image = self.capture.read() if self.capture.isOpened() else (False, None)
+        ok, image = False, None
+        if self._factory is None and self.capture.set(_cv2().CAP_PROP_POS_FRAMES, 0):
+            # rewinding keeps the decoder: reopening the file each loop costs time and, in FFmpeg, memory
+            ok, image = self.capture.read()
+        if not ok or image is None:
+            self.capture.release()
+            self.capture = self._connect()
+            ok, image = self.capture.read() if self.capture.isOpened() else (False, None)
         return self._frame(image) if ok and image is not None else None
 
     def _reconnect(self) -> Optional[Frame]:
@@ -344,7 +538,10 @@ class CaptureSource(Source):
             if self.stop_event.is_set():
                 return None
             self.capture.release()
-            self.capture = self._connect()
+            capture = self._connect_live()
+            if capture is None:
+                return None
+            self.capture = capture
             if self.capture.isOpened():
                 ok, image = self.capture.read()
                 if ok and image is not None:
@@ -378,30 +575,14 @@ class ImageSource(Source):
         self._index = 0
         self._pending: Optional[Frame] = None
 
-    def _list(self) -> List[str]:
-        target = self.target
-        if os.path.isdir(target):
-            paths = [os.path.join(target, n) for n in os.listdir(target)
-                     if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS]
-            if not paths:
-                raise UserError("no images in folder {} (looked for {})".format(target, " ".join(IMAGE_EXTENSIONS)))
-        elif any(c in target for c in "*?["):
-            paths = [p for p in glob.glob(target) if os.path.isfile(p)]
-            if not paths:
-                raise UserError("no files match {}".format(target))
-        else:
-            if not os.path.isfile(target):
-                raise UserError("image not found: {}".format(target))
-            paths = [target]
-        return sorted(paths, key=_natural_key)
-
     def open(self) -> "ImageSource":
-        self.paths = self._list()
+        self.paths = list_images(self.target)
         self.frame_count = len(self.paths)
         self._pending = self.read()
         if self._pending is None:
             raise UserError("none of the {} image(s) in {} can be read".format(len(self.paths), self.target))
         self.size = (int(self._pending.image.shape[0]), int(self._pending.image.shape[1]))
+        self.opened = True
         return self
 
     def read(self) -> Optional[Frame]:
@@ -416,10 +597,11 @@ class ImageSource(Source):
                 self._position = 0
             path = self.paths[self._position]
             self._position += 1
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
+            problem = image_problem(path)  # before decoding: libjpeg fills a truncated JPEG with grey
+            image = cv2.imread(path, cv2.IMREAD_COLOR) if problem is None else None
             if image is None:
                 self.skipped += 1
-                log.warning("skipping %s: not an image OpenCV can read", path)
+                log.warning("skipping %s: %s", path, problem or "not an image OpenCV can read")
                 continue
             frame = Frame(image, self._index, round(self._index / self.fps, 6),
                           os.path.splitext(os.path.basename(path))[0])
@@ -428,15 +610,60 @@ class ImageSource(Source):
         return None
 
 
+def list_images(target: str) -> List[str]:
+    """The image files of an image source (a file, a folder, a glob), in natural order."""
+    if os.path.isdir(target):
+        paths = [os.path.join(target, n) for n in os.listdir(target)
+                 if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS]
+        if not paths:
+            raise UserError("no images in folder {} (looked for {})".format(target, " ".join(IMAGE_EXTENSIONS)))
+    elif any(c in target for c in "*?[") and not os.path.exists(target):
+        paths = [p for p in glob.glob(target) if os.path.isfile(p)]
+        if not paths:
+            raise UserError("no files match {}".format(target))
+    else:
+        if not os.path.isfile(target):
+            raise UserError("image not found: {}".format(target))
+        paths = [target]
+    return sorted(paths, key=_natural_key)
+
+
+def source_paths(uri: str) -> List[str]:
+    """The files and folders a source reads (none for cameras and streams), without opening it."""
+    spec = parse_uri(uri)
+    if spec.kind == "file":
+        return [spec.target]
+    if spec.kind != "images":
+        return []
+    folder = [spec.target] if os.path.isdir(spec.target) else []
+    try:
+        return folder + list_images(spec.target)
+    except UserError:  # opening the source says what is wrong
+        return folder
+
+
+def image_names(uri: str) -> Optional[List[str]]:
+    """The frame names (file stems) an image source gives, None for other sources."""
+    spec = parse_uri(uri)
+    if spec.kind != "images":
+        return None
+    try:
+        return [os.path.splitext(os.path.basename(p))[0] for p in list_images(spec.target)]
+    except UserError:
+        return []
+
+
 def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
                 capture_size: Optional[Tuple[int, int]] = None, capture_fps: Optional[float] = None,
-                flip: int = 0, image_fps: Optional[float] = None) -> Source:
+                flip: int = 0, image_fps: Optional[float] = None, stream_timeout: float = 10.0) -> Source:
     """Open the source ``uri`` names (see the module table); raises :class:`UserError` with one clear line.
 
     ``reconnect``: attempts for live sources when they drop (default 10 for network streams, 3 for cameras;
-    negative: forever). ``capture_size`` (W, H) / ``capture_fps``: asked of cameras and CSI. ``image_fps``:
-    the frame rate given to image sources (timestamps, output video).
+    negative: forever); given explicitly, also for one that is down at the start. ``capture_size`` (W, H) /
+    ``capture_fps``: asked of cameras and CSI. ``image_fps``: the frame rate given to image sources (timestamps,
+    output video). ``stream_timeout``: seconds a network stream may stall opening (reading: half of it).
     """
+    start = reconnect if reconnect is not None else 0
     spec = parse_uri(uri)
     source: Source
     if spec.kind == "images":
@@ -463,13 +690,14 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
             props.append((cv2.CAP_PROP_FPS, capture_fps))
         api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else None
         source = CaptureSource(spec.uri, "camera", device, api=api, properties=props,
-                               reconnect=3 if reconnect is None else reconnect)
+                               reconnect=3 if reconnect is None else reconnect, start_attempts=start)
     elif spec.kind == "stream":
         props = []
-        for name, value in (("CAP_PROP_OPEN_TIMEOUT_MSEC", 10000), ("CAP_PROP_READ_TIMEOUT_MSEC", 5000)):
+        for name, value in (("CAP_PROP_OPEN_TIMEOUT_MSEC", stream_timeout * 1000),
+                            ("CAP_PROP_READ_TIMEOUT_MSEC", stream_timeout * 500)):
             if hasattr(cv2, name):
                 props.append((getattr(cv2, name), value))
-        source = _StreamSource(spec.uri, spec.target, props, 10 if reconnect is None else reconnect)
+        source = _StreamSource(spec.uri, spec.target, props, 10 if reconnect is None else reconnect, start)
     else:
         require_gstreamer(spec.uri)
         if spec.kind == "csi":
@@ -478,15 +706,16 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
         else:
             pipeline = with_appsink(spec.target)
         source = CaptureSource(spec.uri, spec.kind, pipeline, api=cv2.CAP_GSTREAMER,
-                               reconnect=3 if reconnect is None else reconnect)
+                               reconnect=3 if reconnect is None else reconnect, start_attempts=start)
     return source.open()
 
 
 class _StreamSource(CaptureSource):
     """A network stream opened through FFmpeg with open/read timeouts (so a dead camera cannot hang us)."""
 
-    def __init__(self, uri: str, url: str, properties: List[Tuple[int, float]], reconnect: int) -> None:
-        super().__init__(uri, "stream", url, reconnect=reconnect, properties=properties)
+    def __init__(self, uri: str, url: str, properties: List[Tuple[int, float]], reconnect: int,
+                 start_attempts: int = 0) -> None:
+        super().__init__(uri, "stream", url, reconnect=reconnect, properties=properties, start_attempts=start_attempts)
 
     def _connect(self) -> Any:
         cv2 = _cv2()

@@ -74,6 +74,7 @@ def bad_inputs(tmp_path, short_clip):
     fixed = tiny_conv_onnx(tmp_path / "fixed.onnx", size=(64, 96))
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not onnx")
+    (tmp_path / "some_folder").mkdir()
     return {
         "missing source": ([str(tmp_path / "nope.mp4")], "source not found: .*nope.mp4"),
         "unreadable source": ([str(garbage)], "cannot open video .*garbage.mp4: not a video"),
@@ -91,13 +92,24 @@ def bad_inputs(tmp_path, short_clip):
         "classic with a model": ([short_clip, "--backend", "classic", "--model", fixed], "takes no model"),
         "bad option value": ([short_clip, "--smooth", "0"], "--smooth must be in"),
         "window without a display": ([short_clip, "--display"], "cannot open a window"),
+        "negative fps": ([short_clip, "-o", str(tmp_path / "o.mp4"), "--fps", "-5"],
+                         "--fps must be a positive number of frames per second \\(e.g. 25\\), got -5.0"),
+        "zero fps": ([short_clip, "--fps", "0"], "--fps must be a positive number"),
+        "zero threads": ([short_clip, "--model", fixed, "--threads", "0"], "--threads must be at least 1"),
+        "zero stream timeout": ([short_clip, "--stream-timeout", "0"], "--stream-timeout must be a positive number"),
+        "model is a folder": ([short_clip, "--model", str(tmp_path / "some_folder") + "/"],
+                              "--model .*some_folder/ is a folder; give the model file in it"),
+        "unknown preset": ([short_clip, "--model", "emlnet-huge"],
+                           "--model emlnet-huge: no such file, and not a preset; presets: emlnet-densenet161"),
+        "output is the source": ([short_clip, "-o", short_clip], "output video .*clip.mp4 is the input"),
     }
 
 
 CASES = ["missing source", "unreadable source", "unsupported codec", "no camera", "csi without gstreamer",
          "unwritable output", "unsupported output", "unsupported output codec", "wrong model input shape",
          "model size mismatch", "missing model", "broken model", "classic with a model", "bad option value",
-         "window without a display"]
+         "window without a display", "negative fps", "zero fps", "zero threads", "zero stream timeout",
+         "model is a folder", "unknown preset", "output is the source"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -169,3 +181,12 @@ def test_ctrl_c_leaves_a_playable_video(tmp_path, short_clip):
     capture = cv2.VideoCapture(str(out))
     ok, image = capture.read()
     assert ok and image.shape == (96, 128, 3) and np.asarray(image).std() > 5
+
+
+def test_wrote_is_printed_only_for_files_this_run_completed(tmp_path, short_clip):
+    (tmp_path / "out.mp4").write_bytes(b"an old file")
+    result = cli("run", short_clip, short_clip, "-o", "out.mp4", "--no-display", cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stdout.splitlines() if line.startswith("wrote")] == ["wrote out-0.mp4",
+                                                                                          "wrote out-1.mp4"]
+    assert (tmp_path / "out.mp4").read_bytes() == b"an old file"

@@ -203,3 +203,119 @@ def test_letterbox_maps_cover_the_frame(tmp_path):
     # the bright top-left [0, 0, 32, 24] of the 96×48 frame, to one model pixel (3 frame pixels): the grey
     # bars of the letterbox (8 model rows above and below) are not part of the frame
     assert (x0, y0) == (0, 0) and abs(x1 - 32) <= 3 and abs(y1 - 24) <= 3
+
+
+# -- failing outputs, memory, samples ------------------------------------------------------------------------
+
+
+class FailingSink(JsonLinesSink):
+    """A JSON-lines sink whose disk fills after ``after`` frames (or whose finish fails)."""
+
+    def __init__(self, path, after=None, at_finish=False):
+        super().__init__(path)
+        self.after, self.at_finish = after, at_finish
+
+    def write(self, packet):
+        if self.after is not None and self.records >= self.after:
+            import errno
+
+            raise self._output.error(OSError(errno.ENOSPC, "No space left on device"))
+        super().write(packet)
+
+    def finish(self, ok=True):
+        super().finish(ok)
+        if ok and self.at_finish:
+            raise self._done[0].error("it does not read back")
+
+
+def test_a_failing_sink_stops_every_stage_at_once(tmp_path):
+    """The other stages block on full queues: they are aborted, not joined for 10 s each."""
+    from edge_saliency.atomic import OutputError
+
+    runner = FakeRunner().activate()
+    started = time.perf_counter()
+    with pytest.raises(OutputError, match="no space left"):
+        Pipeline([ArraySource(100000)], runner, [VideoSink(str(tmp_path / "out.mp4")),
+                                                 FailingSink(str(tmp_path / "out.jsonl"), after=30)],
+                 PipelineOptions(queue_size=1)).run()
+    assert time.perf_counter() - started < 8.0
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_run_commits_all_outputs_or_none(tmp_path):
+    from edge_saliency.atomic import OutputError
+
+    (tmp_path / "out.mp4").write_bytes(b"previous video")
+    runner = FakeRunner().activate()
+    with pytest.raises(OutputError, match="does not read back"):
+        Pipeline([ArraySource(20)], runner, [VideoSink(str(tmp_path / "out.mp4")),
+                                             FailingSink(str(tmp_path / "out.jsonl"), at_finish=True)],
+                 PipelineOptions()).run()
+    assert sorted(os.listdir(tmp_path)) == ["out.mp4"] and (tmp_path / "out.mp4").read_bytes() == b"previous video"
+    sinks = [VideoSink(str(tmp_path / "out.mp4")), JsonLinesSink(str(tmp_path / "out.jsonl"))]
+    Pipeline([ArraySource(20)], runner, sinks, PipelineOptions()).run()
+    assert [line for s in sinks for line in s.report()] == ["wrote {}".format(tmp_path / n)
+                                                           for n in ("out.mp4", "out.jsonl")]
+    assert read_video(tmp_path / "out.mp4")[1] == 20
+
+
+def test_eml_net_sizes_and_memory_are_checked_before_the_run():
+    from edge_saliency.models.registry import get_preset
+    from edge_saliency.runtime.memory import OutOfMemoryError
+
+    runner = FakeRunner()
+    runner.input_shape = (-1, 3, -1, -1)
+    runner.activate()
+    runner.model_config, runner.preferred_size = get_preset("emlnet-lite"), (64, 96)
+    with pytest.raises(UserError, match="input height 250 is not a multiple of 32; use e.g. 224 or 256 \\(--size "
+                                        "250x320: fake is an EML-Net model"):
+        Pipeline([ArraySource(1)], runner, [], PipelineOptions(size=(250, 320)))
+    with pytest.raises(OutOfMemoryError, match="input 100000x100000 .* needs at least"):
+        Pipeline([ArraySource(1)], runner, [], PipelineOptions(size=(100000, 100000)))
+    Pipeline([ArraySource(1)], runner, [], PipelineOptions(size=(256, 320)))
+
+
+def test_allocation_failures_in_a_stage_are_one_line():
+    from edge_saliency.runtime.memory import OutOfMemoryError
+
+    class Hungry(FakeRunner):
+        def _infer(self, x):
+            raise MemoryError("Unable to allocate 12.0 GiB for an array")
+
+    runner = Hungry(size=(64, 96)).activate()
+    with pytest.raises(OutOfMemoryError, match="not enough memory to run fake at 64x96 \\(batch 1\\)"):
+        Pipeline([ArraySource(5)], runner, [], PipelineOptions()).run()
+
+
+def test_samples_keep_the_last_n_in_fixed_memory():
+    from edge_saliency.runtime.pipeline import Samples, _percentiles
+
+    samples = Samples(size=100)
+    values = np.random.default_rng(0).random(250)
+    for value in values[:40]:
+        samples.append(value)
+    assert len(samples) == 40
+    np.testing.assert_allclose(_percentiles(samples)["p50_ms"], round(np.percentile(values[:40] * 1000, 50), 3))
+    for value in values[40:]:
+        samples.append(value)
+    assert len(samples) == 100
+    assert sorted(samples.values()) == sorted(values[-100:])
+    np.testing.assert_allclose(_percentiles(samples)["p90_ms"], round(np.percentile(values[-100:] * 1000, 90), 3))
+
+
+def test_a_summary_that_cannot_be_written_takes_the_other_outputs_with_it(tmp_path):
+    import errno
+
+    from edge_saliency.atomic import OutputError
+    from edge_saliency.runtime.sinks import SummarySink
+
+    class FullDisk(SummarySink):
+        def summarize(self, summary):
+            raise OutputError("cannot write summary file: no space left on the device", errno.ENOSPC)
+
+    (tmp_path / "out.mp4").write_bytes(b"previous video")
+    with pytest.raises(OutputError, match="no space left"):
+        Pipeline([ArraySource(10)], FakeRunner().activate(), [VideoSink(str(tmp_path / "out.mp4")),
+                                                              FullDisk(str(tmp_path / "summary.json"))],
+                 PipelineOptions()).run()
+    assert os.listdir(tmp_path) == ["out.mp4"] and (tmp_path / "out.mp4").read_bytes() == b"previous video"

@@ -234,3 +234,125 @@ def test_stop_interrupts_a_reconnect_wait():
 def test_real_video_vtest():
     with open_source(VTEST) as source:
         assert source.size == (576, 768) and source.frame_count == 795 and source.fps == 10.0
+
+
+# -- truncated media, start-up retries, interruptible connects ---------------------------------------------
+
+
+def test_image_problem_walks_jpeg_and_png(tmp_path):
+    image = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
+    for name, params in (("base.jpg", []), ("prog.jpg", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]),
+                         ("rst.jpg", [cv2.IMWRITE_JPEG_RST_INTERVAL, 2]), ("a.png", [])):
+        path = tmp_path / name
+        cv2.imwrite(str(path), image, params)
+        data = path.read_bytes()
+        assert sources.image_problem(str(path)) is None, name
+        path.write_bytes(data + b"trailing bytes after the image")  # e.g. a phone's appended data
+        assert sources.image_problem(str(path)) is None, name
+        for keep in (0.3, 0.7, len(data) - 2):
+            cut = keep if isinstance(keep, int) else int(len(data) * keep)
+            path.write_bytes(data[:cut])
+            assert "truncated" in sources.image_problem(str(path)), (name, keep)
+    (tmp_path / "other.bmp").write_bytes(b"BM whatever")
+    assert sources.image_problem(str(tmp_path / "other.bmp")) is None  # formats not walked: the decoder decides
+
+
+def test_a_truncated_jpeg_is_skipped_and_counted(tmp_path, caplog):
+    folder = write_images(tmp_path / "imgs", count=3)
+    image = cv2.imread(str(folder / "img1.png"))
+    cv2.imwrite(str(folder / "img2.jpg"), image)
+    data = (folder / "img2.jpg").read_bytes()
+    (folder / "img2.jpg").write_bytes(data[: len(data) // 2])
+    with caplog.at_level(logging.WARNING):
+        with open_source(str(folder)) as source:
+            names = [f.name for f in source]
+    assert names == ["img1", "img2", "img3"]  # img2.png; img2.jpg skipped
+    assert source.skipped == 1 and "img2.jpg: a truncated JPEG" in caplog.text
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".avi", ".mkv"])
+def test_media_problem_names_truncated_containers(tmp_path, ext):
+    from edge_saliency.runtime.sample_clip import write_sample_clip
+
+    path = write_sample_clip(str(tmp_path / ("c" + ext)), frames=12, size=(48, 64), fps=10.0)
+    assert sources.media_problem(path) is None
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: len(data) // 2])
+    assert "the file is truncated" in sources.media_problem(path)
+
+
+def test_media_problem_of_an_unfinished_mp4_and_non_videos(tmp_path, clip):
+    data = open(clip, "rb").read()
+    unfinished = tmp_path / "rec.mp4"
+    unfinished.write_bytes(data[: data.find(b"moov") - 4])
+    assert "no 'moov' index" in sources.media_problem(str(unfinished))
+    (tmp_path / "x.mp4").write_bytes(b"not a video at all")
+    assert sources.media_problem(str(tmp_path / "x.mp4")) is None
+    assert sources.media_problem(str(tmp_path / "missing.mp4")) is None
+
+
+def test_a_stream_down_at_start_is_retried_only_when_asked(caplog):
+    sleeps = []
+    script = [ScriptedCapture(opens=False), ScriptedCapture(opens=False), ScriptedCapture(frames=2)]
+    source = CaptureSource("rtsp://u:pw@cam/x", "stream", "rtsp://u:pw@cam/x", reconnect=5, start_attempts=3,
+                           capture_factory=lambda target: script.pop(0), sleep=sleeps.append)
+    with caplog.at_level(logging.WARNING):
+        source.open()
+    assert sleeps == [0.5, 1.0] and source.read() is not None
+    assert "rtsp://***@cam/x is down; retrying in 0.5 s (attempt 1 of 3)" in caplog.text and "pw" not in caplog.text
+    never = CaptureSource("rtsp://cam/x", "stream", "x", reconnect=5,
+                          capture_factory=lambda target: ScriptedCapture(opens=False), sleep=sleeps.append)
+    with pytest.raises(UserError, match="cannot open stream rtsp://cam/x: no answer"):
+        never.open()  # start_attempts 0: the default without --reconnect
+    give_up = CaptureSource("rtsp://cam/x", "stream", "x", start_attempts=2,
+                            capture_factory=lambda target: ScriptedCapture(opens=False), sleep=lambda s: None)
+    with pytest.raises(UserError, match="gave up after 3 attempts to connect"):
+        give_up.open()
+    a_file = CaptureSource("clip.mp4", "file", "clip.mp4", start_attempts=5,
+                           capture_factory=lambda target: ScriptedCapture(opens=False), sleep=sleeps.append)
+    with pytest.raises(UserError):
+        a_file.open()  # files are never retried
+    assert sleeps == [0.5, 1.0]
+
+
+def test_stop_ends_a_stalled_connect_at_once():
+    import threading
+    import time
+
+    release = threading.Event()
+    made = []
+
+    def stalled(target):  # a driver or FFmpeg call that does not return
+        release.wait(10)
+        made.append(ScriptedCapture(frames=1))
+        return made[-1]
+
+    source = CaptureSource("rtsp://cam/x", "stream", "x", start_attempts=-1, capture_factory=stalled)
+    threading.Timer(0.3, source.stop_event.set).start()
+    started = time.monotonic()
+    with pytest.raises(UserError, match="stopped while connecting"):
+        source.open()
+    assert time.monotonic() - started < 2.0
+    release.set()
+    deadline = time.monotonic() + 5
+    while not made and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert made and made[0].released  # the capture it opened later is released, not leaked
+
+
+def test_looping_rewinds_instead_of_reopening(clip, monkeypatch):
+    opened = []
+    real = cv2.VideoCapture
+
+    def counting(*args):
+        opened.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(cv2, "VideoCapture", counting)
+    with open_source(clip, loop=True) as source:
+        frames = [source.read() for _ in range(3 * source.frame_count)]
+    assert len(opened) == 1  # opened once (open_source + with), rewound twice
+    n = len(frames) // 3
+    assert all(np.array_equal(frames[i].image, frames[i + n].image) for i in range(n))
+    assert [f.index for f in frames] == list(range(3 * n))

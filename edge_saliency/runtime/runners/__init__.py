@@ -31,6 +31,7 @@ log = logging.getLogger("edge_saliency.runtime")
 
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch", "classic")
 ENGINE_EXTENSIONS = (".engine", ".plan", ".trt")
+MODEL_EXTENSIONS = (".onnx", ".safetensors") + ENGINE_EXTENSIONS
 # which backends can run which kind of model
 _RUNS = {
     "onnxruntime": ("onnx", "onnxruntime"),
@@ -50,8 +51,15 @@ def model_kind(model: Any) -> str:
 
     if model in list_presets() and not os.path.exists(model):
         return "preset"
+    if os.path.isdir(model):
+        found = sorted(n for n in os.listdir(model) if os.path.splitext(n)[1].lower() in MODEL_EXTENSIONS)
+        raise UserError("--model {} is a folder; give the model file in it{}".format(
+            model, " ({})".format(", ".join(found[:5])) if found else " (it holds no .onnx, .engine or .safetensors)"))
     if not os.path.isfile(model):
-        raise UserError("model file not found: {}".format(model))
+        if os.path.splitext(model)[1].lower() in MODEL_EXTENSIONS + (".json",) or os.sep in model or "/" in model:
+            raise UserError("model file not found: {}".format(model))
+        raise UserError("--model {}: no such file, and not a preset; presets: {} (or give a model file: .onnx, "
+                        ".engine, .safetensors)".format(model, ", ".join(list_presets())))
     sidecar = read_sidecar(model, required=False)
     if sidecar is not None and sidecar.kind in ("engine", "onnxruntime", "onnx", "weights"):
         return sidecar.kind

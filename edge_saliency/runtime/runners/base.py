@@ -41,7 +41,9 @@ class Runner:
 
     After activation: ``input_name``, ``input_shape`` (-1 for a dynamic dimension), ``input_dtype``,
     ``output_name``, ``precision``; optional ``preferred_size`` (h, w) for models whose size is dynamic;
-    ``max_batch`` (None: any batch) and ``static_batch`` (True: every call must have exactly ``max_batch``).
+    ``max_batch`` (None: any batch) and ``static_batch`` (True: every call must have exactly ``max_batch``);
+    ``model_config`` (the EML-Net ``ModelConfig`` when the model file records it: its input size must then be a
+    multiple of 32) and ``on_host`` (the model's tensors live in host memory, for the memory estimate).
     """
 
     backend = "base"
@@ -55,6 +57,8 @@ class Runner:
         self.output_name = "output"
         self.precision = "fp32"
         self.preferred_size: Optional[Tuple[int, int]] = None
+        self.model_config: Any = None
+        self.on_host = True
         self.max_batch: Optional[int] = None
         self.static_batch = False
         self._stage_clock: Any = None  # made by stage_clock(), closed by deactivate()

@@ -74,7 +74,9 @@ class OnnxRuntimeRunner(Runner):
 
         # an artifact was optimized offline: load it as is
         options = session_options(with_plugin=custom_ops, threads=self.threads, optimize=not optimized)
-        options.log_severity_level = 3  # errors only; ONNX Runtime's own warnings are not the user's problem
+        # ONNX Runtime's own log lines are not the user's problem: its errors come back as exceptions that are
+        # reported as one line (with -v its error lines show too)
+        options.log_severity_level = 3 if log.isEnabledFor(logging.DEBUG) else 4
         if not self.spinning:  # idle intra-op threads would spin and steal the CPU from the other stages
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(self.path, options, providers=providers)
@@ -124,6 +126,8 @@ class OnnxRuntimeRunner(Runner):
             self.max_batch, self.static_batch = int(self.input_shape[0]), True
         if sidecar is not None and sidecar.model is not None:
             self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
+            self.model_config = sidecar.model
+        self.on_host = self.providers[0] == CPU
 
     def _artifact_providers(self, sidecar: Sidecar, available: List[str]) -> List[Provider]:
         from ...engine.cache import check_artifact

@@ -66,8 +66,10 @@ class TorchRunner(Runner):
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         config = getattr(model, "config", None)
+        self.on_host = not use_cuda
         if config is not None:
             self.preferred_size = tuple(config.input_size)  # type: ignore[assignment]
+            self.model_config = config
             self.name = "{} ({})".format(self.name, config.name) if self.name != config.name else self.name
 
     def _infer(self, x: np.ndarray) -> np.ndarray:

@@ -89,6 +89,7 @@ class TensorRTRunner(Runner):
                  describe_io: Optional[Callable[[Any], List[Dict[str, Any]]]] = None,
                  target: Optional[Target] = None) -> None:
         super().__init__(os.path.basename(path))
+        self.on_host = False  # device memory
         self.path = path
         self.allow_host_code = allow_host_code
         self.cuda_api = cuda_api
@@ -128,6 +129,7 @@ class TensorRTRunner(Runner):
         self.precision = str(sidecar.info.get("precision") or "fp32")
         if sidecar.model is not None:
             self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
+            self.model_config = sidecar.model
         return libraries_to_load(sidecar.info)
 
     def _activate(self) -> None:
