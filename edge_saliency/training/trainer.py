@@ -171,7 +171,8 @@ class Trainer:
         self.model = _build_model(config, self.model_config, self.resume).to(info.device)
         self.forward = StageForward(self.model, config.stage, info)
 
-        self.train_set = SaliencyDataset(train_files, self.size, flip=config.hflip, seed=config.seed)
+        self.train_set = SaliencyDataset(train_files, self.size, self.model_config.preprocess, flip=config.hflip,
+                                         seed=config.seed)
         self.sampler: DistributedSampler[Any] = DistributedSampler(
             self.train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=config.seed)
         pin = info.device.type == "cuda"
@@ -179,7 +180,7 @@ class Trainer:
                                        num_workers=config.workers, pin_memory=pin)
         self.val_loader = None
         if val_files:
-            val_set = SaliencyDataset(val_files, self.size)
+            val_set = SaliencyDataset(val_files, self.size, self.model_config.preprocess)
             shard = Subset(val_set, range(info.rank, len(val_set), info.world_size))  # no padding duplicates
             self.val_loader = DataLoader(shard, batch_size=config.batch_size, num_workers=config.workers,
                                          pin_memory=pin)

@@ -27,7 +27,7 @@ from .conftest import LITE_SIZE, tiny_conv_onnx
 def real_batch(n=4, size=LITE_SIZE):
     """Frames of the sample clip (pans and zooms over scikit-image photos) as a model batch."""
     frames = list(sample_frames(n, (180, 240)))
-    return np.concatenate([prepare_frame(f, size)[0] for f in frames], axis=0)
+    return np.concatenate([prepare_frame(f, size, "opencv-area")[0] for f in frames], axis=0)
 
 
 def test_onnxruntime_and_pytorch_agree_on_real_frames(lite_files):
@@ -85,7 +85,7 @@ def test_classic_backend_is_opencv_spectral_residual_on_the_frame():
     import cv2
 
     frames = list(sample_frames(2, (96, 128)))
-    x = np.concatenate([prepare_frame(f, (96, 128))[0] for f in frames])
+    x = np.concatenate([prepare_frame(f, (96, 128), "opencv-area")[0] for f in frames])
     with create_runner(None) as runner:
         assert runner.backend == "classic"
         maps = runner.infer(x)

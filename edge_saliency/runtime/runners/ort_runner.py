@@ -124,6 +124,7 @@ class OnnxRuntimeRunner(Runner):
             self.max_batch, self.static_batch = int(self.input_shape[0]), True
         if sidecar is not None and sidecar.model is not None:
             self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
+            self.preprocess = sidecar.model.preprocess
 
     def _artifact_providers(self, sidecar: Sidecar, available: List[str]) -> List[Provider]:
         from ...engine.cache import check_artifact

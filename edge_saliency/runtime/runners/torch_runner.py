@@ -68,6 +68,7 @@ class TorchRunner(Runner):
         config = getattr(model, "config", None)
         if config is not None:
             self.preferred_size = tuple(config.input_size)  # type: ignore[assignment]
+            self.preprocess = config.preprocess
             self.name = "{} ({})".format(self.name, config.name) if self.name != config.name else self.name
 
     def _infer(self, x: np.ndarray) -> np.ndarray:

@@ -126,6 +126,7 @@ class TensorRTRunner(Runner):
         self.precision = str(sidecar.info.get("precision") or "fp32")
         if sidecar.model is not None:
             self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
+            self.preprocess = sidecar.model.preprocess
         return [p["path"] for p in sidecar.info.get("plugins", []) if isinstance(p, dict) and "path" in p]
 
     def _activate(self) -> None:
