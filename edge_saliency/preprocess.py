@@ -20,7 +20,7 @@ Modes (how the frame is resized; :data:`MODES`):
 - ``opencv-linear``: OpenCV ``INTER_LINEAR`` — the fastest, for live video; it samples 4 pixels per output
   pixel whatever the scale, so shrinking aliases.
 
-docs/preprocessing.md measures how far the OpenCV modes move the final maps from the official input.
+docs/official-model.md measures how far the OpenCV modes move the final maps from the official input.
 numpy + OpenCV (+ Pillow for its mode); runs on Python 3.8.
 """
 import os

@@ -15,10 +15,10 @@ Parity (per input, over every pixel of every batch item):
   different summation orders and kernels, BatchNorm folded into the convolution weights — so its error
   ``error`` = max |onnx − exact| is of the same order. The gate is
   ``error <= rounding_ratio × rounding + atol`` (``rounding_ratio`` 4: room for one implementation being
-  a few times less accurate than the other, as measured over every preset in docs/export-parity.md;
+  a few times less accurate than the other, measured over every preset in docs/design.md;
   ``atol`` 1e-6, ≈ 16 float32 steps at 1.0, for inputs where PyTorch happens to round very little). An
-  export bug (a wrong resize mode, swapped decoder inputs) moves the map by 1e-3 to 1e-1, hundreds of times
-  more than rounding (both are tested).
+  export bug moves the map by far more: a resize of the wrong mode or swapped decoder inputs by 0.3 to 1,
+  thousands of times the limit (both are tested).
 - fp16: ``cc`` ≥ 0.999 on every real photo;
 - int8: ``cc`` ≥ 0.98 on every real photo. Random input is far from the calibration statistics; it is
   reported for int8 and fp16, not gated.

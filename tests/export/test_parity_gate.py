@@ -1,102 +1,103 @@
 """The fp32 parity gate (edge_saliency.export.evaluate): it passes correct exports of every preset whose
 BatchNorm statistics are realistic (measured on real photos, then perturbed), and it fails on real export
-bugs injected into the graph: a wrong resize mode, swapped decoder inputs."""
+bugs injected into the exported graph: a wrong resize mode, swapped decoder inputs."""
+import copy
 import os
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from edge_saliency.export import api, evaluate, graph
+from edge_saliency.export.frames import photos
 from edge_saliency.models import create_model, save_model
-from edge_saliency.models.emlnet import EMLNet
-from edge_saliency.models.layers import resize_override
 from edge_saliency.models.registry import list_presets
 from tests.realistic_weights import realistic_batchnorm
 
-SMALL = (128, 160)
+SMALL = (96, 128)
 
 
-def realistic_model(preset, size, seed=0):
-    torch.manual_seed(seed)
-    return realistic_batchnorm(create_model(preset, input_size=size), size, seed=seed)
+class Exported:
+    """A model with realistic statistics, its simplified fp32 graph, and what export_model compares it with:
+    parity frames (2 held-out photos and random input here), PyTorch float32 and float64 outputs."""
+
+    def __init__(self, preset, size):
+        torch.manual_seed(0)
+        self.model = realistic_batchnorm(create_model(preset, input_size=size), size)
+        self.proto = graph.simplify(graph.export_onnx(self.model, size))
+        self.inputs = evaluate.eval_inputs(size, self.model.config.preprocess, frames=photos(("astronaut", "coffee")))
+        self.references, self.exact = evaluate.torch_outputs(self.model, self.inputs, exact=True)
+
+    def check(self, proto=None):
+        """export_model's check of the fp32 file (raises ParityError when the gate fails)."""
+        data = (proto if proto is not None else self.proto).SerializeToString()
+        return api._check_variant("fp32", data, self.inputs, self.references, self.exact, enforce=True)
 
 
 @pytest.fixture(scope="module")
 def official():
-    return realistic_model("emlnet-resnet50-official", SMALL)
+    return Exported("emlnet-resnet50-official", SMALL)
 
 
 @pytest.fixture(scope="module")
 def lite():
-    return realistic_model("emlnet-lite", SMALL)
-
-
-def check_fp32(model, size, proto=None):
-    """What export_model runs for the fp32 file: the graph, the parity frames, PyTorch float32 and float64, the
-    gate (raises ParityError when it fails)."""
-    proto = proto if proto is not None else graph.simplify(graph.export_onnx(model, size))
-    inputs = evaluate.eval_inputs(size, model.config.preprocess)
-    references, exact = evaluate.torch_outputs(model, inputs, exact=True)
-    return api._check_variant("fp32", proto.SerializeToString(), inputs, references, exact, enforce=True)
+    return Exported("emlnet-lite", SMALL)
 
 
 @pytest.mark.parametrize("name", ["official", "lite"])
 def test_correct_exports_pass(name, request):
-    model = request.getfixturevalue(name)
-    result = check_fp32(model, SMALL)
+    exported = request.getfixturevalue(name)
+    result = exported.check()
     assert result["passed"] and result["worst"]["error"] > 0
     for row in result["results"]:
         assert row["error"] <= row["limit"] and row["cc"] > 1 - 1e-6
     # the maps vary (realistic statistics): a gate over near-constant maps would prove little
-    assert min(float(o.std()) for o in evaluate.torch_outputs(model, evaluate.eval_inputs(
-        SMALL, model.config.preprocess)[:2])) > 0.05
+    assert min(float(r.std()) for r in exported.references) > 0.05
 
 
-def _export_with_wrong_resize(model, size, monkeypatch):
-    def wrong(x, out_size, mode, align_corners):  # nearest <-> bilinear
-        if mode == "nearest":
-            return F.interpolate(x, size=out_size, mode="bilinear", align_corners=False)
-        return F.interpolate(x, size=out_size, mode="nearest")
-
-    with monkeypatch.context() as m:
-        m.setattr(graph, "resize_override", lambda fn: resize_override(wrong))
-        return graph.export_onnx(model, size)
+def _node(proto, op_type, prefix, index=0):
+    nodes = [n for n in proto.graph.node if n.op_type == op_type and n.name.startswith(prefix)]
+    assert nodes, (op_type, prefix)
+    return nodes[index]
 
 
-def _export_with_swapped_decoder_inputs(model, size, monkeypatch):
-    original = EMLNet.readout_maps
-
-    def swapped(self, x):  # ImageNet readout 2 and Places readout 2 trade places: same shapes, wrong weights
-        maps = original(self, x)
-        maps[2], maps[7] = maps[7], maps[2]
-        return maps
-
-    with monkeypatch.context() as m:
-        m.setattr(EMLNet, "readout_maps", swapped)
-        return graph.export_onnx(model, size)
+def wrong_resize_mode(proto):
+    """One Resize node with the other mode: nearest <-> linear (bilinear)."""
+    proto = copy.deepcopy(proto)
+    node = _node(proto, "Resize", "/", 0)
+    mode = next(a for a in node.attribute if a.name == "mode")
+    mode.s = b"linear" if mode.s == b"nearest" else b"nearest"
+    return proto
 
 
-@pytest.mark.parametrize("bug", [_export_with_wrong_resize, _export_with_swapped_decoder_inputs],
-                         ids=["wrong-resize-mode", "swapped-decoder-inputs"])
-def test_export_bugs_fail(official, bug, monkeypatch):
-    proto = bug(official, SMALL, monkeypatch)
+def swapped_decoder_inputs(proto):
+    """The readout maps of decoder blocks 2 (ImageNet, layer2) and 7 (Places, layer2) trade places: same
+    shapes, wrong weights."""
+    proto = copy.deepcopy(proto)
+    a, b = _node(proto, "Conv", "/decoder/blocks.2/"), _node(proto, "Conv", "/decoder/blocks.7/")
+    a.input[0], b.input[0] = b.input[0], a.input[0]
+    return proto
+
+
+@pytest.mark.parametrize("bug", [wrong_resize_mode, swapped_decoder_inputs])
+def test_export_bugs_fail(official, bug):
     with pytest.raises(evaluate.ParityError, match=r"fp32 parity check failed: astronaut: max abs error .* vs the "
                                                    r"float64 model > 4 x PyTorch float32's"):
-        check_fp32(official, SMALL, proto)
+        official.check(bug(official.proto))
 
 
-def test_a_wrong_resize_in_a_stage1_model_fails(lite, monkeypatch):
+def test_a_wrong_resize_in_a_stage1_model_fails(lite):
     with pytest.raises(evaluate.ParityError, match="fp32 parity check failed"):
-        check_fp32(lite, SMALL, _export_with_wrong_resize(lite, SMALL, monkeypatch))
+        lite.check(wrong_resize_mode(lite.proto))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", list_presets())
 def test_every_preset_exports_at_its_default_size(preset, tmp_path):
-    """`edge-saliency export` of each preset at its default size (480×640; the headline model takes minutes)
-    with realistic BatchNorm statistics: the fp32 file is written and its gate passed."""
-    model = realistic_model(preset, create_model(preset).config.input_size)
+    """`edge-saliency export` of each preset at its default size (480×640; the headline model takes many
+    minutes) with realistic BatchNorm statistics: the fp32 file is written and its gate passed."""
+    torch.manual_seed(0)
+    model = create_model(preset)
+    realistic_batchnorm(model, model.config.input_size)
     weights = str(tmp_path / "model.safetensors")
     save_model(model, weights)
     result = api.export_model(weights, str(tmp_path / "model.onnx"))
