@@ -81,8 +81,7 @@ def predict_files(
     model = model.to(torch_device).eval()
     size = model.config.input_size
     loader = DataLoader(ImageDataset(files, size, model.config.preprocess, annotations=annotations),
-                        batch_size=batch_size,
-                        num_workers=workers, collate_fn=collate_images)
+                        batch_size=batch_size, num_workers=workers, collate_fn=collate_images)
     with torch.no_grad():
         try:
             for batch in loader:

@@ -67,6 +67,19 @@ def test_fp32_gate_scales_with_pytorchs_own_rounding():
     assert not evaluate.parity("fp32", [real], [exact32], [exact32 + np.float32(3e-6)], exact=[exact])["passed"]
     with pytest.raises(ValueError, match="float64"):
         evaluate.parity("fp32", [real], [exact32], [exact32])
+    # inputs without a float64 output are reported, not gated
+    mixed = evaluate.parity("fp32", [real, noise], [torch32, torch32], [beyond, within], exact=[None, exact])
+    assert mixed["passed"] and "error" not in mixed["results"][0] and mixed["results"][0]["max_abs"] > 0
+    with pytest.raises(ValueError, match="float64"):
+        evaluate.parity("fp32", [real], [exact32], [exact32], exact=[None])
+
+
+def test_the_gate_runs_float64_on_the_first_photo_and_random_inputs():
+    frames = [("a", np.zeros((40, 50, 3), np.uint8)), ("b", np.zeros((40, 50, 3), np.uint8))]
+    static = evaluate.eval_inputs((32, 64), "opencv-area", frames=frames)
+    assert [(i.name, i.exact) for i in static] == [("a", True), ("b", False), ("random", True)]
+    dynamic = evaluate.eval_inputs((32, 64), "opencv-area", dynamic=True, frames=frames)
+    assert [i.name for i in dynamic if i.exact] == ["a", "random", "a@64x128", "random@2x64x128"]
 
 
 def test_pseudo_fixations_are_the_top_pixels():
