@@ -89,9 +89,21 @@ def content_box(frame_size: Sequence[int], size: Sequence[int], letterbox: bool 
     return (h - ch) // 2, (w - cw) // 2, ch, cw
 
 
+def _pillow():  # type: ignore[no-untyped-def]
+    return require("PIL.Image", purpose="the pillow-bilinear pre-processing (the official EML-Net input; "
+                                       "a fast alternative for video: --preprocess opencv-area)")
+
+
+def check_available(mode: str) -> str:
+    """``mode`` if it is known and what it needs is installed (Pillow for ``pillow-bilinear``), else the
+    error naming the fix; for callers that should fail before they start (the runtime)."""
+    if check_mode(mode) == PILLOW:
+        _pillow()
+    return mode
+
+
 def _pillow_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    Image = require("PIL.Image", purpose="the pillow-bilinear pre-processing (the official EML-Net input; "
-                                        "a fast alternative for video: --preprocess opencv-area)")
+    Image = _pillow()
     bilinear = getattr(Image, "Resampling", Image).BILINEAR
     if image.dtype == np.uint8:  # channels are resampled independently: BGR stays BGR
         return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize((width, height), bilinear))

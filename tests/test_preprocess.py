@@ -14,6 +14,7 @@ from edge_saliency.preprocess import (
     LINEAR,
     PILLOW,
     artifact_mode,
+    check_available,
     mode_of,
     preprocess,
     preprocess_batch,
@@ -122,7 +123,10 @@ def test_pillow_mode_without_pillow_names_what_to_install(monkeypatch):
     with pytest.raises(MissingDependencyError, match=r"'PIL' for the pillow-bilinear pre-processing .*--preprocess "
                                                       r"opencv-area.*install it with: pip install Pillow$"):
         preprocess(_frame(), (32, 32), PILLOW)
+    with pytest.raises(MissingDependencyError, match="pip install Pillow$"):
+        check_available(PILLOW)  # what the runtime checks before it starts
     preprocess(_frame(), (32, 32), AREA)  # the OpenCV modes need no Pillow
+    assert check_available(AREA) == AREA and check_available(LINEAR) == LINEAR
 
 
 def test_the_mode_comes_from_the_model_config_and_any_sidecar(tmp_path):

@@ -20,7 +20,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import UserError
-from ..preprocess import DEFAULT_MODE, check_mode
+from ..preprocess import DEFAULT_MODE, check_available, check_mode
 from .frames import (
     OFFICIAL_SIGMA,
     Geometry,
@@ -366,7 +366,7 @@ class Pipeline:
         self.size = self._model_size()
         self.batch = self._batch()
         # the model's own pre-processing (its sidecar), unless the options ask for another (e.g. faster) one
-        self.preprocess = self.options.preprocess or runner.preprocess or DEFAULT_MODE
+        self.preprocess = check_available(self.options.preprocess or runner.preprocess or DEFAULT_MODE)
         live = any(s.live for s in self.sources)
         policy = self.options.policy
         self.latest = policy == "latest" or (policy == "auto" and live)
