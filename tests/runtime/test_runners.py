@@ -214,3 +214,30 @@ def test_comparison_is_printable():
     text = str(compare_outputs(a, a, tolerance_for("fp16"), ("ort", "trt")))
     assert text.startswith("ort vs trt") and text.endswith("ok")
     assert dataclasses.asdict(tolerance_for("int8"))["atol"] == TOLERANCES["int8"].atol
+
+
+def test_runners_take_the_models_preprocessing_from_its_sidecar(lite_files, tmp_path):
+    import shutil
+
+    from edge_saliency.models.registry import get_preset
+    from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
+
+    from .conftest import ArraySource
+
+    onnx_path = str(tmp_path / "model.onnx")
+    shutil.copy(lite_files[1], onnx_path)
+    with create_runner(onnx_path, "onnxruntime", device="cpu") as runner:  # no sidecar: unknown
+        assert runner.preprocess is None
+        assert Pipeline([ArraySource(1)], runner, [], PipelineOptions()).preprocess == "opencv-area"
+    config = get_preset("emlnet-lite")
+    config.preprocess = "opencv-linear"
+    Sidecar(kind="onnx", model=config).save(onnx_path)
+    with create_runner(onnx_path, "onnxruntime", device="cpu") as runner:
+        assert runner.preprocess == "opencv-linear"
+        assert Pipeline([ArraySource(1)], runner, [], PipelineOptions()).preprocess == "opencv-linear"
+        chosen = Pipeline([ArraySource(1)], runner, [], PipelineOptions(preprocess="pillow-bilinear"))
+        assert chosen.preprocess == "pillow-bilinear"  # run --preprocess
+    with create_runner(lite_files[0], "torch", device="cpu") as runner:  # a saved model: its config
+        assert runner.preprocess == "opencv-area"
+    with create_runner(None) as runner:
+        assert runner.preprocess == "opencv-linear"  # classic: no trained input, the fastest resize
