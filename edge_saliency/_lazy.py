@@ -28,10 +28,18 @@ _EXTRAS: Dict[str, str] = {
     "cv2": "",  # part of the base install
     "tqdm": "",  # part of the base install (progress bars)
 }
+# packages that modes of the base install may need, installed by their own pip name (torchvision, in the
+# export extra, brings them too)
+_OWN_PACKAGES: Dict[str, str] = {
+    "PIL": "Pillow",  # the pillow-bilinear pre-processing (the official EML-Net input)
+}
 
 
 def install_hint(module: str, extra: Optional[str] = None) -> str:
-    extra = _EXTRAS.get(module.split(".")[0], "") if extra is None else extra
+    top = module.split(".")[0]
+    if extra is None and top in _OWN_PACKAGES:
+        return "pip install {}".format(_OWN_PACKAGES[top])
+    extra = _EXTRAS.get(top, "") if extra is None else extra
     if extra:
         return 'pip install "edge-saliency[{}]"'.format(extra)
     return "pip install edge-saliency (it is part of the base install)"

@@ -11,8 +11,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
 from .atomic import atomic_write_text
 from .errors import InputShapeError, UserError, WeightsError
 
-SCHEMA_VERSION = 1
+# 2: ModelConfig.preprocess (a version-1 config gets the mode its weights were made with, see from_dict)
+SCHEMA_VERSION = 2
 RESIZE_MODES = ("bilinear", "nearest")
+# how an image becomes the model input (edge_saliency.preprocess): Pillow's bilinear resize as the official
+# EML-Net code does it (antialiased when shrinking), or OpenCV's area / bilinear resize
+PREPROCESS_MODES = ("pillow-bilinear", "opencv-area", "opencv-linear")
+DEFAULT_PREPROCESS = "opencv-area"
 ACTIVATIONS = ("relu", "sigmoid")
 HEAD_FUSE_AT = ("first_tap", "input")
 
@@ -91,6 +96,9 @@ class ModelConfig:
     encoders: List[EncoderConfig]
     decoder: Optional[DecoderConfig] = None
     input_size: Tuple[int, int] = (480, 640)  # nominal (height, width): export default, GMACs
+    # how images are resized to the input: used by every path that feeds the model (runtime, export checks
+    # and calibration, bench, predict, eval, training), so one image gives one input tensor everywhere
+    preprocess: str = DEFAULT_PREPROCESS
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -107,6 +115,7 @@ class ModelConfig:
             raise UserError(
                 "a model without a decoder is a stage-1 model and takes exactly one encoder, got {}".format(keys)
             )
+        _check_choice("preprocess", self.preprocess, PREPROCESS_MODES)
         for enc in self.encoders:
             enc.validate()
         if self.decoder is not None:
@@ -131,6 +140,9 @@ class ModelConfig:
                 "upgrade edge-saliency".format(version, SCHEMA_VERSION)
             )
         data = dict(data)
+        if "preprocess" not in data:
+            data["preprocess"] = legacy_preprocess(data)
+        data["schema_version"] = SCHEMA_VERSION
         try:
             data["encoders"] = [_from_dict(EncoderConfig, e) for e in data.get("encoders", [])]
             if data.get("decoder") is not None:
@@ -160,6 +172,15 @@ class ModelConfig:
         except OSError as exc:
             raise WeightsError("cannot read model config {}: {}".format(path, exc.strerror or exc)) from exc
         return cls.from_json(text)
+
+
+def legacy_preprocess(data: Dict[str, Any]) -> str:
+    """The pre-processing of a config written before the field existed (schema version 1): the official
+    checkpoints' (encoders without normalization take the official script's raw [0, 1] input, which Pillow
+    resized), else what edge-saliency's training transform did then (OpenCV area when shrinking)."""
+    encoders = data.get("encoders") or []
+    official = bool(encoders) and all(isinstance(e, dict) and e.get("normalize") is False for e in encoders)
+    return "pillow-bilinear" if official else DEFAULT_PREPROCESS
 
 
 def _from_dict(cls: Type[T], data: Dict[str, Any]) -> T:

@@ -1,6 +1,7 @@
 """Saliency maps from a PyTorch EML-Net for image files: loading a model the way the CLI names it, batched
-prediction, and the official post-processing back at each image's own size (``edge-saliency predict`` and
-``eval``). Needs torch (the ``[export]`` extra)."""
+prediction with the model's own pre-processing, and the official post-processing, at each image's own size
+or at the model's output size (``edge-saliency predict`` and ``eval``). Needs torch (the ``[export]``
+extra)."""
 import dataclasses
 import logging
 import os
@@ -14,7 +15,7 @@ from .data.datasets import SampleFiles
 from .errors import UserError
 from .models import create_model, load_model, load_state, read_checkpoint
 from .models.emlnet import EMLNet
-from .postprocess import OFFICIAL_SIGMA, postprocess
+from .postprocess import MAP_SIZES, OFFICIAL_SIGMA, postprocess
 from .training.dataset import ImageDataset, collate_images, worker_error
 from .training.distributed import pick_device
 
@@ -64,18 +65,23 @@ def predict_files(
     workers: int = 2,
     sigma: float = OFFICIAL_SIGMA,
     annotations: bool = False,
+    map_size: str = "image",
 ) -> Iterator[Dict[str, Any]]:
-    """For every image: ``{"name", "saliency" (uint8, the image's own size, official post-processing),
-    "raw" (the model's float map), "shape", "density", "fixations"}`` (annotations only when asked).
+    """For every image: ``{"name", "saliency" (uint8, official post-processing), "raw" (the model's float
+    map), "shape", "density", "fixations"}`` (annotations only when asked).
 
-    Images are stretched to ``model.config.input_size`` (RGB in [0, 1]); ``sigma`` is the post-processing
-    blur at 480×640 (0 switches it off).
+    Images are stretched to ``model.config.input_size`` (RGB in [0, 1]) with the model's pre-processing
+    (``model.config.preprocess``); ``sigma`` is the post-processing blur at 480×640 (0 switches it off);
+    ``map_size``: ``"image"`` resizes each map to its image's size, ``"model"`` keeps the model's output size
+    (480×640 for the official model: the official script's map).
     """
+    if map_size not in MAP_SIZES:
+        raise UserError("map size must be one of {}, got {!r}".format(", ".join(MAP_SIZES), map_size))
     torch_device = pick_device(device, 0)
     model = model.to(torch_device).eval()
     size = model.config.input_size
-    loader = DataLoader(ImageDataset(files, size, annotations=annotations), batch_size=batch_size,
-                        num_workers=workers, collate_fn=collate_images)
+    loader = DataLoader(ImageDataset(files, size, model.config.preprocess, annotations=annotations),
+                        batch_size=batch_size, num_workers=workers, collate_fn=collate_images)
     with torch.no_grad():
         try:
             for batch in loader:
@@ -85,7 +91,7 @@ def predict_files(
                     yield {
                         "name": batch["name"][i],
                         "raw": raw,
-                        "saliency": postprocess(raw, shape, sigma=sigma),
+                        "saliency": postprocess(raw, shape if map_size == "image" else None, sigma=sigma),
                         "shape": shape,
                         "density": batch["density"][i],
                         "fixations": batch["fixations"][i],

@@ -1,15 +1,22 @@
 """The official EML-Net post-processing and heat-map overlays: small pure functions (numpy + OpenCV).
 
-Used by ``edge-saliency predict`` / ``eval`` and by the real-time runtime on every video frame, so each
-function takes and returns plain numpy arrays, allocates little, and runs on Python 3.8.
+Two chains share the blur:
 
-The official chain (DESIGN.md §2): Gaussian blur with σ = 5 px on the 480×640 map, min-max to [0, 1],
-×255 to uint8. :func:`postprocess` does that, resizing the blurred map to the image's own size before the
-min-max. For a map
-of another size the blur's σ is scaled with it (σ·w/640 across, σ·h/480 down), which is the same blur
-without resampling to 480×640 first.
+- :func:`postprocess` — the official chain exactly, for ``predict`` and ``eval``: what the official
+  ``eval_combined.py`` does to the model output (scikit-image ``filters.gaussian(pred, 5)``: σ = 5 px,
+  kernel radius 4σ, the edge pixel repeated beyond the border, scikit-image's default ``mode="nearest"``;
+  then ``x -= x.min(); x /= x.max()`` and ``(x * 255).astype(np.uint8)``, which truncates). Optionally the
+  blurred map is resized to the image's own size before the min-max (the official script keeps the model's
+  480×640).
+- :func:`blur` / :func:`minmax` / :func:`to_uint8` / :func:`resize` — the pieces the real-time runtime runs
+  on every video frame (``runtime/frames.py``), kept as separate cheap calls so the runtime can order them
+  around its temporal smoothing and statistics, and allocate little. ``to_uint8`` rounds.
+
+For a map of another size than 480×640 the blur's σ is scaled with it (σ·w/640 across, σ·h/480 down),
+which is the same blur without resampling to 480×640 first.
 
 Images are OpenCV BGR (what ``cv2.imread`` and ``cv2.VideoCapture`` give). Saliency maps are 2-D arrays.
+Runs on Python 3.8.
 """
 from typing import Any, Optional, Sequence, Tuple
 
@@ -21,6 +28,7 @@ from .errors import UserError
 OFFICIAL_SIZE: Tuple[int, int] = (480, 640)  # (height, width) at which the official σ applies
 OFFICIAL_SIGMA = 5.0
 TRUNCATE = 4.0  # kernel radius in σ (scipy.ndimage's default; OpenCV's own choice for float images)
+MAP_SIZES = ("image", "model")  # where a predicted map ends: at its image's size, or at the model's output size
 COLORMAPS = ("jet", "turbo", "inferno", "magma", "viridis", "hot", "bone")
 
 
@@ -36,7 +44,8 @@ def kernel_size(sigma: float) -> int:
 def blur(
     saliency: np.ndarray, sigma: float = OFFICIAL_SIGMA, reference_size: Optional[Sequence[int]] = OFFICIAL_SIZE
 ) -> np.ndarray:
-    """Gaussian blur of a 2-D map (float32 out), reflecting at the borders (scipy's ``mode="reflect"``).
+    """Gaussian blur of a 2-D map (float32 out), repeating the edge pixel beyond the border (scipy's and
+    scikit-image's ``mode="nearest"``, the official code's), kernel radius round(4σ).
 
     ``sigma`` is in pixels of a ``reference_size`` (height, width) map and is scaled to the map's own size;
     ``reference_size=None`` applies ``sigma`` as is. ``sigma <= 0`` returns the map unchanged (as float32).
@@ -49,7 +58,7 @@ def blur(
     sy, sx = (sigma, sigma) if reference_size is None else (sigma * h / reference_size[0],
                                                              sigma * w / reference_size[1])
     return cv2.GaussianBlur(saliency, (kernel_size(sx), kernel_size(sy)), sigmaX=sx, sigmaY=sy,
-                            borderType=cv2.BORDER_REFLECT)
+                            borderType=cv2.BORDER_REPLICATE)
 
 
 def minmax(saliency: np.ndarray) -> np.ndarray:
@@ -62,7 +71,8 @@ def minmax(saliency: np.ndarray) -> np.ndarray:
 
 
 def to_uint8(saliency: np.ndarray) -> np.ndarray:
-    """A [0, 1] map to uint8 0..255 (rounded; values outside [0, 1] are clipped)."""
+    """A [0, 1] map to uint8 0..255 (rounded; values outside [0, 1] are clipped). The runtime's choice; the
+    official chain (:func:`postprocess`) truncates."""
     return np.rint(np.clip(saliency, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -81,9 +91,10 @@ def postprocess(
     sigma: float = OFFICIAL_SIGMA,
     reference_size: Optional[Sequence[int]] = OFFICIAL_SIZE,
 ) -> np.ndarray:
-    """The official post-processing of a model output: blur (σ = 5 px at 480×640), bilinear resize to
-    ``output_size`` (the image's (height, width); ``None`` keeps the map's size), then min-max to uint8 —
-    so the result spans 0..255 at the image's size.
+    """The official post-processing of a model output (module docstring): blur (σ = 5 px at 480×640, edge
+    pixel repeated), bilinear resize to ``output_size`` (the image's (height, width); ``None`` keeps the
+    model's size, as the official script does), min-max in float32 (subtract the minimum, divide by the new
+    maximum), ×255 and truncation to uint8. A constant map gives all zeros.
 
     ``saliency``: a 2-D float map (a 1×H×W or 1×1×H×W array is squeezed). Returns H×W uint8.
     """
@@ -95,10 +106,13 @@ def postprocess(
     blurred = blur(saliency, sigma, reference_size)
     if output_size is not None:
         blurred = resize(blurred, output_size)
-    # min-max, ×255, round and convert in one OpenCV pass, ~15x faster than numpy: to_uint8(minmax(blurred))
-    # up to 1 grey level on a few pixels (float rounding); a constant map gives 0
-    cv2 = _cv2()
-    return cv2.normalize(blurred, None, 0, 255, cv2.NORM_MINMAX, dtype=cv2.CV_8U)
+    scaled = blurred - blurred.min()  # a new float32 array: the steps below work in place
+    peak = scaled.max()
+    if peak <= 0:
+        return np.zeros(scaled.shape, dtype=np.uint8)
+    scaled /= peak
+    scaled *= np.float32(255)
+    return scaled.astype(np.uint8)  # truncates, as the official astype(np.uint8)
 
 
 def check_colormap(colormap: str) -> str:

@@ -40,6 +40,33 @@ def test_invalid_values_are_named():
         ModelConfig.from_dict(data)
 
 
+@pytest.mark.parametrize("name, mode", [
+    ("emlnet-resnet50-official", "pillow-bilinear"),  # the official checkpoints' input (no normalization)
+    ("emlnet-lite", "opencv-area"),  # what edge-saliency's training transform did before the field existed
+    ("emlnet-densenet161-nasnetlarge", "opencv-area"),
+])
+def test_schema_1_configs_get_the_preprocessing_their_weights_were_made_with(name, mode, tmp_path):
+    data = get_preset(name).to_dict()
+    del data["preprocess"]
+    data["schema_version"] = 1
+    config = ModelConfig.from_dict(data)
+    assert config.preprocess == mode and config.schema_version == SCHEMA_VERSION == 2
+    # a sidecar written by an older release loads the same way (it is read without torch)
+    from edge_saliency.preprocess import artifact_mode
+
+    path = str(tmp_path / "old.onnx")
+    atomic_write_text(path + ".json", json.dumps({"schema_version": 1, "kind": "onnx", "model": data, "info": {}}))
+    assert artifact_mode(path) == mode
+
+
+def test_preprocess_mode_is_checked():
+    data = get_preset("emlnet-lite").to_dict()
+    data["preprocess"] = "bicubic"
+    with pytest.raises(UserError, match="preprocess must be one of pillow-bilinear, opencv-area, opencv-linear, "
+                                        "got 'bicubic'"):
+        ModelConfig.from_dict(data)
+
+
 def test_stage1_model_needs_exactly_one_encoder():
     config = get_preset("emlnet-densenet161-nasnetlarge")
     config.decoder = None

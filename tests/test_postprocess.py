@@ -1,4 +1,4 @@
-"""The official post-processing against scipy.ndimage as an independent reference."""
+"""The post-processing against scipy.ndimage and the official chain (scikit-image) as independent references."""
 import cv2
 import numpy as np
 import pytest
@@ -21,16 +21,19 @@ def test_kernel_size_for_the_official_sigma():
 
 
 def test_blur_at_480x640_matches_scipy():
+    # the official blur repeats the edge pixel (scipy / scikit-image mode="nearest")
     saliency = RNG.random((480, 640)).astype(np.float32)
-    expected = ndimage.gaussian_filter(saliency.astype(np.float64), 5.0, mode="reflect", truncate=4.0)
+    expected = ndimage.gaussian_filter(saliency.astype(np.float64), 5.0, mode="nearest", truncate=4.0)
     np.testing.assert_allclose(P.blur(saliency), expected, atol=2e-6)
+    mirrored = ndimage.gaussian_filter(saliency.astype(np.float64), 5.0, mode="reflect", truncate=4.0)
+    assert np.abs(P.blur(saliency)[:, 0] - mirrored[:, 0]).max() > 1e-3  # the border mode is seen
 
 
 def test_blur_scales_sigma_with_the_map_size():
     saliency = RNG.random((120, 320)).astype(np.float32)  # σ 5 at 480×640 → 1.25 down, 2.5 across
-    expected = ndimage.gaussian_filter(saliency.astype(np.float64), (1.25, 2.5), mode="reflect", truncate=4.0)
+    expected = ndimage.gaussian_filter(saliency.astype(np.float64), (1.25, 2.5), mode="nearest", truncate=4.0)
     np.testing.assert_allclose(P.blur(saliency), expected, atol=2e-6)
-    unscaled = ndimage.gaussian_filter(saliency.astype(np.float64), 3.0, mode="reflect", truncate=4.0)
+    unscaled = ndimage.gaussian_filter(saliency.astype(np.float64), 3.0, mode="nearest", truncate=4.0)
     np.testing.assert_allclose(P.blur(saliency, 3.0, reference_size=None), unscaled, atol=2e-6)
     np.testing.assert_array_equal(P.blur(saliency, 0), saliency)
 
@@ -44,15 +47,40 @@ def test_minmax_and_uint8():
                                   [0, 128, 255, 255, 0, 0])
 
 
-def test_postprocess_is_blur_resize_minmax_uint8():
+def official_post_process(pred):
+    """eval_combined.py's post_process, step by step from its documented operations: scikit-image
+    filters.gaussian(pred, 5) with its default mode, x -= x.min(), x /= x.max(), (x * 255).astype(np.uint8)."""
+    from skimage import filters
+
+    pred = filters.gaussian(pred, 5)
+    pred -= pred.min()
+    pred /= pred.max()
+    return (pred * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_postprocess_is_the_official_chain(seed):
+    # a model-like map: smooth, with structure up to the border, where the blur's edge mode matters
+    saliency = (0.3 + 0.4 * _smooth_map((480, 640), seed) / 0.05).astype(np.float32)
+    saliency[:, :20] += 0.2 * np.linspace(1, 0, 20, dtype=np.float32)
+    official = official_post_process(saliency.copy())
+    out = P.postprocess(saliency)
+    assert out.shape == (480, 640) and out.dtype == np.uint8 and out.max() == 255 and out.min() == 0
+    diff = np.abs(out.astype(int) - official)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01  # float32 summation order only, at truncation edges
+    # truncation, not rounding: the old rounding chain is half a level higher on average
+    rounded = P.to_uint8(P.minmax(P.blur(saliency)))
+    assert 0.3 < (rounded.astype(int) - out).mean() < 0.7
+
+
+def test_postprocess_at_the_image_size_resizes_before_the_minmax():
     saliency = _smooth_map((480, 640))
     out = P.postprocess(saliency, (300, 400))
     assert out.shape == (300, 400) and out.dtype == np.uint8 and out.min() == 0 and out.max() == 255
-    blurred = ndimage.gaussian_filter(saliency.astype(np.float64), 5.0, mode="reflect", truncate=4.0)
+    blurred = ndimage.gaussian_filter(saliency.astype(np.float64), 5.0, mode="nearest", truncate=4.0)
     resized = cv2.resize(blurred, (400, 300), interpolation=cv2.INTER_LINEAR)
-    expected = np.rint(255 * (resized - resized.min()) / (resized.max() - resized.min()))
+    expected = np.floor(255 * (resized - resized.min()) / (resized.max() - resized.min()))
     assert np.abs(out.astype(int) - expected).max() <= 1
-    assert np.abs(P.postprocess(saliency).astype(int) - P.to_uint8(P.minmax(P.blur(saliency)))).max() <= 1
     assert P.postprocess(np.full((48, 64), 3.0)).max() == 0  # a constant map: all zeros, as minmax
     # N×1×H×W model output is accepted; no size keeps the map's size
     assert P.postprocess(saliency[None, None]).shape == (480, 640)

@@ -160,7 +160,7 @@ def _stage_stats(times: Dict[str, Optional[List[float]]]) -> Dict[str, Optional[
 def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Measure one cell (see the module docstring); returns the cell's fields as a dict."""
     from ..export.frames import video_frames
-    from ..preprocess import preprocess
+    from ..preprocess import DEFAULT_MODE, preprocess
     from ..runtime.pipeline import PipelineOptions
     from ..runtime.runners import check_saliency_model
     from . import frame_path
@@ -168,16 +168,18 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     started = time.perf_counter()
     size, batch = tuple(spec["size"]), int(spec["batch"])
     frames = video_frames(spec["video"], max(spec["accuracy_frames"], batch))
-    inputs = np.concatenate([preprocess(frame, size) for _, frame in frames], axis=0)
-    x = inputs[:batch]
-    if x.shape[0] < batch:
-        x = np.concatenate([x, np.repeat(x[-1:], batch - x.shape[0], axis=0)], axis=0)
 
     memory = DeviceMemory(spec["backend"], spec["device"])
     memory.start()  # before the model is loaded: its weights count
     runner = _runner(spec)
     with runner:
         check_saliency_model(runner)
+        # the model's own pre-processing (its sidecar), as `edge-saliency run` feeds it
+        mode = runner.preprocess or DEFAULT_MODE
+        inputs = np.concatenate([preprocess(frame, size, mode) for _, frame in frames], axis=0)
+        x = inputs[:batch]
+        if x.shape[0] < batch:
+            x = np.concatenate([x, np.repeat(x[-1:], batch - x.shape[0], axis=0)], axis=0)
         device = _device_of(runner)
         if device != spec["device"]:
             raise UserError("{} runs on {}, not on {} as planned".format(runner.describe(), device, spec["device"]))

@@ -56,7 +56,7 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
         infos = layout.stream_infos()
     if not packets:
         raise UserError("no frames could be decoded from {}".format(video))
-    preprocess = Preprocessor(layout.size, options.letterbox)
+    preprocess = Preprocessor(layout.size, options.letterbox, layout.preprocess)
     for packet in packets:
         started = time.perf_counter()
         preprocess(packet)

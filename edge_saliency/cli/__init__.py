@@ -18,6 +18,7 @@ SUBCOMMANDS: List[str] = [
     "models",
     "run",
     "sample_clip",
+    "convert_official",
     "export",
     "build_plugin",
     "build_engine",

@@ -69,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         result = check_onnx(args.check, eval_frames=args.eval)
         worst = result["worst"]
-        print("{}: {} parity {} (max abs {:.3g}, mean abs {:.3g}, min CC {:.6f}; tolerance {})".format(
+        exact = ", max abs vs float64 {:.3g} (PyTorch float32's: {:.3g})".format(
+            worst["error"], worst["rounding"]) if "error" in worst else ""
+        print("{}: {} parity {} (max abs {:.3g}, mean abs {:.3g}, min CC {:.6f}{}; tolerance {})".format(
             args.check, result["precision"], "passed" if result["passed"] else "FAILED (not enforced)",
-            worst["max_abs"], worst["mean_abs"], worst["cc"], result["tolerance"]))
+            worst["max_abs"], worst["mean_abs"], worst["cc"], exact, result["tolerance"]))
         return 0
     if not args.model:
         raise UserError("give a model (preset, config .json or saved .safetensors), or --check FILE.onnx")

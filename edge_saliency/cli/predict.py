@@ -1,7 +1,10 @@
-"""``edge-saliency predict``: saliency maps for images, folders or globs, with the official post-processing
-(blur σ = 5 px at 480×640, min-max, uint8 PNG at the image's own size) and optional heat-map overlays.
+"""``edge-saliency predict``: saliency maps for images, folders or globs, with the model's own
+pre-processing and the official post-processing (blur σ = 5 px at 480×640 repeating the edge pixel, min-max,
+truncation to a uint8 PNG, at the image's own size or at the model's output size) and optional heat-map
+overlays.
 
     edge-saliency predict runs/fused/best.safetensors photos/ -o maps/ --overlay
+    edge-saliency predict emlnet-official.safetensors photo.jpg --map-size model   # the official script's map
 """
 import argparse
 import glob
@@ -12,13 +15,14 @@ from .common import add_model_arguments, add_subcommand
 
 
 def register(subparsers: Any) -> None:
-    from ..postprocess import COLORMAPS, OFFICIAL_SIGMA  # numpy only
+    from ..postprocess import COLORMAPS, MAP_SIZES, OFFICIAL_SIGMA  # numpy only
 
     parser = add_subcommand(
         subparsers, "predict", run, help="write saliency maps (PNG) for images, folders or globs",
-        description="Write OUT/NAME.png for every input image: the model's map, blurred (sigma 5 px at 480x640), "
-                    "resized to the image's own size and min-max scaled to 8-bit grey. --overlay also writes "
-                    "OUT/NAME_overlay.jpg, the heat map over the image.",
+        description="Write OUT/NAME.png for every input image: the model's map, blurred (sigma 5 px at 480x640, "
+                    "edge pixel repeated), resized to the image's own size (or kept at the model's output size "
+                    "with --map-size model) and min-max scaled to 8-bit grey (truncated), as the official "
+                    "EML-Net code does. --overlay also writes OUT/NAME_overlay.jpg, the heat map over the image.",
     )
     add_model_arguments(parser)
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -27,6 +31,9 @@ def register(subparsers: Any) -> None:
     group = parser.add_argument_group("post-processing")
     group.add_argument("--sigma", type=float, default=OFFICIAL_SIGMA,
                        help="Gaussian blur sigma in pixels at 480x640, scaled with the map (default 5; 0: none)")
+    group.add_argument("--map-size", choices=MAP_SIZES, default="image",
+                       help="image: each map at its image's size (default); model: at the model's output size "
+                            "(480x640 for the official model, the official script's map)")
     group.add_argument("--overlay", action="store_true", help="also write NAME_overlay.jpg (heat map over the image)")
     group.add_argument("--alpha", type=float, default=0.5, help="heat-map weight in the overlay (default 0.5)")
     group.add_argument("--colormap", choices=COLORMAPS, default="jet", help="overlay colour map (default jet)")
@@ -82,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     by_name = dict(zip(names, paths))
     os.makedirs(args.out, exist_ok=True)
     written = 0
-    for item in predict_files(model, files, args.device, args.batch_size, args.workers, args.sigma):
+    for item in predict_files(model, files, args.device, args.batch_size, args.workers, args.sigma,
+                              map_size=args.map_size):
         name = item["name"]
         ok, png = cv2.imencode(".png", item["saliency"])
         assert ok

@@ -17,6 +17,7 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def register(subparsers: Any) -> None:
+    from ..config import PREPROCESS_MODES
     from ..runtime.frames import COLORMAPS, OFFICIAL_SIGMA
     from ..runtime.sinks import MAP_FORMATS, VIEWS
 
@@ -47,6 +48,10 @@ def register(subparsers: Any) -> None:
     model.add_argument("--letterbox", action="store_true",
                        help="keep the frame's aspect ratio (pad with grey) instead of stretching like the official "
                             "model")
+    model.add_argument("--preprocess", choices=PREPROCESS_MODES, metavar="MODE",
+                       help="how frames are resized to the model input: {} (default: the model's own, from its "
+                            "sidecar; the official model's is pillow-bilinear, exact but slow on video; "
+                            "opencv-linear is the fastest)".format(", ".join(PREPROCESS_MODES)))
     model.add_argument("--batch", type=int, metavar="N",
                        help="frames (of one or several sources) per inference; needs a model with a dynamic or "
                             "larger batch. Default: the model's static batch, else 1")
@@ -293,9 +298,10 @@ def run(args: argparse.Namespace) -> int:
 
     quiet_opencv(args.verbose)
     options = PipelineOptions(
-        size=args.size, letterbox=args.letterbox, blur_sigma=args.blur, minmax=not args.no_minmax,
-        smooth=args.smooth, threshold=args.threshold, colormap=args.colormap, alpha=args.alpha,
-        batch=args.batch, queue_size=args.queue_size, policy=args.policy, max_frames=args.max_frames, hud=args.hud)
+        size=args.size, letterbox=args.letterbox, preprocess=args.preprocess, blur_sigma=args.blur,
+        minmax=not args.no_minmax, smooth=args.smooth, threshold=args.threshold, colormap=args.colormap,
+        alpha=args.alpha, batch=args.batch, queue_size=args.queue_size, policy=args.policy, max_frames=args.max_frames,
+        hud=args.hud)
     options.validate()
     _check_values(args)
     live = any(parse_uri(uri).live for uri in args.sources)
@@ -323,9 +329,9 @@ def run(args: argparse.Namespace) -> int:
         runner.activate()
         pipeline = Pipeline(sources, runner, sinks, options)
         outputs = [getattr(s, "path", None) or getattr(s, "folder", None) or "window" for s in sinks]
-        log.info("%s, input %dx%d%s, batch %d: %s -> %s", runner.describe(), pipeline.size[0], pipeline.size[1],
-                 " letterboxed" if options.letterbox else "", pipeline.batch, ", ".join(s.uri for s in sources),
-                 ", ".join(outputs) or "nothing (timing only; add --output OUT.mp4)")
+        log.info("%s, input %dx%d%s (%s), batch %d: %s -> %s", runner.describe(), pipeline.size[0],
+                 pipeline.size[1], " letterboxed" if options.letterbox else "", pipeline.preprocess, pipeline.batch,
+                 ", ".join(s.uri for s in sources), ", ".join(outputs) or "nothing (timing only; add --output OUT.mp4)")
         total = None
         if not live:
             counts = [s.frame_count for s in sources]

@@ -1,15 +1,15 @@
 """The image / map / fixation transforms of training and evaluation, in one place (numpy + OpenCV).
 
 The model input is the image stretched to the model's input size (no crop, no letterbox), RGB scaled to
-[0, 1] — the official pre-processing (each encoder normalises inside the graph). Shrinking uses area
-averaging and enlarging bilinear interpolation, which is close to the antialiased bilinear resize of the
-official torchvision transforms.
+[0, 1], resized the way the model's config says (:func:`edge_saliency.preprocess.preprocess`, the one
+pre-processing every path uses; each encoder normalises inside the graph). Maps are resized with OpenCV:
+area averaging when shrinking, bilinear when enlarging.
 """
-from typing import Any, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 
-from .._lazy import require
+from ..preprocess import AREA, preprocess, resize
 
 Size = Tuple[int, int]
 
@@ -18,25 +18,16 @@ def _size(size: Sequence[int]) -> Size:
     return int(size[0]), int(size[1])
 
 
-def _interpolation(src: Sequence[int], dst: Size) -> Any:
-    cv2 = require("cv2", purpose="resizing images")
-    shrinking = dst[0] <= src[0] and dst[1] <= src[1]
-    return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-
-
 def resize_image(image: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    """Stretch an H×W(×C) image or map to ``size`` = (height, width); the dtype is kept."""
-    dst = _size(size)
-    if tuple(image.shape[:2]) == dst:
-        return image
-    cv2 = require("cv2", purpose="resizing images")
-    return cv2.resize(image, (dst[1], dst[0]), interpolation=_interpolation(image.shape[:2], dst))
+    """Stretch an H×W(×C) map or image to ``size`` = (height, width) (area when shrinking, else bilinear);
+    the dtype is kept."""
+    return resize(image, _size(size), AREA)
 
 
-def to_model_input(image_rgb: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    """H×W×3 uint8 RGB → 3×h×w float32 in [0, 1] at the model's input size."""
-    resized = resize_image(image_rgb, size)
-    return np.ascontiguousarray(resized.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+def to_model_input(image_rgb: np.ndarray, size: Sequence[int], mode: str) -> np.ndarray:
+    """H×W×3 uint8 RGB → 3×h×w float32 in [0, 1] at the model's input size, resized by ``mode`` (the
+    model's ``config.preprocess``)."""
+    return preprocess(image_rgb, size, mode)[0]
 
 
 def scale_points(points: np.ndarray, src_shape: Sequence[int], dst_shape: Sequence[int]) -> np.ndarray:

@@ -29,7 +29,9 @@ key                   value
                       (N×3×H×W float32 RGB in [0, 1], stretched, see ``edge_saliency.preprocess``),
                       output ``saliency`` (N×1×H×W float32 in [0, 1])
 ``preprocess``        ``{"color": "RGB", "range": [0, 1], "layout": "NCHW", "resize": "stretch",
-                      "interpolation": "INTER_LINEAR"}``
+                      "mode": "pillow-bilinear" | "opencv-area" | "opencv-linear"}``: the model's own
+                      ``config.preprocess`` (``edge_saliency.preprocess``), which calibration and the
+                      parity frames used and every runner uses
 ``sha256``            sha256 of the ONNX file (hex)
 ``size_bytes``        its size
 ``simplified``        bool: onnx-simplifier ran
@@ -44,8 +46,10 @@ key                   value
 ``calibration``       int8 only: ``method``, ``percentile``, ``frames`` (count), ``frames_sha256``,
                       ``source``, ``split``, ``cache`` (path), ``cache_key``, ``reused`` (bool)
 ``parity``            against PyTorch: ``tolerance``, ``passed``, ``failures``, ``results`` (per input:
-                      ``max_abs``, ``mean_abs``, ``cc``), ``worst``; ``enforced`` (false: fp16 / int8 of a
-                      model with random weights, where a failed gate only warns)
+                      ``max_abs``, ``mean_abs``, ``cc`` vs PyTorch float32; ``error`` vs PyTorch float64,
+                      ``rounding`` = PyTorch float32 vs float64, fp32's ``limit``), ``worst``;
+                      ``enforced`` (false: fp16 / int8 of a model with random weights, where a failed gate
+                      only warns)
 ``tensorrt``          the TensorRT rules check (``edge_saliency.engine.trt_rules``): ``versions`` (8.5, 8.6,
                       10.x, 11.x -> ``"pass"``; export fails otherwise), ``errors``, ``warnings``
 ``accuracy``          vs fp32 PyTorch on the held-out real frames: ``cc``, ``cc_min``, ``kld``, ``sim``,
@@ -75,11 +79,11 @@ from ..hashing import file_sha256
 from ..models.emlnet import INPUT_MULTIPLE, EMLNet
 from ..models.factory import create_model
 from ..models.registry import get_preset, list_presets
-from ..models.weights import CONFIG_METADATA_KEY, load_model, load_state, read_checkpoint
+from ..models.weights import CONFIG_METADATA_KEY, load_model, load_state, read_checkpoint, saved_config
 from ..outputs import Output, check_outputs
 from ..plugins import upsample_op as contract
 from ..plugins.ort_op import create_session
-from ..preprocess import INTERPOLATION, preprocess
+from ..preprocess import mode_of, preprocess
 from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from . import evaluate, fp16, graph, int8
 from .frames import BUILTIN_CALIBRATION, describe_source, frames_digest, load_frames, warn_if_few
@@ -148,8 +152,7 @@ def config_without_weights(model: str) -> Optional[ModelConfig]:
     if model.endswith(".json"):
         return ModelConfig.load(model)
     if model.endswith(".safetensors"):
-        sidecar = read_sidecar(model, required=False)
-        return sidecar.model if sidecar is not None else None
+        return saved_config(model)
     return get_preset(model)
 
 
@@ -189,13 +192,12 @@ def _finish_variant(variant: _Variant, config: ModelConfig, source: Dict[str, An
 
 
 def _base_info(proto: Any, precision: str, upsample: str, dynamic: bool, size: Sequence[int],
-               simplified: bool, source: Dict[str, Any]) -> Dict[str, Any]:
+               simplified: bool, source: Dict[str, Any], mode: str) -> Dict[str, Any]:
     onnx = require("onnx")
     info: Dict[str, Any] = {
         "precision": precision, "upsample": upsample, "opset": graph.opset_of(proto), "dynamic": dynamic,
         "input_size": [int(size[0]), int(size[1])], "size_multiple": 32,
-        "preprocess": {"color": "RGB", "range": [0, 1], "layout": "NCHW", "resize": "stretch",
-                       "interpolation": INTERPOLATION},
+        "preprocess": {"color": "RGB", "range": [0, 1], "layout": "NCHW", "resize": "stretch", "mode": mode},
         "simplified": simplified,
         "exporter": {"name": graph.EXPORTER, "torch": torch.__version__, "onnx": onnx.__version__,
                      "onnxsim": require("onnxsim").__version__ if simplified else None},
@@ -211,12 +213,12 @@ def _base_info(proto: Any, precision: str, upsample: str, dynamic: bool, size: S
 
 
 def _check_variant(precision: str, data: bytes, inputs: Sequence[evaluate.EvalInput],
-                   references: Sequence[np.ndarray], enforce: bool) -> Dict[str, Any]:
+                   references: Sequence[np.ndarray], exact: Sequence[np.ndarray], enforce: bool) -> Dict[str, Any]:
     # int8 runs as written (Q/DQ as fake quantization): the numerics TensorRT implements, not ONNX Runtime's
     # CPU int8 kernels
     session = create_session(data, optimize=precision != "int8")
     outputs = evaluate.session_outputs(session, inputs)
-    result = evaluate.parity(precision, inputs, references, outputs)
+    result = evaluate.parity(precision, inputs, references, outputs, exact=exact)
     result["enforced"] = enforce
     result["accuracy"] = evaluate.accuracy(inputs, references, outputs)
     if not result["passed"]:
@@ -242,10 +244,11 @@ def _tensorrt_rules(variant: _Variant) -> Dict[str, Any]:
     return report.summary()
 
 
-def _calibration_inputs(source: str, split: Optional[str], count: int, size: Sequence[int]) -> List[np.ndarray]:
+def _calibration_inputs(source: str, split: Optional[str], count: int, size: Sequence[int],
+                        mode: str) -> List[np.ndarray]:
     frames = load_frames(source, max_frames=count, split=split)
     warn_if_few(len(frames))
-    return [preprocess(frame, size) for _, frame in frames]
+    return [preprocess(frame, size, mode) for _, frame in frames]
 
 
 # -- export --------------------------------------------------------------------------------------------
@@ -302,15 +305,16 @@ def export_model(
     size = check_input_size(requested, INPUT_MULTIPLE)
     if early is not None:
         graph.check_export_options(early, size, dynamic, upsample, opset)
+    mode = mode_of(early)  # the model's own pre-processing, for calibration and the parity frames
     # everything a user can get wrong is checked before the slow steps
     calib_inputs: List[np.ndarray] = []
     if calibration and "int8" not in precisions:
         log.warning("--calib is only used for int8; add --precision int8 to quantize")
     if "int8" in precisions:
         calib_inputs = _calibration_inputs(calibration or BUILTIN_CALIBRATION, calibration_split,
-                                           calibration_frames, size)
+                                           calibration_frames, size, mode)
     eval_list = load_frames(eval_frames) if eval_frames else None
-    inputs = evaluate.eval_inputs(size, dynamic, eval_list)
+    inputs = evaluate.eval_inputs(size, mode, dynamic, eval_list)
 
     with Step("building the PyTorch model") as step:
         net = rebuild_model(source)
@@ -326,8 +330,8 @@ def export_model(
         with Step("simplifying with onnx-simplifier") as step:
             proto = graph.simplify(proto, plugin=upsample == "plugin")
         timings["simplify"] = step.seconds
-    references = evaluate.torch_outputs(net, inputs)
-    base = _base_info(proto, "fp32", upsample, dynamic, size, simplify, source)
+    references, exact = evaluate.torch_outputs(net, inputs, exact=True)
+    base = _base_info(proto, "fp32", upsample, dynamic, size, simplify, source, mode)
 
     report: Dict[str, Dict[str, Any]] = {}
     infos: Dict[str, Dict[str, Any]] = {}
@@ -373,7 +377,7 @@ def export_model(
             timings["tensorrt_rules_" + variant.precision] = step.seconds
             enforce = variant.precision == "fp32" or source["trained"]
             with Step("checking {} against PyTorch".format(variant.precision)) as step:
-                result = _check_variant(variant.precision, payload, inputs, references, enforce)
+                result = _check_variant(variant.precision, payload, inputs, references, exact, enforce)
             timings["check_" + variant.precision] = step.seconds
             accuracy = result.pop("accuracy")
             if variant.precision != "fp32":
@@ -445,7 +449,7 @@ def check_onnx(path: str, eval_frames: Optional[str] = None) -> Dict[str, Any]:
     returns the parity result with the accuracy row."""
     if not os.path.isfile(path):
         raise UserError("ONNX file not found: {}".format(path))
-    info, _ = _describe(path)
+    info, config = _describe(path)
     precision = info.get("precision", "fp32")
     source = info.get("source")
     if not source:
@@ -454,12 +458,14 @@ def check_onnx(path: str, eval_frames: Optional[str] = None) -> Dict[str, Any]:
     if source.get("torch") and source["torch"] != torch.__version__ and not source.get("trained"):
         log.warning("%s was exported with torch %s (now %s): random weights may be drawn differently",
                     path, source["torch"], torch.__version__)
-    inputs = evaluate.eval_inputs(size, bool(info.get("dynamic")), load_frames(eval_frames) if eval_frames else None)
+    inputs = evaluate.eval_inputs(size, mode_of(config), bool(info.get("dynamic")),
+                                  load_frames(eval_frames) if eval_frames else None)
     with Step("rebuilding the PyTorch model"):
         net = rebuild_model(source)
-    references = evaluate.torch_outputs(net, inputs)
+    references, exact = evaluate.torch_outputs(net, inputs, exact=True)
     with open(path, "rb") as f:
         data = f.read()
-    result = _check_variant(precision, data, inputs, references, precision == "fp32" or bool(source.get("trained")))
+    result = _check_variant(precision, data, inputs, references, exact,
+                            precision == "fp32" or bool(source.get("trained")))
     result["precision"] = precision
     return result

@@ -218,7 +218,8 @@ def _emlnet_densenet161_nasnetlarge() -> ModelConfig:
 
 @register_preset("emlnet-resnet50-official")
 def _emlnet_resnet50_official() -> ModelConfig:
-    """The released EML-Net: ResNet-50 ImageNet + Places, no normalization, nearest resizes, 480×640 out."""
+    """The released EML-Net: ResNet-50 ImageNet + Places, no normalization, nearest resizes, 480×640 out, and
+    the official script's input (Pillow's bilinear resize, then [0, 1])."""
     return ModelConfig(
         name="emlnet-resnet50-official",
         encoders=[
@@ -226,6 +227,7 @@ def _emlnet_resnet50_official() -> ModelConfig:
             encoder_config("resnet50", key="places", weights="places365", normalize=False),
         ],
         decoder=DecoderConfig(resize_mode="nearest", align_corners=False, output_size=(480, 640)),
+        preprocess="pillow-bilinear",
     )
 
 

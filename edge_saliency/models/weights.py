@@ -9,7 +9,7 @@ import logging
 import os
 import pickle
 import re
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import torch
 from torch import nn
@@ -41,8 +41,20 @@ def read_checkpoint(path: str) -> StateDict:
         raise WeightsError("weights file not found: {}".format(path))
     if path.endswith(".safetensors"):
         return _read_safetensors(path)[0]
+    obj = _torch_load(path)
+    for wrapper in ("state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
+            obj = obj[wrapper]
+            break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError("{} does not hold a state dict of tensors".format(path))
+    return {_strip_module(k): v for k, v in obj.items()}
+
+
+def _torch_load(path: str) -> object:
+    """``torch.load(weights_only=True)``: tensors and plain containers only, never arbitrary objects."""
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise WeightsError(
             "refusing to load {}: it holds Python objects other than tensors, and edge-saliency only loads "
@@ -51,13 +63,6 @@ def read_checkpoint(path: str) -> StateDict:
         ) from exc
     except Exception as exc:  # truncated zip, not a torch file, ...
         raise WeightsError("cannot read checkpoint {}: {} (is the file complete?)".format(path, exc)) from exc
-    for wrapper in ("state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
-            obj = obj[wrapper]
-            break
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError("{} does not hold a state dict of tensors".format(path))
-    return {_strip_module(k): v for k, v in obj.items()}
 
 
 def _strip_module(key: str) -> str:
@@ -123,6 +128,21 @@ def save_model(model: EMLNet, path: str) -> None:
     with atomic_output(path) as tmp:
         st.save_file(state, tmp, metadata={CONFIG_METADATA_KEY: model.config.to_json()})
     Sidecar(kind="weights", model=model.config, info={"tensors": len(state)}).save(path)
+
+
+def saved_config(path: str) -> Optional[ModelConfig]:
+    """The config of a model saved by :func:`save_model`, read without its tensors: from the sidecar, else
+    from the safetensors metadata; None when neither holds one."""
+    sidecar = read_sidecar(path, required=False)
+    if sidecar is not None and sidecar.model is not None:
+        return sidecar.model
+    safe_open = require("safetensors", purpose="reading .safetensors weights").safe_open
+    try:
+        with safe_open(path, framework="pt") as f:
+            metadata = dict(f.metadata() or {})
+    except Exception as exc:  # SafetensorError, OSError, header/JSON errors
+        raise WeightsError("cannot read {}: {} (is it a complete .safetensors file?)".format(path, exc)) from exc
+    return ModelConfig.from_json(metadata[CONFIG_METADATA_KEY]) if CONFIG_METADATA_KEY in metadata else None
 
 
 def load_model(path: str, strict: bool = True) -> EMLNet:
@@ -332,13 +352,76 @@ def _official_decoder_state(state: StateDict, maps_per_encoder: int) -> StateDic
     return out
 
 
+def _official_keys(state: Mapping[str, torch.Tensor], kind: str, maps_per_encoder: int = 5) -> Set[str]:
+    """Our state-dict keys of an encoder or decoder, named as the official files name them (the inverse of
+    :func:`_official_encoder_state` / :func:`_official_decoder_state`)."""
+    keys = set()
+    for key in state:
+        if key.endswith("num_batches_tracked"):
+            continue
+        if kind == "decoder":
+            match = re.match(r"^blocks\.(\d+)\.(.*)$", key)
+            if match:
+                index, rest = int(match.group(1)), match.group(2)
+                prefix = "img_model" if index < maps_per_encoder else "pla_model"
+                key = "{}.{}.{}".format(prefix, index % maps_per_encoder, rest)
+            else:
+                key = re.sub(r"^fuse\.", "combined.", key)
+        else:
+            key = re.sub(r"^readouts\.(\d+)\.", r"output\1.", key)
+            key = re.sub(r"^head\.", "combined.", key)
+            key = re.sub(r"^backbone\.model\.", "", key)
+        keys.add(key)
+    return keys
+
+
+def read_official_checkpoint(path: str, kind: str, expected: Set[str]) -> StateDict:
+    """One released EML-Net file (``kind`` "imagenet", "places" or "decoder"), as the official code writes
+    them: a state dict of tensors, or ``{'state_dict': ...}``, keys with or without the DataParallel
+    ``module.`` prefix; loaded with ``weights_only=True``. Anything else is refused with the keys expected."""
+    role = "decoder" if kind == "decoder" else "{} encoder".format(kind)
+    sample = ", ".join(sorted(expected)[:4])
+    if not os.path.isfile(path):
+        raise WeightsError("{} checkpoint not found: {}".format(role, path))
+    obj = _torch_load(path)
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not obj or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+        found = ", ".join(sorted(str(k) for k in obj)[:4]) if isinstance(obj, dict) else type(obj).__name__
+        raise WeightsError(
+            "{} is not an official EML-Net {} checkpoint: expected a state dict of tensors, or "
+            "{{'state_dict': ...}}, with keys like {}; found {}".format(path, role, sample, found or "nothing"))
+    state = {_strip_module(k): v for k, v in obj.items()}
+    got = {k for k in state if not k.endswith("num_batches_tracked")}
+    if got == expected:
+        return state
+    other = "decoder" if kind != "decoder" else "encoder"
+    hint = ""
+    if kind != "decoder" and any(k.startswith(("img_model.", "pla_model.")) for k in got):
+        hint = " (this looks like the decoder file: give the files in the order IMAGENET PLACES DECODER)"
+    elif kind == "decoder" and any(k.startswith(("layer1.", "output0.")) for k in got):
+        hint = " (this looks like an {} file: give the files in the order IMAGENET PLACES DECODER)".format(other)
+    missing, unexpected = sorted(expected - got), sorted(got - expected)
+    parts = []
+    if missing:
+        parts.append("{} missing keys ({})".format(len(missing), _key_list(missing)))
+    if unexpected:
+        parts.append("{} unexpected keys ({})".format(len(unexpected), _key_list(unexpected)))
+    raise WeightsError("{} does not hold the official EML-Net {}: {}{}".format(path, role, "; ".join(parts), hint))
+
+
 def load_official_emlnet(imagenet_path: str, places_path: str, decoder_path: str) -> EMLNet:
     """The released EML-Net (res_imagenet.pth, res_places.pth, res_decoder.pth) as
     ``emlnet-resnet50-official``: identical outputs to the official code, but takes RGB in [0, 1]."""
     model = EMLNet(get_preset("emlnet-resnet50-official"))
-    for key, path in (("imagenet", imagenet_path), ("places", places_path)):
-        load_state(model.encoders[key], _official_encoder_state(read_checkpoint(path)), what=path)
     assert model.decoder is not None
-    decoder_state = _official_decoder_state(read_checkpoint(decoder_path), model.encoders["imagenet"].num_maps)
-    load_state(model.decoder, decoder_state, what=decoder_path)
+    expected = _official_keys(model.encoders["imagenet"].state_dict(), "encoder")
+    for key, path in (("imagenet", imagenet_path), ("places", places_path)):
+        state = read_official_checkpoint(path, key, expected)
+        load_state(model.encoders[key], _official_encoder_state(state), what=path)
+    maps = model.encoders["imagenet"].num_maps
+    expected = _official_keys(model.decoder.state_dict(), "decoder", maps)
+    state = read_official_checkpoint(decoder_path, "decoder", expected)
+    load_state(model.decoder, _official_decoder_state(state, maps), what=decoder_path)
     return model.eval()

@@ -78,11 +78,12 @@ class Geometry:
                 int(np.ceil(x1 * fw / cw)), int(np.ceil(y1 * fh / ch))]
 
 
-def prepare_frame(frame: np.ndarray, size: Sequence[int], letterbox: bool = False,
+def prepare_frame(frame: np.ndarray, size: Sequence[int], mode: str, letterbox: bool = False,
                   bgr: bool = True) -> Tuple[np.ndarray, Geometry]:
     """A frame → (1×3×h×w float32 RGB in [0, 1], its :class:`Geometry`) for a model input of ``size``
-    (:func:`edge_saliency.preprocess.preprocess`: stretched like the official model, or letterboxed)."""
-    x = preprocess(frame, size, bgr=bgr, letterbox=letterbox)
+    (:func:`edge_saliency.preprocess.preprocess` with the model's ``mode``: stretched like the official
+    model, or letterboxed)."""
+    x = preprocess(frame, size, mode, bgr=bgr, letterbox=letterbox)
     return x, Geometry.fit(np.shape(frame)[:2], size, letterbox)
 
 

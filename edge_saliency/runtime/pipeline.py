@@ -21,6 +21,7 @@ import numpy as np
 from ..atomic import OutputGroup
 from ..config import check_input_size
 from ..errors import UserError
+from ..preprocess import DEFAULT_MODE, check_available, check_mode
 from . import memory
 from .frames import (
     OFFICIAL_SIGMA,
@@ -55,6 +56,7 @@ _POLL = 0.05  # seconds between checks of the stop / abort flags while blocked
 class PipelineOptions:
     size: Optional[Tuple[int, int]] = None  # model input (h, w) for models with a dynamic size
     letterbox: bool = False  # keep the aspect ratio (pad) instead of stretching like the official model
+    preprocess: Optional[str] = None  # how frames are resized (edge_saliency.preprocess); None: the model's own
     blur_sigma: float = OFFICIAL_SIGMA  # px at 480×640; 0: off
     minmax: bool = True
     smooth: float = 1.0  # EMA weight of the new frame; 1: off
@@ -84,6 +86,8 @@ class PipelineOptions:
             raise UserError("--blur must be >= 0 (0 turns it off), got {}".format(self.blur_sigma))
         if not 0.0 <= self.alpha <= 1.0:
             raise UserError("--alpha must be in [0, 1], got {}".format(self.alpha))
+        if self.preprocess is not None:
+            check_mode(self.preprocess)
         check_colormap(self.colormap)
         TemporalSmoother(self.smooth)
 
@@ -221,11 +225,11 @@ def _get(q: "queue.Queue[Any]", abort: threading.Event) -> Any:
 
 
 class Preprocessor:
-    def __init__(self, size: Tuple[int, int], letterbox: bool) -> None:
-        self.size, self.letterbox = size, letterbox
+    def __init__(self, size: Tuple[int, int], letterbox: bool, mode: str) -> None:
+        self.size, self.letterbox, self.mode = size, letterbox, mode
 
     def __call__(self, packet: Packet) -> Packet:
-        packet.x, packet.geometry = prepare_frame(packet.frame, self.size, self.letterbox, bgr=True)
+        packet.x, packet.geometry = prepare_frame(packet.frame, self.size, self.mode, self.letterbox, bgr=True)
         return packet
 
 
@@ -390,6 +394,8 @@ class Pipeline:
         memory.check_memory(self.size, self.batch, runner.name,
                             memory.model_bytes_per_pixel(config) if config is not None and runner.on_host else 0.0,
                             made_for=self.runner.preferred_size)
+        # the model's own pre-processing (its sidecar), unless the options ask for another (e.g. faster) one
+        self.preprocess = check_available(self.options.preprocess or runner.preprocess or DEFAULT_MODE)
         live = any(s.live for s in self.sources)
         policy = self.options.policy
         self.latest = policy == "latest" or (policy == "auto" and live)
@@ -605,7 +611,7 @@ class Pipeline:
         to_infer = TrackedQueue(max(size, self.batch))
         to_post, to_sinks = TrackedQueue(max(size, self.batch)), TrackedQueue(size)
         self._queues = {"capture": feed, "preprocess": to_infer, "infer": to_post, "postprocess": to_sinks}
-        pre = Preprocessor(self.size, self.options.letterbox)
+        pre = Preprocessor(self.size, self.options.letterbox, self.preprocess)
         post = Postprocessor(self.options, views, float_map)
         threads = [threading.Thread(target=self._capture, args=(i, s, feed), name="capture-{}".format(i), daemon=True)
                    for i, s in enumerate(self.sources)]

@@ -13,14 +13,15 @@ from ..errors import UserError
 
 
 def model_sample(
-    image: np.ndarray, density: np.ndarray, fixations: np.ndarray, size: Sequence[int], flip: bool
+    image: np.ndarray, density: np.ndarray, fixations: np.ndarray, size: Sequence[int], mode: str, flip: bool
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(image 3×h×w float [0, 1], density h×w float32, fixation map h×w float32, fixation points) at the
-    model input size ``size``, mirrored left-right when ``flip`` — the image, map and fixations together."""
+    model input size ``size`` (the image resized by the model's pre-processing ``mode``), mirrored
+    left-right when ``flip`` — the image, map and fixations together."""
     h, w = int(size[0]), int(size[1])
     points = scale_points(fixations, image.shape[:2], (h, w))
     density = resize_image(density.astype(np.float32), (h, w))
-    x = to_model_input(image, (h, w))
+    x = to_model_input(image, (h, w), mode)
     if flip:
         x = np.ascontiguousarray(x[:, :, ::-1])
         density = hflip(density)
@@ -45,7 +46,8 @@ class SaliencyDataset(Dataset):
     every process and every resumed run sees the same flips; call :meth:`set_epoch` each epoch.
     """
 
-    def __init__(self, files: Sequence[SampleFiles], size: Sequence[int], flip: bool = False, seed: int = 0) -> None:
+    def __init__(self, files: Sequence[SampleFiles], size: Sequence[int], mode: str, flip: bool = False,
+                 seed: int = 0) -> None:
         if not files:
             raise UserError("the dataset split is empty")
         missing = [f.name for f in files if f.map is None or f.fixations is None]
@@ -54,6 +56,7 @@ class SaliencyDataset(Dataset):
                 len(missing), ", ".join(missing[:3])))
         self.files = list(files)
         self.size = (int(size[0]), int(size[1]))
+        self.mode = mode
         self.flip = flip
         self.seed = seed
         self.epoch = 0
@@ -70,7 +73,7 @@ class SaliencyDataset(Dataset):
     def __getitem__(self, index: int) -> Dict[str, Any]:
         sample = load_sample(self.files[index])
         assert sample.density is not None and sample.fixations is not None
-        x, density, fixmap, _ = model_sample(sample.image, sample.density, sample.fixations, self.size,
+        x, density, fixmap, _ = model_sample(sample.image, sample.density, sample.fixations, self.size, self.mode,
                                              self.flipped(index))
         return {
             "image": torch.from_numpy(x),
@@ -84,9 +87,10 @@ class ImageDataset(Dataset):
     """Images at the model input size, with what evaluation needs at the image's own size:
     ``{"image": 3×h×w, "name", "shape", "density" (or None), "fixations" (or None)}``."""
 
-    def __init__(self, files: Sequence[SampleFiles], size: Sequence[int], annotations: bool = True) -> None:
+    def __init__(self, files: Sequence[SampleFiles], size: Sequence[int], mode: str, annotations: bool = True) -> None:
         self.files = list(files)
         self.size = (int(size[0]), int(size[1]))
+        self.mode = mode
         self.annotations = annotations
 
     def __len__(self) -> int:
@@ -100,7 +104,7 @@ class ImageDataset(Dataset):
         if self.annotations:
             density, fixations = read_annotations(files, image.shape[:2])
         return {
-            "image": torch.from_numpy(to_model_input(image, self.size)),
+            "image": torch.from_numpy(to_model_input(image, self.size, self.mode)),
             "name": files.name,
             "shape": image.shape[:2],
             "density": density,

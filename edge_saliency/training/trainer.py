@@ -169,7 +169,8 @@ class Trainer:
         self.forward = StageForward(self.model, config.stage, info)
 
         self.workers = config.workers if config.workers is not None else D.default_workers()
-        self.train_set = SaliencyDataset(train_files, self.size, flip=config.hflip, seed=config.seed)
+        self.train_set = SaliencyDataset(train_files, self.size, self.model_config.preprocess, flip=config.hflip,
+                                         seed=config.seed)
         self.sampler: DistributedSampler[Any] = DistributedSampler(
             self.train_set, num_replicas=info.world_size, rank=info.rank, shuffle=True, seed=config.seed)
         pin = info.device.type == "cuda"
@@ -177,7 +178,7 @@ class Trainer:
                                        num_workers=self.workers, pin_memory=pin)
         self.val_loader = None
         if val_files:
-            val_set = SaliencyDataset(val_files, self.size)
+            val_set = SaliencyDataset(val_files, self.size, self.model_config.preprocess)
             shard = Subset(val_set, range(info.rank, len(val_set), info.world_size))  # no padding duplicates
             self.val_loader = DataLoader(shard, batch_size=config.batch_size, num_workers=self.workers,
                                          pin_memory=pin)

@@ -117,8 +117,9 @@ def test_model_sample_flips_image_map_and_fixations_together(tmp_path):
 
     write_salicon(str(tmp_path), {"train": 1}, shape=(64, 96))
     sample = load_sample(find_samples(str(tmp_path), "salicon", "train")[0])
-    x, density, fixmap, points = model_sample(sample.image, sample.density, sample.fixations, (64, 96), False)
-    xf, densityf, fixmapf, pointsf = model_sample(sample.image, sample.density, sample.fixations, (64, 96), True)
+    args = (sample.image, sample.density, sample.fixations, (64, 96), "opencv-area")
+    x, density, fixmap, points = model_sample(*args, False)
+    xf, densityf, fixmapf, pointsf = model_sample(*args, True)
     assert x.shape == (3, 64, 96) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
     np.testing.assert_allclose(x, sample.image.transpose(2, 0, 1) / 255.0, atol=1e-6)  # same size: no resize
     np.testing.assert_array_equal(xf, x[:, :, ::-1])
@@ -137,7 +138,7 @@ def test_model_sample_resizes_to_the_input_size(tmp_path):
 
     write_salicon(str(tmp_path), {"train": 2})
     files = find_samples(str(tmp_path), "salicon", "train", need=("map", "fixations"))
-    data = SaliencyDataset(files, (32, 64), flip=True, seed=5)
+    data = SaliencyDataset(files, (32, 64), "opencv-area", flip=True, seed=5)
     item = data[0]
     assert item["image"].shape == (3, 32, 64)
     assert item["density"].shape == item["fixations"].shape == (1, 32, 64)

@@ -96,7 +96,7 @@ def test_check_passes_and_catches_a_changed_file(exported, tmp_path, capsys):
 
 
 def test_parity_failure_and_interrupt_leave_nothing(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(evaluate.TOLERANCES, "fp32", {"max_abs": 0.0})
+    monkeypatch.setitem(evaluate.TOLERANCES, "fp32", {"rounding_ratio": 0.0, "atol": 0.0})
     code, _ = _export(tmp_path, "--no-simplify")
     assert code == 1 and "fp32 parity check failed" in capsys.readouterr().err
     assert _onnx_files(str(tmp_path)) == []

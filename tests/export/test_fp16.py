@@ -33,7 +33,7 @@ def test_fp16_model(lite_trained, upsample):
         or upsample == "plugin"
     assert len(facts["fp32_nodes"]) == 2 and "Sigmoid" in facts["fp32_op_types"]
     check_plugin_inputs_float32(half)
-    inputs = evaluate.eval_inputs(SIZE)
+    inputs = evaluate.eval_inputs(SIZE, "opencv-area")
     refs = evaluate.torch_outputs(lite_trained, inputs)
     result = evaluate.parity("fp16", inputs, refs, evaluate.session_outputs(create_session(half), inputs))
     assert result["passed"], result["failures"]

@@ -43,7 +43,7 @@ def test_native_export_names_shapes_opset_and_parity(lite, native):
     assert graph.opset_of(native) >= 17
     assert "Resize" in _ops(native) and contract.OP_TYPE not in _ops(native)
     onnx.checker.check_model(native)
-    assert _max_diff(lite, native, eval_inputs(SIZE)) <= FP32_TOL
+    assert _max_diff(lite, native, eval_inputs(SIZE, "opencv-area")) <= FP32_TOL
 
 
 def test_plugin_nodes_follow_the_contract(lite, native, plugin):
@@ -59,7 +59,7 @@ def test_plugin_nodes_follow_the_contract(lite, native, plugin):
         assert attrs["align_corners"] == 0 and attrs["scale_height"] == attrs["scale_width"] == 0.0
         sizes.add((attrs["output_height"], attrs["output_width"]))
     assert sizes == {(SIZE[0] // 2, SIZE[1] // 2), SIZE}
-    inputs = eval_inputs(SIZE)
+    inputs = eval_inputs(SIZE, "opencv-area")
     native_out = session_outputs(create_session(native), inputs)
     plugin_out = session_outputs(create_session(plugin), inputs)
     for a, b in zip(native_out, plugin_out):
@@ -71,7 +71,7 @@ def test_plugin_twin_has_resize_nodes_with_the_same_tensors(plugin):
     twin = graph.plugin_to_native(plugin)
     assert _ops(twin).count("Resize") == 5 and contract.OP_TYPE not in _ops(twin)
     assert [n.output for n in twin.graph.node] == [n.output for n in plugin.graph.node]
-    inputs = eval_inputs(SIZE)
+    inputs = eval_inputs(SIZE, "opencv-area")
     for a, b in zip(session_outputs(create_session(twin), inputs), session_outputs(create_session(plugin), inputs)):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
 
@@ -82,7 +82,7 @@ def test_dynamic_export_runs_at_two_sizes_and_batches(lite, upsample):
     spec = graph.io_spec(proto)
     assert spec["inputs"][0]["shape"] == ["batch", 3, "height", "width"]
     assert spec["outputs"][0]["shape"] == ["batch", 1, "height", "width"]
-    inputs = eval_inputs(SIZE, dynamic=True)
+    inputs = eval_inputs(SIZE, "opencv-area", dynamic=True)
     assert {tuple(i.shape) for i in inputs} >= {(1, 3, 64, 96), (1, 3, 96, 160), (2, 3, 96, 160)}
     assert _max_diff(lite, proto, inputs) <= FP32_TOL
     if upsample == "plugin":
@@ -99,7 +99,7 @@ def test_official_preset_keeps_nearest_resizes_standard_in_plugin_mode():
     assert contract.OP_TYPE not in _ops(proto) and resizes
     assert all(onnx.helper.get_attribute_value(a) == b"nearest" for n in resizes for a in n.attribute
                if a.name == "mode")
-    assert _max_diff(model, proto, eval_inputs(SIZE)[:2]) <= FP32_TOL
+    assert _max_diff(model, proto, eval_inputs(SIZE, "opencv-area")[:2]) <= FP32_TOL
 
 
 def test_metadata_holds_the_config(lite, native):
@@ -136,7 +136,7 @@ def test_headline_model_exports_and_matches_pytorch():
     model = _headline(SIZE)
     proto = graph.simplify(graph.export_onnx(model, SIZE))
     assert graph.io_spec(proto)["outputs"][0]["shape"] == [1, 1, *SIZE]
-    inputs = eval_inputs(SIZE)
+    inputs = eval_inputs(SIZE, "opencv-area")
     assert _max_diff(model, proto, [inputs[0], inputs[-1]]) <= FP32_TOL  # a photo and random input
 
 
@@ -147,7 +147,7 @@ def test_headline_model_at_480x640_fp32_and_fp16():
     size = (480, 640)
     model = _headline(size)
     proto = graph.simplify(graph.export_onnx(model, size))
-    inputs = eval_inputs(size)[:3]
+    inputs = eval_inputs(size, "opencv-area")[:3]
     refs = torch_outputs(model, inputs)
     result = evaluate.parity("fp32", inputs, refs, session_outputs(create_session(proto), inputs))
     assert result["passed"], result["failures"]

@@ -18,7 +18,7 @@ SIZE = (96, 128)
 
 
 def _calibration_inputs(size=SIZE):
-    return [preprocess(f, size) for _, f in frames.load_frames(frames.BUILTIN_CALIBRATION)]
+    return [preprocess(f, size, "opencv-area") for _, f in frames.load_frames(frames.BUILTIN_CALIBRATION)]
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_qdq_is_symmetric_per_channel_and_keeps_away_from_plugin_nodes(quantized
 
 def test_int8_matches_fp32_on_held_out_photos_with_real_encoder_weights(lite_trained, quantized):
     model = quantized[0]
-    inputs = evaluate.eval_inputs(SIZE)
+    inputs = evaluate.eval_inputs(SIZE, "opencv-area")
     assert not {i.name for i in inputs} & set(frames.CALIBRATION_PHOTOS)
     refs = evaluate.torch_outputs(lite_trained, inputs)
     outputs = evaluate.session_outputs(create_session(model.SerializeToString(), optimize=False), inputs)
@@ -126,7 +126,7 @@ def test_other_methods_give_valid_symmetric_models(plugin_fp32, method, tmp_path
     int8.calibrate(plugin_fp32, _calibration_inputs()[:6], method, 99.9, cache)
     model, _ = int8.quantize(plugin_fp32, cache, method, SIZE)
     assert int8.qdq_summary(model)["max_abs_zero_point"] == 0
-    x = preprocess(frames.photos(["chelsea"])[0][1], SIZE)
+    x = preprocess(frames.photos(["chelsea"])[0][1], SIZE, "opencv-area")
     out = create_session(model, optimize=False).run(None, {"image": x})[0]
     assert out.shape == (1, 1, *SIZE) and np.isfinite(out).all()
 

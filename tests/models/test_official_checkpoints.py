@@ -1,14 +1,16 @@
 """Official EML-Net checkpoints: written in the official key layout, loaded, and checked against a
-straight-line re-computation of the official forward pass (DESIGN.md §2) that does not use our model code."""
+straight-line re-computation of the official forward pass (tests/official_reference.py) that does not use our
+model code."""
+import argparse
 import collections
 
 import pytest
 import torch
-import torch.nn.functional as F
 import torchvision
 
 from edge_saliency.errors import WeightsError
 from edge_saliency.models import load_official_emlnet
+from tests.official_reference import official_decoder, official_readouts, official_stage1
 
 
 def _randomize_bn(module, generator):
@@ -55,60 +57,6 @@ def official_decoder_state(seed):
     return state
 
 
-# -- the official forward pass, straight from the state dicts ------------------------------------------
-
-
-def _bn(x, s, p):
-    stats = s[p + "running_mean"], s[p + "running_var"]
-    return F.batch_norm(x, *stats, s[p + "weight"], s[p + "bias"], training=False, eps=1e-5)
-
-
-def _bottleneck(x, s, p, stride, downsample):
-    out = F.relu(_bn(F.conv2d(x, s[p + "conv1.weight"]), s, p + "bn1."))
-    out = F.relu(_bn(F.conv2d(out, s[p + "conv2.weight"], stride=stride, padding=1), s, p + "bn2."))
-    out = _bn(F.conv2d(out, s[p + "conv3.weight"]), s, p + "bn3.")
-    if downsample:
-        x = _bn(F.conv2d(x, s[p + "downsample.0.weight"], stride=stride), s, p + "downsample.1.")
-    return F.relu(out + x)
-
-
-def official_readouts(x, s):
-    """The official encoder in decode mode: [out0 .. out4] after Conv3x3 + BN + ReLU, before any resize."""
-    taps = []
-    x = F.relu(_bn(F.conv2d(x, s["conv1.weight"], stride=2, padding=3), s, "bn1."))
-    taps.append(x)
-    x = F.max_pool2d(x, 3, 2, 1)
-    for layer, blocks in zip((1, 2, 3, 4), (3, 4, 6, 3)):
-        for b in range(blocks):
-            stride = 2 if (b == 0 and layer > 1) else 1
-            x = _bottleneck(x, s, "layer{}.{}.".format(layer, b), stride, downsample=(b == 0))
-        taps.append(x)
-    return [
-        F.relu(_bn(F.conv2d(t, s["output{}.0.weight".format(i)], s["output{}.0.bias".format(i)], padding=1), s,
-                   "output{}.1.".format(i)))
-        for i, t in enumerate(taps)
-    ]
-
-
-def official_decoder(img_maps, pla_maps, d):
-    resized = []
-    for prefix, maps in (("img_model", img_maps), ("pla_model", pla_maps)):
-        for i, m in enumerate(maps):
-            p = "{}.{}.".format(prefix, i)
-            m = F.relu(_bn(F.conv2d(m, d[p + "0.weight"], d[p + "0.bias"], padding=1), d, p + "1."))
-            resized.append(F.interpolate(m, size=(480, 640), mode="nearest"))
-    x = torch.cat(resized, 1)
-    return torch.sigmoid(_bn(F.conv2d(x, d["combined.0.weight"], d["combined.0.bias"], padding=1), d, "combined.1."))
-
-
-def official_stage1(x, s):
-    maps = official_readouts(x, s)
-    size = maps[0].shape[-2:]
-    x = torch.cat([F.interpolate(m, size=size, mode="nearest") for m in maps], 1)
-    x = torch.sigmoid(_bn(F.conv2d(x, s["combined.0.weight"], s["combined.0.bias"], padding=1), s, "combined.1."))
-    return F.interpolate(x, size=(64, 96), mode="nearest")
-
-
 def _save_official(tmp_path, wrap):
     """torch.save the way the official training scripts do: DataParallel keys, optionally wrapped."""
     files = {}
@@ -135,7 +83,7 @@ def test_official_checkpoints_reproduce_the_official_forward(tmp_path, wrap):
             official_readouts(x, states["imagenet"]), official_readouts(x, states["places"]), decoder
         )
         stage1 = model.encoders["places"](x)
-        stage1_reference = official_stage1(x, states["places"])
+        stage1_reference = official_stage1(x, states["places"], (64, 96))
     assert reference.std() > 1e-3  # not saturated: the comparison means something
     torch.testing.assert_close(ours, reference, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(stage1, stage1_reference, rtol=1e-4, atol=1e-5)
@@ -146,5 +94,36 @@ def test_official_checkpoint_with_a_missing_readout_is_an_error(tmp_path):
     state = official_encoder_state(1)
     del state["output3.0.weight"]
     torch.save(state, files["imagenet"])
-    with pytest.raises(WeightsError, match=r"missing keys \(readouts.3.0.weight\)"):
+    with pytest.raises(WeightsError, match=r"res_imagenet.pth does not hold the official EML-Net imagenet encoder: "
+                                           r"1 missing keys \(output3.0.weight\)"):
         load_official_emlnet(files["imagenet"], files["places"], files["decoder"])
+
+
+def test_files_in_the_wrong_order_are_named(tmp_path):
+    files, _, _ = _save_official(tmp_path, wrap=True)
+    with pytest.raises(WeightsError, match=r"res_decoder.pth does not hold the official EML-Net imagenet encoder: "
+                                           r".*looks like the decoder file: give the files in the order IMAGENET "
+                                           r"PLACES DECODER"):
+        load_official_emlnet(files["decoder"], files["places"], files["imagenet"])
+    with pytest.raises(WeightsError, match=r"res_places.pth does not hold the official EML-Net decoder: .*"
+                                           r"looks like an encoder file"):
+        load_official_emlnet(files["imagenet"], files["places"], files["places"])
+
+
+def test_other_forms_are_refused_with_the_keys_expected(tmp_path):
+    files, states, _ = _save_official(tmp_path, wrap=False)
+    odd = str(tmp_path / "odd.pth")
+    torch.save({"model": states["imagenet"]}, odd)  # not a form the official code writes
+    with pytest.raises(WeightsError, match=r"odd.pth is not an official EML-Net imagenet encoder checkpoint: expected "
+                                           r"a state dict of tensors, or \{'state_dict': ...\}, with keys like "
+                                           r"bn1.bias, bn1.running_mean, .*; found model"):
+        load_official_emlnet(odd, files["places"], files["decoder"])
+    torch.save([1, 2, 3], odd)
+    with pytest.raises(WeightsError, match="found list"):
+        load_official_emlnet(files["imagenet"], files["places"], odd)
+    # a pickle with Python objects is never unpickled (weights_only=True)
+    torch.save({"state_dict": states["imagenet"], "args": argparse.Namespace(lr=0.1)}, odd)
+    with pytest.raises(WeightsError, match="refusing to load .*odd.pth: it holds Python objects"):
+        load_official_emlnet(odd, files["places"], files["decoder"])
+    with pytest.raises(WeightsError, match="places encoder checkpoint not found: .*missing.pth"):
+        load_official_emlnet(files["imagenet"], str(tmp_path / "missing.pth"), files["decoder"])

@@ -18,7 +18,7 @@ def real_frames(n):
     from edge_saliency.preprocess import preprocess
 
     photos = [data.astronaut(), data.coffee(), data.chelsea()]
-    return np.concatenate([preprocess(photos[i % 3], LITE_SIZE) for i in range(n)], axis=0)
+    return np.concatenate([preprocess(photos[i % 3], LITE_SIZE, "opencv-area") for i in range(n)], axis=0)
 
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "torch"])

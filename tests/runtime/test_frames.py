@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from edge_saliency.errors import InputShapeError, UserError
+from edge_saliency.preprocess import preprocess
 from edge_saliency.runtime import frames
 from edge_saliency.runtime.frames import Geometry, TemporalSmoother, prepare_frame, saliency_stats
 
@@ -31,33 +32,49 @@ def test_letterbox_keeps_the_aspect_ratio_and_centres(frame_size, model_size, co
     assert abs(cw / ch - frame_size[1] / frame_size[0]) < 0.02
 
 
-def test_stretch_preprocess_matches_the_official_recipe():
-    # official: RGB, bilinear resize of the whole frame to the model size, /255, NCHW (no mean/std)
+@pytest.mark.parametrize("mode, flag", [("opencv-linear", cv2.INTER_LINEAR), ("opencv-area", cv2.INTER_AREA)])
+def test_stretch_preprocess_resizes_the_whole_frame_by_the_mode(mode, flag):
+    # official: RGB, resize of the whole frame to the model size, /255, NCHW (no mean/std)
     bgr = photo()
-    x, _ = prepare_frame(bgr, (64, 96))
+    x, _ = prepare_frame(bgr, (64, 96), mode)
     rgb = np.ascontiguousarray(bgr[:, :, ::-1])
-    expected = cv2.resize(rgb, (96, 64), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255.0
+    expected = cv2.resize(rgb, (96, 64), interpolation=flag).astype(np.float32) / 255.0
     assert x.shape == (1, 3, 64, 96) and x.dtype == np.float32
     np.testing.assert_allclose(x[0].transpose(1, 2, 0), expected, atol=1e-7)
 
 
-def test_letterbox_pads_with_grey_and_resizes_the_content():
+def test_stretch_preprocess_in_pillow_mode_is_the_official_input():
+    from PIL import Image
+    from torchvision import transforms
+
+    bgr = photo()
+    x, _ = prepare_frame(bgr, (64, 96), "pillow-bilinear")
+    official = transforms.Compose([transforms.Resize((64, 96)), transforms.ToTensor()])(
+        Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1])))
+    np.testing.assert_array_equal(x[0], official.numpy())
+
+
+@pytest.mark.parametrize("mode", ["opencv-linear", "pillow-bilinear"])
+def test_letterbox_pads_with_grey_and_resizes_the_content(mode):
     bgr = photo((100, 300))
-    x, g = prepare_frame(bgr, (64, 96), letterbox=True)
+    x, g = prepare_frame(bgr, (64, 96), mode, letterbox=True)
     top, left, ch, cw = g.content
     assert np.all(x[0, :, :top] == frames.PAD_VALUE) and np.all(x[0, :, top + ch:] == frames.PAD_VALUE)
-    content = cv2.resize(bgr[:, :, ::-1].copy(), (cw, ch), interpolation=cv2.INTER_LINEAR) / 255.0
-    np.testing.assert_allclose(x[0, :, top:top + ch, left:left + cw].transpose(1, 2, 0), content, atol=1e-6)
+    content = preprocess(bgr, (ch, cw), mode, bgr=True)[0].transpose(1, 2, 0)
+    np.testing.assert_array_equal(x[0, :, top:top + ch, left:left + cw].transpose(1, 2, 0), content)
+    if mode == "opencv-linear":
+        linear = cv2.resize(bgr[:, :, ::-1].copy(), (cw, ch), interpolation=cv2.INTER_LINEAR) / 255.0
+        np.testing.assert_allclose(content, linear, atol=1e-6)
 
 
 def test_grey_and_float_frames_are_accepted_and_bad_frames_refused():
     grey = photo()[:, :, 0]
-    x, _ = prepare_frame(grey, (32, 32))
+    x, _ = prepare_frame(grey, (32, 32), "opencv-area")
     np.testing.assert_array_equal(x[0, 0], x[0, 1])
-    xf, _ = prepare_frame(photo().astype(np.float32) / 255.0, (32, 32))
-    np.testing.assert_allclose(xf, prepare_frame(photo(), (32, 32))[0], atol=1 / 255)  # uint8 vs float resize
+    xf, _ = prepare_frame(photo().astype(np.float32) / 255.0, (32, 32), "opencv-area")
+    np.testing.assert_allclose(xf, prepare_frame(photo(), (32, 32), "opencv-area")[0], atol=1 / 255)  # uint8 vs float
     with pytest.raises(InputShapeError, match="H×W"):
-        prepare_frame(np.zeros((4, 4, 2), np.uint8), (32, 32))
+        prepare_frame(np.zeros((4, 4, 2), np.uint8), (32, 32), "opencv-area")
 
 
 def test_stats_peak_and_bbox_of_the_most_salient_region_in_frame_pixels():

@@ -11,7 +11,6 @@ import pytest
 from scipy import ndimage
 
 from edge_saliency.errors import UserError
-from edge_saliency.runtime.frames import prepare_frame
 from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
 from edge_saliency.runtime.runners import create_runner
 from edge_saliency.runtime.sinks import JsonLinesSink, MapsSink, VideoSink
@@ -62,8 +61,11 @@ def test_clip_through_onnxruntime_to_video_jsonl_and_maps(tmp_path, clip, lite_f
         ok, frame = capture.read()
         if index not in (0, 17, 39):
             continue
-        raw = session.run(None, {"image": prepare_frame(frame, (64, 96))[0]})[0][0, 0].astype(np.float64)
-        blurred = ndimage.gaussian_filter(raw, (5 * 64 / 480, 5 * 96 / 640), mode="reflect", truncate=4.0)
+        # the model's own pre-processing (emlnet-lite: opencv-area), then the official blur (edge repeated)
+        rgb = cv2.resize(frame[:, :, ::-1], (96, 64), interpolation=cv2.INTER_AREA)
+        x = (rgb.transpose(2, 0, 1)[None] / np.float32(255)).astype(np.float32)
+        raw = session.run(None, {"image": x})[0][0, 0].astype(np.float64)
+        blurred = ndimage.gaussian_filter(raw, (5 * 64 / 480, 5 * 96 / 640), mode="nearest", truncate=4.0)
         expected = (blurred - blurred.min()) / (blurred.max() - blurred.min())
         expected = cv2.resize(expected.astype(np.float32), (128, 96), interpolation=cv2.INTER_LINEAR)
         got = np.load(str(maps / "frame_{:06d}.npy".format(index)))

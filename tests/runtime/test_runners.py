@@ -27,7 +27,7 @@ from .conftest import LITE_SIZE, tiny_conv_onnx
 def real_batch(n=4, size=LITE_SIZE):
     """Frames of the sample clip (pans and zooms over scikit-image photos) as a model batch."""
     frames = list(sample_frames(n, (180, 240)))
-    return np.concatenate([prepare_frame(f, size)[0] for f in frames], axis=0)
+    return np.concatenate([prepare_frame(f, size, "opencv-area")[0] for f in frames], axis=0)
 
 
 def test_onnxruntime_and_pytorch_agree_on_real_frames(lite_files):
@@ -85,7 +85,7 @@ def test_classic_backend_is_opencv_spectral_residual_on_the_frame():
     import cv2
 
     frames = list(sample_frames(2, (96, 128)))
-    x = np.concatenate([prepare_frame(f, (96, 128))[0] for f in frames])
+    x = np.concatenate([prepare_frame(f, (96, 128), "opencv-area")[0] for f in frames])
     with create_runner(None) as runner:
         assert runner.backend == "classic"
         maps = runner.infer(x)
@@ -214,3 +214,30 @@ def test_comparison_is_printable():
     text = str(compare_outputs(a, a, tolerance_for("fp16"), ("ort", "trt")))
     assert text.startswith("ort vs trt") and text.endswith("ok")
     assert dataclasses.asdict(tolerance_for("int8"))["atol"] == TOLERANCES["int8"].atol
+
+
+def test_runners_take_the_models_preprocessing_from_its_sidecar(lite_files, tmp_path):
+    import shutil
+
+    from edge_saliency.models.registry import get_preset
+    from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
+
+    from .conftest import ArraySource
+
+    onnx_path = str(tmp_path / "model.onnx")
+    shutil.copy(lite_files[1], onnx_path)
+    with create_runner(onnx_path, "onnxruntime", device="cpu") as runner:  # no sidecar: unknown
+        assert runner.preprocess is None
+        assert Pipeline([ArraySource(1)], runner, [], PipelineOptions()).preprocess == "opencv-area"
+    config = get_preset("emlnet-lite")
+    config.preprocess = "opencv-linear"
+    Sidecar(kind="onnx", model=config).save(onnx_path)
+    with create_runner(onnx_path, "onnxruntime", device="cpu") as runner:
+        assert runner.preprocess == "opencv-linear"
+        assert Pipeline([ArraySource(1)], runner, [], PipelineOptions()).preprocess == "opencv-linear"
+        chosen = Pipeline([ArraySource(1)], runner, [], PipelineOptions(preprocess="pillow-bilinear"))
+        assert chosen.preprocess == "pillow-bilinear"  # run --preprocess
+    with create_runner(lite_files[0], "torch", device="cpu") as runner:  # a saved model: its config
+        assert runner.preprocess == "opencv-area"
+    with create_runner(None) as runner:
+        assert runner.preprocess == "opencv-linear"  # classic: no trained input, the fastest resize

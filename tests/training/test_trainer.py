@@ -60,7 +60,8 @@ def test_stage1_lowers_the_loss_and_writes_the_run_folder(salicon, tmp_path):
     losses = [r["train"]["loss"] for r in result.history]
     assert losses[-1] < losses[0] - 1.0, losses
     # recomputed here: the loss over the training images, before and after (batch statistics in BN)
-    batch = next(iter(DataLoader(SaliencyDataset(find_samples(salicon, "salicon", "train"), SIZE), batch_size=8)))
+    train_set = SaliencyDataset(find_samples(salicon, "salicon", "train"), SIZE, "opencv-area")
+    batch = next(iter(DataLoader(train_set, batch_size=8)))
     with torch.no_grad():
         before, after = (float(eml_loss(m.train()(batch["image"]), batch["fixations"], batch["density"]))
                          for m in (initial, result.model))

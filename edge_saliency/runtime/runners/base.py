@@ -41,6 +41,8 @@ class Runner:
 
     After activation: ``input_name``, ``input_shape`` (-1 for a dynamic dimension), ``input_dtype``,
     ``output_name``, ``precision``; optional ``preferred_size`` (h, w) for models whose size is dynamic;
+    ``preprocess``: the model's pre-processing mode (its config's, see :mod:`edge_saliency.preprocess`;
+    None when unknown);
     ``max_batch`` (None: any batch) and ``static_batch`` (True: every call must have exactly ``max_batch``);
     ``model_config`` (the EML-Net ``ModelConfig`` when the model file records it: its input size must then be a
     multiple of 32) and ``on_host`` (the model's tensors live in host memory, for the memory estimate).
@@ -59,6 +61,7 @@ class Runner:
         self.preferred_size: Optional[Tuple[int, int]] = None
         self.model_config: Any = None
         self.on_host = True
+        self.preprocess: Optional[str] = None
         self.max_batch: Optional[int] = None
         self.static_batch = False
         self._stage_clock: Any = None  # made by stage_clock(), closed by deactivate()

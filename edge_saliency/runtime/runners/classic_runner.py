@@ -6,6 +6,7 @@ import numpy as np
 
 from ..._lazy import require
 from ...errors import MissingDependencyError, UserError
+from ...preprocess import LINEAR
 from .base import Runner
 
 METHODS = ("spectral-residual", "fine-grained")
@@ -22,6 +23,7 @@ class ClassicRunner(Runner):
         self.method = method
         self.input_shape = (-1, 3, -1, -1)
         self.preferred_size = DEFAULT_SIZE
+        self.preprocess = LINEAR  # no model trained on any input: the fastest resize
         self._algorithm: Any = None
 
     def _activate(self) -> None:

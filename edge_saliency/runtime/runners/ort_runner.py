@@ -127,6 +127,7 @@ class OnnxRuntimeRunner(Runner):
         if sidecar is not None and sidecar.model is not None:
             self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
             self.model_config = sidecar.model
+            self.preprocess = sidecar.model.preprocess
         self.on_host = self.providers[0] == CPU
 
     def _artifact_providers(self, sidecar: Sidecar, available: List[str]) -> List[Provider]:

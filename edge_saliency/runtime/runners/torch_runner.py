@@ -70,6 +70,7 @@ class TorchRunner(Runner):
         if config is not None:
             self.preferred_size = tuple(config.input_size)  # type: ignore[assignment]
             self.model_config = config
+            self.preprocess = config.preprocess
             self.name = "{} ({})".format(self.name, config.name) if self.name != config.name else self.name
 
     def _infer(self, x: np.ndarray) -> np.ndarray:

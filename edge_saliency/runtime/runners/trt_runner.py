@@ -130,6 +130,7 @@ class TensorRTRunner(Runner):
         if sidecar.model is not None:
             self.preferred_size = tuple(sidecar.model.input_size)  # type: ignore[assignment]
             self.model_config = sidecar.model
+            self.preprocess = sidecar.model.preprocess
         return libraries_to_load(sidecar.info)
 
     def _activate(self) -> None:
