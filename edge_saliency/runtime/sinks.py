@@ -176,6 +176,11 @@ class VideoSink(FileSink):
             if not writer.isOpened():
                 output.discard()
                 self.finish(ok=False)
+                if not os.path.isdir(os.path.dirname(os.path.abspath(tmp))):  # removed while the writer opened
+                    raise output.error(FileNotFoundError(errno.ENOENT, "gone", tmp))
+                blocked = write_blocked(tmp)
+                if blocked is not None:
+                    raise output.error(os.strerror(blocked), blocked)
                 raise UserError("cannot write video {} with codec '{}': this OpenCV/FFmpeg has no encoder for it; "
                                 "use .mp4 (mp4v) or .avi (MJPG), or another --fourcc".format(path, self.fourcc))
             self._writers[stream.index], self._outputs[stream.index] = writer, output
