@@ -25,7 +25,6 @@ from ..preprocess import DEFAULT_MODE, check_available, check_mode
 from . import memory
 from .frames import (
     OFFICIAL_SIGMA,
-    Geometry,
     TemporalSmoother,
     blur,
     check_colormap,
@@ -38,8 +37,9 @@ from .frames import (
     side_by_side,
     to_uint8,
 )
+from .packet import Packet
 from .runners.base import Runner, check_saliency_model, saliency_maps
-from .sinks import Sink, StreamInfo, needed_views
+from .sinks import RunInfo, Sink, StreamInfo, needed_views
 from .sources import Source
 
 log = logging.getLogger("edge_saliency.runtime")
@@ -90,30 +90,6 @@ class PipelineOptions:
             check_mode(self.preprocess)
         check_colormap(self.colormap)
         TemporalSmoother(self.smooth)
-
-
-@dataclasses.dataclass
-class Packet:
-    """One frame on its way through the stages."""
-
-    stream: int
-    index: int
-    timestamp: float
-    name: Optional[str]
-    frame: np.ndarray  # BGR uint8
-    t_capture: float  # perf_counter when capture finished
-    wall_time: float  # time.time() at capture
-    timings: Dict[str, float] = dataclasses.field(default_factory=dict)
-    x: Optional[np.ndarray] = None
-    geometry: Optional[Geometry] = None
-    raw: Optional[np.ndarray] = None  # model output map, model size
-    batch: int = 1
-    saliency: Optional[np.ndarray] = None  # final [0, 1] map over the frame's content, model resolution
-    stats: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    map_u8: Optional[np.ndarray] = None  # frame size
-    map_float: Optional[np.ndarray] = None  # frame size, only when a sink needs it
-    views: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    hud: List[str] = dataclasses.field(default_factory=list)
 
 
 class TrackedQueue(queue.Queue):
@@ -410,6 +386,7 @@ class Pipeline:
         self.frames = 0
         self.batches = 0
         self._fps_ema = 0.0
+        self._started = time.perf_counter()  # reset when run() starts
         self._last_done = 0.0
 
     def _model_size(self) -> Tuple[int, int]:
@@ -547,6 +524,19 @@ class Pipeline:
             infos.append(StreamInfo(index, source.uri, size, float(source.fps or (25.0 if not source.live else 30.0))))
         return infos
 
+    def run_info(self) -> RunInfo:
+        """What sinks may show of this run (the live page, /status.json, /metrics)."""
+        return RunInfo(model=self.runner.name, backend=self.runner.describe(), precision=self.runner.precision,
+                       input_size=self.size, preprocess=self.preprocess, sources=tuple(s.uri for s in self.sources),
+                       status=self.live_status)
+
+    def live_status(self) -> Dict[str, Any]:
+        """The counters so far, read while the pipeline runs (any thread): frames through the sinks, captured,
+        dropped, skipped, the FPS (moving average), busy seconds per stage (cumulative) and seconds since start."""
+        return {"frames": self.frames, "captured": self.captured, "dropped": self.dropped,
+                "skipped": sum(s.skipped for s in self.sources), "fps": round(self._fps_ema, 3),
+                "busy_s": dict(self._busy), "uptime_s": time.perf_counter() - self._started}
+
     def run(self, on_frame: Optional[Callable[[Packet], None]] = None) -> Summary:
         """Run to the end of the sources (or a stop); the sinks' files are committed together when every sink
         closed cleanly, else none of them is (previous files stay as they were)."""
@@ -556,8 +546,11 @@ class Pipeline:
         ok = False
         started = time.perf_counter()
         summary: Optional[Summary] = None
+        self._started = started
+        run_info = self.run_info()
         try:
             for sink in self.sinks:
+                sink.attach(run_info)
                 sink.open(self.stream_infos())
                 opened.append(sink)
             started = time.perf_counter()
