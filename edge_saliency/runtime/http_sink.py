@@ -104,8 +104,8 @@ class LiveState:
         self.frames: Dict[int, int] = collections.defaultdict(int)
         self.started = time.monotonic()
         self.closed = False
-        self._busy_mark: Tuple[float, Dict[str, float]] = (time.monotonic(), {})
-        self._busy_now: Dict[str, float] = {}
+        self._mark: Tuple[float, Dict[str, float]] = (time.monotonic(), {})
+        self._rates: Dict[str, float] = {}
         self.counters: Dict[str, int] = collections.Counter()  # see count()
 
     def count(self, name: str) -> None:
@@ -138,17 +138,18 @@ class LiveState:
             self.closed = True
             self.lock.notify_all()
 
-    def busy(self, status: Dict[str, Any]) -> Dict[str, float]:
-        """Fraction of the last second or so each stage worked (the pipeline gives cumulative seconds)."""
-        now, busy_s = time.monotonic(), status.get("busy_s", {})
+    def rates(self, status: Dict[str, Any]) -> Tuple[float, Dict[str, float]]:
+        """(frames per second, fraction of the time each stage worked) over the last second or so, from the
+        pipeline's cumulative counters."""
+        now, busy_s = time.monotonic(), dict(status.get("busy_s", {}), frames=float(status.get("frames", 0)))
         with self.lock:
-            then, before = self._busy_mark
-            if now - then >= STATUS_EVERY_S or not self._busy_now:
+            then, before = self._mark
+            if now - then >= STATUS_EVERY_S or not self._rates:
                 span = max(now - then, 1e-6)
-                self._busy_now = {s: round(max(busy_s.get(s, 0.0) - before.get(s, 0.0), 0.0) / span, 3)
-                                  for s in BUSY_STAGES if s in busy_s}
-                self._busy_mark = (now, dict(busy_s))
-            return dict(self._busy_now)
+                self._rates = {s: max(v - before.get(s, 0.0), 0.0) / span for s, v in busy_s.items()}
+                self._mark = (now, busy_s)
+            return (round(self._rates.get("frames", 0.0), 2),
+                    {s: round(self._rates[s], 3) for s in BUSY_STAGES if s in self._rates})
 
 
 class HttpSink(Sink):
@@ -280,6 +281,7 @@ class HttpSink(Sink):
     def status(self) -> Dict[str, Any]:
         run, state = self.state.run, self.state
         live = run.status()
+        fps, busy = state.rates(live)
         with state.lock:
             last = {str(stream): record for stream, record in state.last.items()}
             frames = dict(state.frames)
@@ -289,8 +291,8 @@ class HttpSink(Sink):
             "streams": [{"index": s.index, "uri": s.uri, "height": s.size[0], "width": s.size[1], "fps": s.fps,
                          "frames": frames.get(s.index, 0)} for s in self.streams],
             "frames": live.get("frames", sum(frames.values())), "captured": live.get("captured", 0),
-            "dropped": live.get("dropped", 0), "skipped": live.get("skipped", 0), "fps": live.get("fps", 0.0),
-            "busy": state.busy(live), "uptime_s": round(time.monotonic() - state.started, 3),
+            "dropped": live.get("dropped", 0), "skipped": live.get("skipped", 0), "fps": fps, "busy": busy,
+            "uptime_s": round(time.monotonic() - state.started, 3),
             "clients": self.clients, "clients_dropped": state.counters["clients_dropped"],
             "max_fps": self.options.max_fps, "last": last,
         }
@@ -307,7 +309,7 @@ class HttpSink(Sink):
                    [(None, status["dropped"])])
         out.sample("edge_saliency_skipped_frames_total", "counter", "Unreadable images or undecodable frames.",
                    [(None, status["skipped"])])
-        out.sample("edge_saliency_fps", "gauge", "Frames per second through the outputs (moving average).",
+        out.sample("edge_saliency_fps", "gauge", "Frames per second through the outputs (the last second or so).",
                    [(None, status["fps"])])
         out.sample("edge_saliency_uptime_seconds", "gauge", "Seconds since the output started.",
                    [(None, status["uptime_s"])])
@@ -542,3 +544,31 @@ class _Handler(BaseHTTPRequestHandler):
                 if chunks:
                     self.wfile.write("".join(chunks).encode("utf-8"))
         self._keep_sending(send)
+
+
+def mjpeg_frames(response: Any) -> Any:
+    """The JPEG payloads of a multipart MJPEG response (a binary file-like such as ``http.client``'s), one by
+    one, as this server and most cameras send them (a ``Content-Length`` per part); for clients, tests and
+    benchmarks."""
+    while True:
+        line = response.readline()
+        if not line:
+            return
+        if not line.startswith(b"--"):
+            continue
+        length = None
+        while True:
+            header = response.readline()
+            if not header:
+                return
+            if header in (b"\r\n", b"\n"):
+                break
+            name, _, value = header.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+        if length is None:
+            raise ValueError("an MJPEG part without Content-Length")
+        data = response.read(length)
+        if len(data) < length:
+            return
+        yield data

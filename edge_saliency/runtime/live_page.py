@@ -1,10 +1,11 @@
 """The pages the http output serves: the live view and the token prompt. Self-contained (inline CSS and
 JavaScript, nothing fetched from elsewhere: the board may have no internet), readable on a phone.
 
-The live page reads ``status.json`` once (the run and its streams), shows one card per stream (or only
-``?stream=N``) with the overlay MJPEG and the map beside it (the "map" switch stops and restarts the map
-stream), and updates its figures from the ``events`` feed: per-stream FPS, end-to-end latency, frame and
-peak from the per-frame records; the run's FPS, drops and per-stage busy time from the ``status`` events.
+After its load event (endless streams would otherwise hold that event back), the live page reads
+``status.json`` once (the run and its streams), shows one card per stream (or only ``?stream=N``) with the
+overlay MJPEG and the map beside it (the "map" switch stops and restarts the map stream), and updates its
+figures from the ``events`` feed: per-stream FPS (from the records' capture times), end-to-end latency, frame
+and peak from the per-frame records; the run's FPS, drops and per-stage busy time from the ``status`` events.
 """
 
 PAGE = """<!doctype html>
@@ -77,10 +78,11 @@ label { cursor: pointer; user-select: none; }
     var views = document.createElement("div");
     views.className = "views";
     var overlay = new Image(); overlay.className = "overlay"; overlay.alt = "overlay";
-    overlay.src = "stream.mjpg?stream=" + stream.index;
+    overlay.width = stream.width; overlay.height = stream.height;
+    overlay.dataset.src = "stream.mjpg?stream=" + stream.index;
     var map = new Image(); map.className = "map"; map.alt = "saliency map";
+    map.width = stream.width; map.height = stream.height;
     map.dataset.src = "map.mjpg?stream=" + stream.index;
-    if ($("showmap").checked) { map.src = map.dataset.src; }
     views.append(overlay, map);
     var figs = document.createElement("div");
     figs.className = "figs";
@@ -89,6 +91,13 @@ label { cursor: pointer; user-select: none; }
     c.append(h, views, figs);
     $("grid").append(c);
     return {el: c, overlay: overlay, map: map, times: [], count: 0};
+  }
+
+  function startStreams() {
+    Object.keys(cards).forEach(function (k) {
+      cards[k].overlay.src = cards[k].overlay.dataset.src;
+      if ($("showmap").checked) { cards[k].map.src = cards[k].map.dataset.src; }
+    });
   }
 
   function showRun(st) {
@@ -124,12 +133,12 @@ label { cursor: pointer; user-select: none; }
   function onRecord(r) {
     var c = cards[r.stream];
     if (!c) { return; }
-    var now = performance.now();
+    var now = r.wall_time;  // capture times: the rate of the stream, whatever the network did to the events
     c.times.push(now);
-    while (c.times.length && now - c.times[0] > 2000) { c.times.shift(); }
+    while (c.times.length && now - c.times[0] > 2) { c.times.shift(); }
     c.count += 1;
     c.el.dataset.records = c.count;
-    var span = c.times.length > 1 ? (c.times[c.times.length - 1] - c.times[0]) / 1000 : 0;
+    var span = c.times.length > 1 ? c.times[c.times.length - 1] - c.times[0] : 0;
     text(c.el.querySelector(".sfps"), span > 0 ? ((c.times.length - 1) / span).toFixed(1) : "–");
     text(c.el.querySelector(".latency"), r.latency_ms.total !== undefined ? r.latency_ms.total.toFixed(0) : "–");
     text(c.el.querySelector(".frame"), r.frame);
@@ -155,6 +164,7 @@ label { cursor: pointer; user-select: none; }
     });
   });
 
+  function init() {  // after the load event: endless streams would otherwise hold it back forever
   fetch("status.json", {credentials: "same-origin"}).then(function (r) {
     if (!r.ok) { throw new Error("status " + r.status); }
     return r.json();
@@ -165,6 +175,7 @@ label { cursor: pointer; user-select: none; }
       if (only === null || String(s.index) === only) { cards[s.index] = card(s); }
     });
     setInterval(watchImages, 500);
+    startStreams();
     var events = new EventSource("events");
     events.onopen = function () { $("state").className = "live"; text($("state"), "live"); };
     events.onerror = function () { $("state").className = "down"; text($("state"), "reconnecting…"); };
@@ -174,6 +185,9 @@ label { cursor: pointer; user-select: none; }
     $("state").className = "down";
     text($("state"), "cannot read the run's status: " + err.message);
   });
+  }
+
+  if (document.readyState === "complete") { init(); } else { window.addEventListener("load", init); }
 })();
 </script>
 </body>
