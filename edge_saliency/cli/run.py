@@ -18,6 +18,8 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 def register(subparsers: Any) -> None:
     from ..config import PREPROCESS_MODES
+    from ..runtime.encoders import BACKENDS as ENCODER_BACKENDS
+    from ..runtime.encoders import CODECS as ENCODER_CODECS
     from ..runtime.frames import COLORMAPS, OFFICIAL_SIGMA
     from ..runtime.sinks import MAP_FORMATS, VIEWS
 
@@ -91,7 +93,18 @@ def register(subparsers: Any) -> None:
                                                                       "(default %(default)s)")
     out.add_argument("--colormap", choices=COLORMAPS, default="jet", help="heat-map colours (default %(default)s)")
     out.add_argument("--alpha", type=float, default=0.5, help="overlay opacity in [0, 1] (default %(default)s)")
-    out.add_argument("--fourcc", metavar="CODE", help="video codec (default: mp4v for .mp4/.mkv/.mov, MJPG for .avi)")
+    out.add_argument("--encoder", choices=ENCODER_BACKENDS, default="auto",
+                     help="video encoder: auto (a GStreamer hardware encoder where one exists, else an FFmpeg process "
+                          "with libx264, else OpenCV), opencv, ffmpeg, gstreamer; -v prints the command or pipeline "
+                          "(docs/performance.md). Default %(default)s")
+    out.add_argument("--codec", choices=ENCODER_CODECS,
+                     help="codec for the ffmpeg / gstreamer encoders (default: h264; .avi: mjpeg)")
+    out.add_argument("--fourcc", metavar="CODE",
+                     help="OpenCV video codec (default: mp4v for .mp4/.mkv/.mov, MJPG for .avi); given, auto tries "
+                          "OpenCV first")
+    out.add_argument("--encoder-threads", type=int, metavar="N", help="encoder threads (default: the encoder's)")
+    out.add_argument("--bitrate", type=int, metavar="KBPS",
+                     help="target bit rate in kbit/s (default: constant quality; GStreamer: 8000)")
     out.add_argument("--fps", type=float, help="output video frame rate (default: the source's)")
     out.add_argument("--jsonl", metavar="FILE", help="JSON lines: one record per frame (peak, bbox, mean, latency)")
     out.add_argument("--maps", metavar="DIR", help="per-frame saliency maps into DIR")
@@ -218,7 +231,11 @@ def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
 
     sinks: List[Any] = []
     if args.output:
-        sinks.append(VideoSink(args.output, view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud == "on"))
+        from ..runtime.encoders import EncoderOptions
+
+        encoding = EncoderOptions(codec=args.codec, threads=args.encoder_threads, bitrate_kbps=args.bitrate)
+        sinks.append(VideoSink(args.output, view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud == "on",
+                               encoder=args.encoder, options=encoding))
         for index in range(len(args.sources)):
             check_writable(stream_path(args.output, index, len(args.sources)), "output video")
     if args.jsonl:
