@@ -78,6 +78,7 @@ class Sink:
 
     views: Tuple[str, ...] = ()  # rendered views the sink needs (see VIEWS)
     needs_float_map = False  # the float map at frame size (NPY)
+    needs_map_u8 = False  # the uint8 map at frame size (PNG maps); views are asked for by name
     stop_requested = False  # a window's q / Esc
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
@@ -332,6 +333,7 @@ class MapsSink(Sink):
         self.folder = os.fspath(folder)
         self.formats = ("png", "npy") if fmt == "both" else (fmt,)
         self.needs_float_map = "npy" in self.formats
+        self.needs_map_u8 = "png" in self.formats
         self._prefix = False
         self.written = 0
 
