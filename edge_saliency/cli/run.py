@@ -18,6 +18,8 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 def register(subparsers: Any) -> None:
     from ..config import PREPROCESS_MODES
+    from ..runtime.encoders import BACKENDS as ENCODER_BACKENDS
+    from ..runtime.encoders import CODECS as ENCODER_CODECS
     from ..runtime.frames import COLORMAPS, OFFICIAL_SIGMA
     from ..runtime.sinks import MAP_FORMATS, VIEWS
 
@@ -94,7 +96,18 @@ def register(subparsers: Any) -> None:
                                                                       "(default %(default)s)")
     out.add_argument("--colormap", choices=COLORMAPS, default="jet", help="heat-map colours (default %(default)s)")
     out.add_argument("--alpha", type=float, default=0.5, help="overlay opacity in [0, 1] (default %(default)s)")
-    out.add_argument("--fourcc", metavar="CODE", help="video codec (default: mp4v for .mp4/.mkv/.mov, MJPG for .avi)")
+    out.add_argument("--encoder", choices=ENCODER_BACKENDS, default="auto",
+                     help="video encoder: auto (a GStreamer hardware encoder where one exists, else an FFmpeg process "
+                          "with libx264, else OpenCV), opencv, ffmpeg, gstreamer; -v prints the command or pipeline "
+                          "(docs/performance.md). Default %(default)s")
+    out.add_argument("--codec", choices=ENCODER_CODECS,
+                     help="codec for the ffmpeg / gstreamer encoders (default: h264; .avi: mjpeg)")
+    out.add_argument("--fourcc", metavar="CODE",
+                     help="OpenCV video codec (default: mp4v for .mp4/.mkv/.mov, MJPG for .avi); given, auto tries "
+                          "OpenCV first")
+    out.add_argument("--encoder-threads", type=int, metavar="N", help="encoder threads (default: the encoder's)")
+    out.add_argument("--bitrate", type=int, metavar="KBPS",
+                     help="target bit rate in kbit/s (default: constant quality; GStreamer: 8000)")
     out.add_argument("--fps", type=float, help="output video frame rate (default: the source's)")
     out.add_argument("--jsonl", metavar="FILE", help="JSON lines: one record per frame (peak, bbox, mean, latency)")
     out.add_argument("--maps", metavar="DIR", help="per-frame saliency maps into DIR")
@@ -117,8 +130,6 @@ def register(subparsers: Any) -> None:
                      help="frames per second sent to browsers at most (default %(default)s)")
     net.add_argument("--output-max-clients", type=int, default=32, metavar="N",
                      help="open MJPEG / event streams at most; more get 503 (default %(default)s)")
-    net.add_argument("--output-bitrate", type=int, default=4000, metavar="KBPS",
-                     help="H.264 bit rate of rtp:// and rtsp:// outputs (default %(default)s)")
     out.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="progress bar (default: when stderr is a terminal)")
     out.add_argument("--no-progress", dest="progress", action="store_false")
@@ -226,11 +237,14 @@ def _output_specs(args: argparse.Namespace) -> List[Any]:
 
 
 def output_options(args: argparse.Namespace) -> Any:
+    from ..runtime.encoders import EncoderOptions
     from ..runtime.sinks import OutputOptions
 
+    encoding = EncoderOptions(codec=args.codec, threads=args.encoder_threads, bitrate_kbps=args.bitrate)
     options = OutputOptions(view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud, threshold=args.threshold,
-                            jpeg_quality=args.output_quality, max_fps=args.output_max_fps, token=args.output_token,
-                            max_clients=args.output_max_clients, bitrate_kbps=args.output_bitrate)
+                            encoder=args.encoder, encoding=encoding, jpeg_quality=args.output_quality,
+                            max_fps=args.output_max_fps, token=args.output_token,
+                            max_clients=args.output_max_clients)
     options.validate()
     return options
 

@@ -28,13 +28,13 @@ from .frames import (
     TemporalSmoother,
     blur,
     check_colormap,
+    heatmap,
     map_view,
     minmax,
-    overlay,
+    overlay_small,
     prepare_frame,
     resize,
     saliency_stats,
-    side_by_side,
     to_uint8,
 )
 from .packet import Packet
@@ -210,13 +210,22 @@ class Preprocessor:
 
 
 class Inferencer:
-    def __init__(self, runner: Runner) -> None:
+    """One batch through the runner. ``timed``: through ``infer_timed``, its parts (copy-in, infer, copy-out on the
+    runner's clock) kept in :attr:`parts` (``edge-saliency bench`` times the frame path with this same step)."""
+
+    def __init__(self, runner: Runner, timed: bool = False) -> None:
         self.runner = runner
+        self.timed = timed
+        self.parts: Dict[str, Optional[float]] = {}
 
     def __call__(self, packets: Sequence[Packet]) -> Sequence[Packet]:
         x = packets[0].x if len(packets) == 1 else np.concatenate([p.x for p in packets], axis=0)
         started = time.perf_counter()
-        maps = saliency_maps(self.runner.infer(x))
+        if self.timed:
+            out, self.parts = self.runner.infer_timed(x)
+        else:
+            out = self.runner.infer(x)
+        maps = saliency_maps(out)
         elapsed = time.perf_counter() - started
         if maps.shape[0] != len(packets):
             raise UserError("{} returned {} maps for {} frames".format(self.runner.name, maps.shape[0], len(packets)))
@@ -227,12 +236,16 @@ class Inferencer:
 
 
 class Postprocessor:
-    """Crop the letterbox, blur, min-max, smooth, statistics, then the map at frame size and the views."""
+    """Crop the letterbox, blur, min-max, smooth, statistics — all at the model's output resolution — then the
+    views: coloured at that resolution by table lookup, resized once to the frame, blended in uint8
+    (docs/performance.md). The uint8 map at frame size is made only when a view or sink needs it (``full_map``)."""
 
-    def __init__(self, options: PipelineOptions, views: Sequence[str], float_map: bool = False) -> None:
+    def __init__(self, options: PipelineOptions, views: Sequence[str], float_map: bool = False,
+                 full_map: bool = True) -> None:
         self.options = options
         self.views = list(views)
         self.float_map = float_map
+        self.full_map = full_map or "map" in self.views
         self.smoother = TemporalSmoother(options.smooth)
 
     def __call__(self, packet: Packet) -> Packet:
@@ -250,14 +263,16 @@ class Postprocessor:
         packet.saliency = saliency
         packet.stats = saliency_stats(saliency, packet.geometry, options.threshold)
         size = packet.frame.shape[:2]
-        packet.map_u8 = resize(to_uint8(saliency), size)
+        small = to_uint8(saliency)
+        if self.full_map:
+            packet.map_u8 = resize(small, size)
         if self.float_map:
             packet.map_float = resize(np.asarray(saliency, dtype=np.float32), size)
         for view in self.views:
             if view == "overlay":
-                packet.views[view] = overlay(packet.frame, packet.map_u8, options.alpha, options.colormap)
+                packet.views[view] = overlay_small(packet.frame, small, options.alpha, options.colormap)
             elif view == "side-by-side":
-                packet.views[view] = side_by_side(packet.frame, packet.map_u8, options.colormap)
+                packet.views[view] = np.concatenate([packet.frame, heatmap(small, size, options.colormap)], axis=1)
             else:
                 packet.views[view] = map_view(packet.map_u8)
         packet.raw = None
@@ -605,7 +620,7 @@ class Pipeline:
         to_post, to_sinks = TrackedQueue(max(size, self.batch)), TrackedQueue(size)
         self._queues = {"capture": feed, "preprocess": to_infer, "infer": to_post, "postprocess": to_sinks}
         pre = Preprocessor(self.size, self.options.letterbox, self.preprocess)
-        post = Postprocessor(self.options, views, float_map)
+        post = Postprocessor(self.options, views, float_map, any(getattr(s, "needs_map_u8", True) for s in self.sinks))
         threads = [threading.Thread(target=self._capture, args=(i, s, feed), name="capture-{}".format(i), daemon=True)
                    for i, s in enumerate(self.sources)]
         threads += [

@@ -24,6 +24,7 @@ import numpy as np
 from .._lazy import require
 from ..atomic import OutputGroup, atomic_output, check_writable, remove_stale_in, write_blocked, write_temp
 from ..errors import UserError
+from .encoders import OPENCV_FOURCC, EncoderError, EncoderOptions, open_encoder
 from .frames import draw_hud
 from .packet import Packet
 from .sources import mask_url
@@ -31,8 +32,7 @@ from .sources import mask_url
 log = logging.getLogger("edge_saliency.runtime")
 
 VIEWS = ("overlay", "side-by-side", "map")
-# container -> a codec every OpenCV/FFmpeg build writes
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+VIDEO_CODECS = OPENCV_FOURCC  # container -> a codec every OpenCV/FFmpeg build writes
 MAP_FORMATS = ("png", "npy", "both")
 SPACE_CHECK_S = 1.0  # how often a growing video checks the disk (OpenCV drops write errors silently)
 
@@ -95,6 +95,7 @@ class Sink:
 
     views: Tuple[str, ...] = ()  # rendered views the sink needs (see VIEWS)
     needs_float_map = False  # the float map at frame size (NPY)
+    needs_map_u8 = False  # the uint8 map at frame size (PNG maps); views are asked for by name
     stop_requested = False  # a window's q / Esc
 
     def describe(self) -> str:
@@ -163,10 +164,11 @@ def check_fps(fps: Optional[float], flag: str = "--fps") -> None:
 
 
 class VideoSink(FileSink):
-    """A video file per stream (overlay, side-by-side or the raw map), at the source's fps and size."""
+    """A video file per stream (overlay, side-by-side or the raw map), at the source's fps and size, written by
+    the encoder ``encoder`` names (:mod:`.encoders`: auto, opencv, ffmpeg, gstreamer)."""
 
     def __init__(self, path: str, view: str = "overlay", fourcc: Optional[str] = None, fps: Optional[float] = None,
-                 hud: bool = False) -> None:
+                 hud: bool = False, encoder: str = "auto", options: Optional[EncoderOptions] = None) -> None:
         super().__init__()
         if view not in VIEWS:
             raise UserError("--view must be one of {}, got {!r}".format(", ".join(VIEWS), view))
@@ -175,6 +177,10 @@ class VideoSink(FileSink):
         self.view = view
         self.views = (view,)
         self.fourcc = video_fourcc(self.path, fourcc)
+        self.encoder = encoder
+        options = options or EncoderOptions()
+        self.options = dataclasses.replace(options, fourcc=fourcc or options.fourcc)
+        self.options.validate()
         self.fps = fps
         self.hud = hud
         self._writers: Dict[int, Any] = {}
@@ -188,7 +194,6 @@ class VideoSink(FileSink):
         return self.path
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
-        cv2 = _cv2()
         for stream in streams:
             check_writable(stream_path(self.path, stream.index, len(streams)), "output video")
         for stream in streams:
@@ -198,18 +203,21 @@ class VideoSink(FileSink):
             output = atomic_output(path, what="output video")
             output.verify = self._verifier(stream.index, output)
             tmp = output.open()
-            writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.fourcc), float(self.fps or stream.fps),
-                                     (size[1], size[0]))
-            if not writer.isOpened():
+            try:
+                writer = open_encoder(tmp, size, float(self.fps or stream.fps), self.encoder, self.options)
+            except EncoderError as exc:
                 output.discard()
                 self.finish(ok=False)
                 if not os.path.isdir(os.path.dirname(os.path.abspath(tmp))):  # removed while the writer opened
-                    raise output.error(FileNotFoundError(errno.ENOENT, "gone", tmp))
+                    raise output.error(FileNotFoundError(errno.ENOENT, "gone", tmp)) from None
                 blocked = write_blocked(tmp)
                 if blocked is not None:
-                    raise output.error(os.strerror(blocked), blocked)
-                raise UserError("cannot write video {} with codec '{}': this OpenCV/FFmpeg has no encoder for it; "
-                                "use .mp4 (mp4v) or .avi (MJPG), or another --fourcc".format(path, self.fourcc))
+                    raise output.error(os.strerror(blocked), blocked) from None
+                if self.encoder != "auto" or self.options.fourcc:
+                    raise UserError("cannot write video {} ({}); use --encoder auto, .mp4 (mp4v) or .avi (MJPG), or "
+                                    "another --fourcc".format(path, str(exc).replace(tmp, path))) from None
+                raise UserError("cannot write video {} with codec '{}': this OpenCV/FFmpeg has no encoder for it; use "
+                                ".mp4 (mp4v) or .avi (MJPG), or another --fourcc".format(path, self.fourcc)) from None
             self._writers[stream.index], self._outputs[stream.index] = writer, output
             self._sizes[stream.index], self.frames[stream.index], self.paths[stream.index] = size, 0, path
         self._checked = time.monotonic()
@@ -221,7 +229,11 @@ class VideoSink(FileSink):
             image = _cv2().resize(image, (width, height), interpolation=_cv2().INTER_AREA)
         if self.hud and packet.hud:
             image = draw_hud(image.copy(), packet.hud)
-        self._writers[packet.stream].write(image)
+        try:
+            self._writers[packet.stream].write(image)
+        except EncoderError:
+            check_growing(self._outputs[packet.stream])  # a full disk / removed folder says so; else the encoder's line
+            raise
         self.frames[packet.stream] += 1
         now = time.monotonic()
         if now - self._checked >= SPACE_CHECK_S:
@@ -235,8 +247,15 @@ class VideoSink(FileSink):
     def finish(self, ok: bool = True) -> None:
         failure: Optional[BaseException] = None
         for index, writer in list(self._writers.items()):
-            writer.release()  # finalizes the container (an mp4 needs its index written)
             output = self._outputs[index]
+            try:
+                writer.close() if ok else writer.abort()  # finalizes the container (an mp4 needs its index written)
+            except EncoderError as exc:
+                if failure is None:
+                    blocked = write_blocked(output.tmp)
+                    failure = output.error(os.strerror(blocked), blocked) if blocked is not None else exc
+                output.discard()
+                continue
             if ok and self.frames.get(index) and failure is None:
                 try:
                     output.finish()  # fsync and read back now; the pipeline renames it with the others
@@ -344,6 +363,7 @@ class MapsSink(Sink):
         self.folder = os.fspath(folder)
         self.formats = ("png", "npy") if fmt == "both" else (fmt,)
         self.needs_float_map = "npy" in self.formats
+        self.needs_map_u8 = "png" in self.formats
         self._prefix = False
         self.written = 0
 
@@ -505,12 +525,14 @@ def needed_views(sinks: Sequence[Sink]) -> List[str]:
 
 @dataclasses.dataclass
 class OutputOptions:
-    """How the ``--output`` URIs are written: the view and codec of videos and streams, and the network outputs'
-    JPEG quality, frame-rate cap, token, client limits and stream bit rate."""
+    """How the ``--output`` URIs are written: the view, encoder and codec of videos and streams, and the http
+    output's JPEG quality, frame-rate cap, token and client limits."""
 
     view: str = "overlay"
     fourcc: Optional[str] = None
     fps: Optional[float] = None  # video files and RTP/RTSP: frame rate (default: the source's)
+    encoder: str = "auto"  # video files and RTP/RTSP: the encoder backend (encoders.py)
+    encoding: EncoderOptions = dataclasses.field(default_factory=EncoderOptions)  # codec, threads, bit rate...
     hud: str = "auto"  # auto: windows only; on: also burnt into videos and streams; off
     threshold: float = 0.5  # the per-frame records' most-salient-region threshold (as --jsonl writes them)
     jpeg_quality: int = 80  # http: MJPEG quality, 1-100
@@ -518,7 +540,6 @@ class OutputOptions:
     token: Optional[str] = None  # http: the access token (generated when binding beyond loopback without one)
     max_clients: int = 32  # http: open streams at most; more are refused with 503
     client_timeout: float = 5.0  # http: seconds a client may stall a send before it is dropped
-    bitrate_kbps: int = 4000  # rtp / rtsp: H.264 bit rate
 
     def validate(self) -> None:
         if self.view not in VIEWS:
@@ -536,8 +557,7 @@ class OutputOptions:
         if self.token is not None and (not self.token or re.search(r"\s", self.token)):
             raise UserError("--output-token must be a non-empty word without spaces; leave it out to have one "
                             "generated")
-        if self.bitrate_kbps < 1:
-            raise UserError("--output-bitrate must be a positive number of kbit/s, got {}".format(self.bitrate_kbps))
+        self.encoding.validate()
 
 
 @dataclasses.dataclass
@@ -631,7 +651,8 @@ def create_sink(uri: str, options: Optional[OutputOptions] = None) -> Sink:
 
 @register_sink("video")
 def _video_sink(spec: SinkSpec, options: OutputOptions) -> Sink:
-    return VideoSink(spec.target, view=options.view, fourcc=options.fourcc, fps=options.fps, hud=options.hud == "on")
+    return VideoSink(spec.target, view=options.view, fourcc=options.fourcc, fps=options.fps, hud=options.hud == "on",
+                     encoder=options.encoder, options=options.encoding)
 
 
 @register_sink("display")
