@@ -223,12 +223,7 @@ class VideoSink(FileSink):
         self._checked = time.monotonic()
 
     def write(self, packet: Packet) -> None:
-        image = packet.views[self.view]
-        height, width = self._sizes[packet.stream]
-        if image.shape[:2] != (height, width):  # image folders may mix sizes; a video has one
-            image = _cv2().resize(image, (width, height), interpolation=_cv2().INTER_AREA)
-        if self.hud and packet.hud:
-            image = draw_hud(image.copy(), packet.hud)
+        image = video_frame(packet, self.view, self._sizes[packet.stream], self.hud)
         try:
             self._writers[packet.stream].write(image)
         except EncoderError:
@@ -275,6 +270,17 @@ class VideoSink(FileSink):
                 output.discard()
             self._done.clear()
             raise failure
+
+
+def video_frame(packet: Packet, view: str, size: Tuple[int, int], hud: bool) -> np.ndarray:
+    """The ``view`` of ``packet`` at ``size`` (H, W) — image folders may mix sizes; a video has one — with the
+    HUD burnt in when ``hud``."""
+    image = packet.views[view]
+    if image.shape[:2] != tuple(size):
+        image = _cv2().resize(image, (size[1], size[0]), interpolation=_cv2().INTER_AREA)
+    if hud and packet.hud:
+        image = draw_hud(image.copy(), packet.hud)
+    return image
 
 
 def verify_video(output: atomic_output, frames: Any, size: Tuple[int, int]) -> None:
