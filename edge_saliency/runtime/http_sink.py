@@ -10,10 +10,10 @@ A small server inside ``run`` (the standard library's ``ThreadingHTTPServer``) s
 - ``/metrics``: Prometheus text format (frames, drops, per-stage latency histograms, FPS, busy time, up-time).
 
 The pipeline never waits for a client: ``write`` only hands the newest packet to one encoder thread (an older
-one not yet encoded is replaced), which JPEG-encodes each frame once for all clients, at most ``max_fps``
-frames a second and only the views somebody watches. Each client thread sends the newest frame when it is
-ready for one; a client whose send stalls for ``client_timeout`` seconds is dropped; at most ``max_clients``
-streams are open at once (more get 503).
+one not yet encoded is replaced), which renders the views somebody watches (the pipeline renders none for this
+output) and JPEG-encodes each frame once for all clients, at most ``max_fps`` frames a second. Each client
+thread sends the newest frame when it is ready for one; a client whose send stalls for ``client_timeout``
+seconds is dropped; at most ``max_clients`` streams are open at once (more get 503).
 
 Access: with a token (``--output-token``, or generated and printed when the host is not a loopback address),
 every request must carry it as ``?token=``, an ``Authorization: Bearer`` header or the cookie the page sets
@@ -34,8 +34,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
+
 from .._lazy import require
 from ..errors import UserError
+from .frames import map_view, overlay_small, resize, to_uint8
 from .live_page import LOGIN_PAGE, PAGE
 from .packet import Packet
 from .prometheus import CONTENT_TYPE, Exposition, Histogram
@@ -155,7 +158,7 @@ class LiveState:
 class HttpSink(Sink):
     """The live view server (see the module docstring)."""
 
-    views = ("overlay", "map")
+    views = ()  # rendered here, at most max_fps a second and only when watched (see _render)
 
     def __init__(self, host: str, port: int, options: Optional[OutputOptions] = None) -> None:
         self.options = options or OutputOptions()
@@ -250,12 +253,22 @@ class HttpSink(Sink):
                 packet = self._pending.pop(stream)
             for view in FEEDS.values():
                 feed = self.feeds[(stream, view)]
-                image = packet.views.get(view)
-                if feed.watchers and image is not None:
+                image = self._render(packet, view) if feed.watchers else None
+                if image is not None:
                     ok, jpeg = cv2.imencode(".jpg", image, params)
                     if ok:
                         feed.publish(jpeg.tobytes())
                         self.state.count("encoded")
+
+    def _render(self, packet: Packet, view: str) -> Optional[np.ndarray]:
+        """The view the pipeline rendered for another sink, else rendered here (off the pipeline's threads)."""
+        image = packet.views.get(view)
+        if image is not None or packet.saliency is None:
+            return image
+        small = to_uint8(packet.saliency)
+        if view == "overlay":
+            return overlay_small(packet.frame, small, self.state.run.alpha, self.state.run.colormap)
+        return map_view(resize(small, packet.frame.shape[:2]))
 
     def finish(self, ok: bool = True) -> None:
         if not self._running:

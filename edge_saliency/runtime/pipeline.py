@@ -543,7 +543,7 @@ class Pipeline:
         """What sinks may show of this run (the live page, /status.json, /metrics)."""
         return RunInfo(model=self.runner.name, backend=self.runner.describe(), precision=self.runner.precision,
                        input_size=self.size, preprocess=self.preprocess, sources=tuple(s.uri for s in self.sources),
-                       status=self.live_status)
+                       status=self.live_status, colormap=self.options.colormap, alpha=self.options.alpha)
 
     def live_status(self) -> Dict[str, Any]:
         """The counters so far, read while the pipeline runs (any thread): frames through the sinks, captured,

@@ -64,6 +64,8 @@ class RunInfo:
     preprocess: str = ""
     sources: Tuple[str, ...] = ()  # masked URIs
     status: Callable[[], Dict[str, Any]] = dict
+    colormap: str = "jet"  # how views rendered by the sink itself look (as the pipeline renders them)
+    alpha: float = 0.5
 
 
 def check_growing(output: atomic_output) -> None:
