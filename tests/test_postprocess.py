@@ -104,3 +104,71 @@ def test_overlay_and_colorize():
         P.colorize(saliency, "rainbow-unicorn")
     with pytest.raises(UserError, match="alpha"):
         P.overlay(image, saliency, alpha=1.5)
+
+
+# -- the real-time path: blur at the model's resolution, colour map by table, one resize, uint8 blend ----------
+
+VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+
+
+def _real_frames():
+    """Real frames: OpenCV's vtest.avi (pedestrians) when installed, and scikit-image's photos."""
+    frames = []
+    capture = cv2.VideoCapture(VTEST)
+    for index in range(120):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index % 40 == 0:
+            frames.append(frame)
+    from skimage import data
+
+    frames += [cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR)]
+    return frames
+
+
+def _model_map(frame, size=(256, 320)):
+    """A real saliency map at a model's output size: OpenCV's spectral residual of the frame."""
+    small = cv2.resize(frame, size[::-1], interpolation=cv2.INTER_AREA)
+    ok, saliency = cv2.saliency.StaticSaliencySpectralResidual_create().computeSaliency(small)
+    assert ok
+    return cv2.resize(saliency.astype(np.float32), size[::-1])
+
+
+@pytest.mark.parametrize("frame_size", [(480, 640), (1080, 1920)])
+def test_model_resolution_chain_matches_the_full_resolution_chain_on_real_frames(frame_size):
+    """Blurring at the model's resolution (σ scaled) then resizing the uint8 map once is within 2 grey levels of
+    resizing the float map to the frame and blurring there (mean under 0.2); colouring at the model's resolution
+    and resizing the colour image is within 12 grey levels of colouring the full-size map (mean under 0.25, 99 % of
+    values within 2, 99.9 % within 5; measured: max 11, mean 0.19, 99.9 % within 4): the colour map only bends
+    between neighbouring map values."""
+    for frame in _real_frames():
+        frame = cv2.resize(frame, frame_size[::-1])
+        raw = _model_map(frame)
+        small = P.to_uint8(P.minmax(P.blur(raw)))
+        full = P.to_uint8(P.minmax(P.blur(P.resize(raw, frame_size))))
+        map_error = np.abs(P.resize(small, frame_size).astype(int) - full)
+        assert map_error.max() <= 2 and map_error.mean() < 0.2
+        fast = P.overlay_small(frame, small)
+        reference = P.overlay(frame, full)
+        error = np.abs(fast.astype(int) - reference)
+        assert fast.shape == frame.shape and fast.dtype == np.uint8
+        assert error.max() <= 12 and error.mean() < 0.25
+        assert np.percentile(error, 99) <= 2 and np.percentile(error, 99.9) <= 5
+
+
+def test_colormap_lut_is_opencvs_colour_map_and_heatmap_resizes_once():
+    ramp = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    for name in P.COLORMAPS:
+        np.testing.assert_array_equal(P.colormap_lut(name)[ramp], P.colorize(ramp, name))
+    small = P.to_uint8(P.minmax(_smooth_map((30, 40))))
+    heat = P.heatmap(small, (60, 80))
+    expected = cv2.resize(P.colorize(small), (80, 60), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(heat, expected)
+    image = RNG.integers(0, 255, (60, 80, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(P.overlay_small(image, small, alpha=0.0), image)
+    np.testing.assert_array_equal(P.overlay_small(image, small, alpha=1.0), expected)
+    out = np.empty_like(image)
+    assert P.overlay_small(image, small, 0.3, out=out) is out
+    with pytest.raises(UserError, match="alpha"):
+        P.overlay_small(image, small, alpha=-0.1)

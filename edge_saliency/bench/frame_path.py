@@ -14,8 +14,6 @@ import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-import numpy as np
-
 from ..errors import UserError
 
 # stage name -> per-call seconds; None: the backend does not expose that part separately
@@ -33,8 +31,7 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
     """Seconds per frame of decode, preprocess, postprocess and output (when ``sinks``), and per batch of
     ``batch`` frames of copy_in, infer, copy_out (the runner's clock) and inference (the whole call, host
     clock). ``runner`` is active; ``options`` are :class:`~edge_saliency.runtime.pipeline.PipelineOptions`."""
-    from ..runtime.pipeline import Packet, Pipeline, PipelineOptions, Postprocessor, Preprocessor
-    from ..runtime.runners.base import saliency_maps
+    from ..runtime.pipeline import Inferencer, Packet, Pipeline, PipelineOptions, Postprocessor, Preprocessor
     from ..runtime.sinks import needed_views
     from ..runtime.sources import open_source
 
@@ -61,17 +58,15 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
         started = time.perf_counter()
         preprocess(packet)
         times["preprocess"].append(time.perf_counter() - started)
+    inferencer = Inferencer(runner, timed=True)  # the pipeline's own step
     for start in range(0, len(packets), batch):
         group = packets[start:start + batch]
-        x = np.concatenate([p.x for p in group], axis=0)
-        started = time.perf_counter()
-        out, parts = runner.infer_timed(x)
-        times["inference"].append(time.perf_counter() - started)
+        inferencer(group)
+        times["inference"].append(group[0].timings["infer"])
         for name in ("copy_in", "infer", "copy_out"):
-            times[name].append(parts.get(name))
-        for packet, saliency in zip(group, saliency_maps(out)):
-            packet.raw, packet.batch, packet.x = saliency, len(group), None
-    post = Postprocessor(options, needed_views(sinks), any(s.needs_float_map for s in sinks))
+            times[name].append(inferencer.parts.get(name))
+    post = Postprocessor(options, needed_views(sinks), any(s.needs_float_map for s in sinks),
+                         any(getattr(s, "needs_map_u8", True) for s in sinks))
     for packet in packets:
         started = time.perf_counter()
         post(packet)

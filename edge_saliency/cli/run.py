@@ -18,6 +18,8 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 def register(subparsers: Any) -> None:
     from ..config import PREPROCESS_MODES
+    from ..runtime.encoders import BACKENDS as ENCODER_BACKENDS
+    from ..runtime.encoders import CODECS as ENCODER_CODECS
     from ..runtime.frames import COLORMAPS, OFFICIAL_SIGMA
     from ..runtime.sinks import MAP_FORMATS, VIEWS
 
@@ -84,14 +86,28 @@ def register(subparsers: Any) -> None:
                       help="most salient region (JSON bbox): pixels >= THRESHOLD x peak (default %(default)s)")
 
     out = parser.add_argument_group("outputs")
-    out.add_argument("--output", "-o", metavar="VIDEO",
-                     help="video file (.mp4, .mkv, .mov, .avi) at the source's fps and size; several sources: "
-                          "{stream} in the name, else -N is added")
+    out.add_argument("--output", "-o", metavar="URI", action="append", default=[],
+                     help="where frames go; repeat for several: a video file (.mp4, .mkv, .mov, .avi) at the "
+                          "source's fps and size (several sources: {stream} in the name, else -N is added); "
+                          "display:// (a window); http://HOST:PORT (live page, MJPEG, events, /metrics; 0.0.0.0 "
+                          "serves every interface, port 0 any free port); rtp://HOST:PORT; rtsp://HOST:PORT/PATH "
+                          "(docs/network-outputs.md)")
     out.add_argument("--view", choices=VIEWS, default="overlay", help="what the video and window show "
                                                                       "(default %(default)s)")
     out.add_argument("--colormap", choices=COLORMAPS, default="jet", help="heat-map colours (default %(default)s)")
     out.add_argument("--alpha", type=float, default=0.5, help="overlay opacity in [0, 1] (default %(default)s)")
-    out.add_argument("--fourcc", metavar="CODE", help="video codec (default: mp4v for .mp4/.mkv/.mov, MJPG for .avi)")
+    out.add_argument("--encoder", choices=ENCODER_BACKENDS, default="auto",
+                     help="video encoder: auto (a GStreamer hardware encoder where one exists, else an FFmpeg process "
+                          "with libx264, else OpenCV), opencv, ffmpeg, gstreamer; -v prints the command or pipeline "
+                          "(docs/performance.md). Default %(default)s")
+    out.add_argument("--codec", choices=ENCODER_CODECS,
+                     help="codec for the ffmpeg / gstreamer encoders (default: h264; .avi: mjpeg)")
+    out.add_argument("--fourcc", metavar="CODE",
+                     help="OpenCV video codec (default: mp4v for .mp4/.mkv/.mov, MJPG for .avi); given, auto tries "
+                          "OpenCV first")
+    out.add_argument("--encoder-threads", type=int, metavar="N", help="encoder threads (default: the encoder's)")
+    out.add_argument("--bitrate", type=int, metavar="KBPS",
+                     help="target bit rate in kbit/s (default: constant quality; GStreamer: 8000)")
     out.add_argument("--fps", type=float, help="output video frame rate (default: the source's)")
     out.add_argument("--jsonl", metavar="FILE", help="JSON lines: one record per frame (peak, bbox, mean, latency)")
     out.add_argument("--maps", metavar="DIR", help="per-frame saliency maps into DIR")
@@ -104,6 +120,16 @@ def register(subparsers: Any) -> None:
     out.add_argument("--hud", choices=("auto", "on", "off"), default="auto",
                      help="FPS / latency text: auto: in the window only; on: also in the video; off")
     out.add_argument("--summary-json", metavar="FILE", help="write the end-of-run summary as JSON")
+    net = parser.add_argument_group("network outputs (http://, rtp://, rtsp://)")
+    net.add_argument("--output-token", metavar="TOKEN", default=os.environ.get("EDGE_SALIENCY_OUTPUT_TOKEN"),
+                     help="access token of the http output (default: $EDGE_SALIENCY_OUTPUT_TOKEN; without one, a "
+                          "token is generated and printed when the host is not a loopback address)")
+    net.add_argument("--output-quality", type=int, default=80, metavar="Q",
+                     help="JPEG quality of the MJPEG streams, 1-100 (default %(default)s)")
+    net.add_argument("--output-max-fps", type=float, default=15.0, metavar="FPS",
+                     help="frames per second sent to browsers at most (default %(default)s)")
+    net.add_argument("--output-max-clients", type=int, default=32, metavar="N",
+                     help="open MJPEG / event streams at most; more get 503 (default %(default)s)")
     out.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="progress bar (default: when stderr is a terminal)")
     out.add_argument("--no-progress", dest="progress", action="store_false")
@@ -190,8 +216,9 @@ def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
 
     streams = len(args.sources)
     outputs = []
-    if args.output:
-        outputs += [Output(stream_path(args.output, i, streams), "output video") for i in range(streams)]
+    for spec in _output_specs(args):
+        if spec.kind == "video":
+            outputs += [Output(stream_path(spec.target, i, streams), "output video") for i in range(streams)]
     if args.jsonl:
         outputs.append(Output(args.jsonl, "JSON-lines file"))
     if args.summary_json:
@@ -203,24 +230,48 @@ def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
     return outputs
 
 
+def _output_specs(args: argparse.Namespace) -> List[Any]:
+    from ..runtime.sinks import parse_sink_uri
+
+    return [parse_sink_uri(uri) for uri in args.output]
+
+
+def output_options(args: argparse.Namespace) -> Any:
+    from ..runtime.encoders import EncoderOptions
+    from ..runtime.sinks import OutputOptions
+
+    encoding = EncoderOptions(codec=args.codec, threads=args.encoder_threads, bitrate_kbps=args.bitrate)
+    options = OutputOptions(view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud, threshold=args.threshold,
+                            encoder=args.encoder, encoding=encoding, jpeg_quality=args.output_quality,
+                            max_fps=args.output_max_fps, token=args.output_token,
+                            max_clients=args.output_max_clients)
+    options.validate()
+    return options
+
+
 def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
     """The sinks asked for, each output checked for writability now (before sources and model load)."""
     from ..runtime.sinks import (
         JsonLinesSink,
         MapsSink,
         SummarySink,
-        VideoSink,
         WindowSink,
         check_writable,
+        create_sink,
         display_available,
         stream_path,
     )
 
     sinks: List[Any] = []
-    if args.output:
-        sinks.append(VideoSink(args.output, view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud == "on"))
-        for index in range(len(args.sources)):
-            check_writable(stream_path(args.output, index, len(args.sources)), "output video")
+    options = output_options(args)
+    specs = _output_specs(args)
+    for uri, spec in zip(args.output, specs):
+        if spec.kind == "display" and not display_available()[0]:
+            raise UserError("cannot open a window for {}: {}".format(spec.uri, display_available()[1]))
+        sinks.append(create_sink(uri, options))
+        if spec.kind == "video":
+            for index in range(len(args.sources)):
+                check_writable(stream_path(spec.target, index, len(args.sources)), "output video")
     if args.jsonl:
         sinks.append(JsonLinesSink(args.jsonl, threshold=args.threshold))
         check_writable(args.jsonl, "JSON-lines file")
@@ -234,7 +285,9 @@ def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
         sinks.append(SummarySink(args.summary_json))
         check_writable(args.summary_json, "summary file")
     display = args.display
-    if display is None:
+    if any(spec.kind == "display" for spec in specs):
+        display = False  # already there
+    elif display is None:
         display = display_available()[0] and (live or not files)
     elif display and not display_available()[0]:
         raise UserError("cannot open a window: {}; run with --no-display".format(display_available()[1]))
@@ -328,7 +381,7 @@ def run(args: argparse.Namespace) -> int:
                                classic_method=args.classic_method, engine_dir=args.engine_dir)
         runner.activate()
         pipeline = Pipeline(sources, runner, sinks, options)
-        outputs = [getattr(s, "path", None) or getattr(s, "folder", None) or "window" for s in sinks]
+        outputs = [s.describe() for s in sinks]
         log.info("%s, input %dx%d%s (%s), batch %d: %s -> %s", runner.describe(), pipeline.size[0],
                  pipeline.size[1], " letterboxed" if options.letterbox else "", pipeline.preprocess, pipeline.batch,
                  ", ".join(s.uri for s in sources), ", ".join(outputs) or "nothing (timing only; add --output OUT.mp4)")

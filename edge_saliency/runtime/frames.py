@@ -22,9 +22,12 @@ from ..postprocess import (  # noqa: F401 (re-exported for the pipeline)
     blur,
     check_colormap,
     colorize,
+    colormap_lut,
+    heatmap,
     kernel_size,
     minmax,
     overlay,
+    overlay_small,
     resize,
     to_uint8,
 )

@@ -25,21 +25,21 @@ from ..preprocess import DEFAULT_MODE, check_available, check_mode
 from . import memory
 from .frames import (
     OFFICIAL_SIGMA,
-    Geometry,
     TemporalSmoother,
     blur,
     check_colormap,
+    heatmap,
     map_view,
     minmax,
-    overlay,
+    overlay_small,
     prepare_frame,
     resize,
     saliency_stats,
-    side_by_side,
     to_uint8,
 )
+from .packet import Packet
 from .runners.base import Runner, check_saliency_model, saliency_maps
-from .sinks import Sink, StreamInfo, needed_views
+from .sinks import RunInfo, Sink, StreamInfo, needed_views
 from .sources import Source
 
 log = logging.getLogger("edge_saliency.runtime")
@@ -90,30 +90,6 @@ class PipelineOptions:
             check_mode(self.preprocess)
         check_colormap(self.colormap)
         TemporalSmoother(self.smooth)
-
-
-@dataclasses.dataclass
-class Packet:
-    """One frame on its way through the stages."""
-
-    stream: int
-    index: int
-    timestamp: float
-    name: Optional[str]
-    frame: np.ndarray  # BGR uint8
-    t_capture: float  # perf_counter when capture finished
-    wall_time: float  # time.time() at capture
-    timings: Dict[str, float] = dataclasses.field(default_factory=dict)
-    x: Optional[np.ndarray] = None
-    geometry: Optional[Geometry] = None
-    raw: Optional[np.ndarray] = None  # model output map, model size
-    batch: int = 1
-    saliency: Optional[np.ndarray] = None  # final [0, 1] map over the frame's content, model resolution
-    stats: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    map_u8: Optional[np.ndarray] = None  # frame size
-    map_float: Optional[np.ndarray] = None  # frame size, only when a sink needs it
-    views: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    hud: List[str] = dataclasses.field(default_factory=list)
 
 
 class TrackedQueue(queue.Queue):
@@ -234,13 +210,22 @@ class Preprocessor:
 
 
 class Inferencer:
-    def __init__(self, runner: Runner) -> None:
+    """One batch through the runner. ``timed``: through ``infer_timed``, its parts (copy-in, infer, copy-out on the
+    runner's clock) kept in :attr:`parts` (``edge-saliency bench`` times the frame path with this same step)."""
+
+    def __init__(self, runner: Runner, timed: bool = False) -> None:
         self.runner = runner
+        self.timed = timed
+        self.parts: Dict[str, Optional[float]] = {}
 
     def __call__(self, packets: Sequence[Packet]) -> Sequence[Packet]:
         x = packets[0].x if len(packets) == 1 else np.concatenate([p.x for p in packets], axis=0)
         started = time.perf_counter()
-        maps = saliency_maps(self.runner.infer(x))
+        if self.timed:
+            out, self.parts = self.runner.infer_timed(x)
+        else:
+            out = self.runner.infer(x)
+        maps = saliency_maps(out)
         elapsed = time.perf_counter() - started
         if maps.shape[0] != len(packets):
             raise UserError("{} returned {} maps for {} frames".format(self.runner.name, maps.shape[0], len(packets)))
@@ -251,12 +236,16 @@ class Inferencer:
 
 
 class Postprocessor:
-    """Crop the letterbox, blur, min-max, smooth, statistics, then the map at frame size and the views."""
+    """Crop the letterbox, blur, min-max, smooth, statistics — all at the model's output resolution — then the
+    views: coloured at that resolution by table lookup, resized once to the frame, blended in uint8
+    (docs/performance.md). The uint8 map at frame size is made only when a view or sink needs it (``full_map``)."""
 
-    def __init__(self, options: PipelineOptions, views: Sequence[str], float_map: bool = False) -> None:
+    def __init__(self, options: PipelineOptions, views: Sequence[str], float_map: bool = False,
+                 full_map: bool = True) -> None:
         self.options = options
         self.views = list(views)
         self.float_map = float_map
+        self.full_map = full_map or "map" in self.views
         self.smoother = TemporalSmoother(options.smooth)
 
     def __call__(self, packet: Packet) -> Packet:
@@ -274,14 +263,16 @@ class Postprocessor:
         packet.saliency = saliency
         packet.stats = saliency_stats(saliency, packet.geometry, options.threshold)
         size = packet.frame.shape[:2]
-        packet.map_u8 = resize(to_uint8(saliency), size)
+        small = to_uint8(saliency)
+        if self.full_map:
+            packet.map_u8 = resize(small, size)
         if self.float_map:
             packet.map_float = resize(np.asarray(saliency, dtype=np.float32), size)
         for view in self.views:
             if view == "overlay":
-                packet.views[view] = overlay(packet.frame, packet.map_u8, options.alpha, options.colormap)
+                packet.views[view] = overlay_small(packet.frame, small, options.alpha, options.colormap)
             elif view == "side-by-side":
-                packet.views[view] = side_by_side(packet.frame, packet.map_u8, options.colormap)
+                packet.views[view] = np.concatenate([packet.frame, heatmap(small, size, options.colormap)], axis=1)
             else:
                 packet.views[view] = map_view(packet.map_u8)
         packet.raw = None
@@ -410,6 +401,7 @@ class Pipeline:
         self.frames = 0
         self.batches = 0
         self._fps_ema = 0.0
+        self._started = time.perf_counter()  # reset when run() starts
         self._last_done = 0.0
 
     def _model_size(self) -> Tuple[int, int]:
@@ -547,6 +539,19 @@ class Pipeline:
             infos.append(StreamInfo(index, source.uri, size, float(source.fps or (25.0 if not source.live else 30.0))))
         return infos
 
+    def run_info(self) -> RunInfo:
+        """What sinks may show of this run (the live page, /status.json, /metrics)."""
+        return RunInfo(model=self.runner.name, backend=self.runner.describe(), precision=self.runner.precision,
+                       input_size=self.size, preprocess=self.preprocess, sources=tuple(s.uri for s in self.sources),
+                       status=self.live_status, colormap=self.options.colormap, alpha=self.options.alpha)
+
+    def live_status(self) -> Dict[str, Any]:
+        """The counters so far, read while the pipeline runs (any thread): frames through the sinks, captured,
+        dropped, skipped, the FPS (moving average), busy seconds per stage (cumulative) and seconds since start."""
+        return {"frames": self.frames, "captured": self.captured, "dropped": self.dropped,
+                "skipped": sum(s.skipped for s in self.sources), "fps": round(self._fps_ema, 3),
+                "busy_s": dict(self._busy), "uptime_s": time.perf_counter() - self._started}
+
     def run(self, on_frame: Optional[Callable[[Packet], None]] = None) -> Summary:
         """Run to the end of the sources (or a stop); the sinks' files are committed together when every sink
         closed cleanly, else none of them is (previous files stay as they were)."""
@@ -556,8 +561,11 @@ class Pipeline:
         ok = False
         started = time.perf_counter()
         summary: Optional[Summary] = None
+        self._started = started
+        run_info = self.run_info()
         try:
             for sink in self.sinks:
+                sink.attach(run_info)
                 sink.open(self.stream_infos())
                 opened.append(sink)
             started = time.perf_counter()
@@ -612,7 +620,7 @@ class Pipeline:
         to_post, to_sinks = TrackedQueue(max(size, self.batch)), TrackedQueue(size)
         self._queues = {"capture": feed, "preprocess": to_infer, "infer": to_post, "postprocess": to_sinks}
         pre = Preprocessor(self.size, self.options.letterbox, self.preprocess)
-        post = Postprocessor(self.options, views, float_map)
+        post = Postprocessor(self.options, views, float_map, any(getattr(s, "needs_map_u8", True) for s in self.sinks))
         threads = [threading.Thread(target=self._capture, args=(i, s, feed), name="capture-{}".format(i), daemon=True)
                    for i, s in enumerate(self.sources)]
         threads += [

@@ -17,20 +17,22 @@ import os
 import re
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .._lazy import require
 from ..atomic import OutputGroup, atomic_output, check_writable, remove_stale_in, write_blocked, write_temp
 from ..errors import UserError
+from .encoders import OPENCV_FOURCC, EncoderError, EncoderOptions, open_encoder
 from .frames import draw_hud
+from .packet import Packet
+from .sources import mask_url
 
 log = logging.getLogger("edge_saliency.runtime")
 
 VIEWS = ("overlay", "side-by-side", "map")
-# container -> a codec every OpenCV/FFmpeg build writes
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+VIDEO_CODECS = OPENCV_FOURCC  # container -> a codec every OpenCV/FFmpeg build writes
 MAP_FORMATS = ("png", "npy", "both")
 SPACE_CHECK_S = 1.0  # how often a growing video checks the disk (OpenCV drops write errors silently)
 
@@ -47,6 +49,23 @@ class StreamInfo:
     uri: str  # masked
     size: Tuple[int, int]  # (H, W) of the source frames
     fps: float
+
+
+@dataclasses.dataclass
+class RunInfo:
+    """What a sink may show of the run it is part of (the live page, /status.json, /metrics): the model, the
+    backend and precision, the sources, and ``status()``: the pipeline's live counters (frames, captured, dropped,
+    skipped, fps, cumulative busy seconds per stage, uptime)."""
+
+    model: str = ""
+    backend: str = ""
+    precision: str = ""
+    input_size: Tuple[int, int] = (0, 0)  # (H, W)
+    preprocess: str = ""
+    sources: Tuple[str, ...] = ()  # masked URIs
+    status: Callable[[], Dict[str, Any]] = dict
+    colormap: str = "jet"  # how views rendered by the sink itself look (as the pipeline renders them)
+    alpha: float = 0.5
 
 
 def check_growing(output: atomic_output) -> None:
@@ -78,12 +97,20 @@ class Sink:
 
     views: Tuple[str, ...] = ()  # rendered views the sink needs (see VIEWS)
     needs_float_map = False  # the float map at frame size (NPY)
+    needs_map_u8 = False  # the uint8 map at frame size (PNG maps); views are asked for by name
     stop_requested = False  # a window's q / Esc
+
+    def describe(self) -> str:
+        """Where this sink writes, for the start-up line (no credentials)."""
+        return type(self).__name__
+
+    def attach(self, run: RunInfo) -> None:
+        """The run this sink is part of, before :meth:`open` (sinks that show the run's figures keep it)."""
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
         pass
 
-    def write(self, packet: Any) -> None:
+    def write(self, packet: Packet) -> None:
         raise NotImplementedError
 
     def finish(self, ok: bool = True) -> None:
@@ -139,10 +166,11 @@ def check_fps(fps: Optional[float], flag: str = "--fps") -> None:
 
 
 class VideoSink(FileSink):
-    """A video file per stream (overlay, side-by-side or the raw map), at the source's fps and size."""
+    """A video file per stream (overlay, side-by-side or the raw map), at the source's fps and size, written by
+    the encoder ``encoder`` names (:mod:`.encoders`: auto, opencv, ffmpeg, gstreamer)."""
 
     def __init__(self, path: str, view: str = "overlay", fourcc: Optional[str] = None, fps: Optional[float] = None,
-                 hud: bool = False) -> None:
+                 hud: bool = False, encoder: str = "auto", options: Optional[EncoderOptions] = None) -> None:
         super().__init__()
         if view not in VIEWS:
             raise UserError("--view must be one of {}, got {!r}".format(", ".join(VIEWS), view))
@@ -151,6 +179,10 @@ class VideoSink(FileSink):
         self.view = view
         self.views = (view,)
         self.fourcc = video_fourcc(self.path, fourcc)
+        self.encoder = encoder
+        options = options or EncoderOptions()
+        self.options = dataclasses.replace(options, fourcc=fourcc or options.fourcc)
+        self.options.validate()
         self.fps = fps
         self.hud = hud
         self._writers: Dict[int, Any] = {}
@@ -160,8 +192,10 @@ class VideoSink(FileSink):
         self.frames: Dict[int, int] = {}
         self.paths: Dict[int, str] = {}
 
+    def describe(self) -> str:
+        return self.path
+
     def open(self, streams: Sequence[StreamInfo]) -> None:
-        cv2 = _cv2()
         for stream in streams:
             check_writable(stream_path(self.path, stream.index, len(streams)), "output video")
         for stream in streams:
@@ -171,30 +205,32 @@ class VideoSink(FileSink):
             output = atomic_output(path, what="output video")
             output.verify = self._verifier(stream.index, output)
             tmp = output.open()
-            writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*self.fourcc), float(self.fps or stream.fps),
-                                     (size[1], size[0]))
-            if not writer.isOpened():
+            try:
+                writer = open_encoder(tmp, size, float(self.fps or stream.fps), self.encoder, self.options)
+            except EncoderError as exc:
                 output.discard()
                 self.finish(ok=False)
                 if not os.path.isdir(os.path.dirname(os.path.abspath(tmp))):  # removed while the writer opened
-                    raise output.error(FileNotFoundError(errno.ENOENT, "gone", tmp))
+                    raise output.error(FileNotFoundError(errno.ENOENT, "gone", tmp)) from None
                 blocked = write_blocked(tmp)
                 if blocked is not None:
-                    raise output.error(os.strerror(blocked), blocked)
-                raise UserError("cannot write video {} with codec '{}': this OpenCV/FFmpeg has no encoder for it; "
-                                "use .mp4 (mp4v) or .avi (MJPG), or another --fourcc".format(path, self.fourcc))
+                    raise output.error(os.strerror(blocked), blocked) from None
+                if self.encoder != "auto" or self.options.fourcc:
+                    raise UserError("cannot write video {} ({}); use --encoder auto, .mp4 (mp4v) or .avi (MJPG), or "
+                                    "another --fourcc".format(path, str(exc).replace(tmp, path))) from None
+                raise UserError("cannot write video {} with codec '{}': this OpenCV/FFmpeg has no encoder for it; use "
+                                ".mp4 (mp4v) or .avi (MJPG), or another --fourcc".format(path, self.fourcc)) from None
             self._writers[stream.index], self._outputs[stream.index] = writer, output
             self._sizes[stream.index], self.frames[stream.index], self.paths[stream.index] = size, 0, path
         self._checked = time.monotonic()
 
-    def write(self, packet: Any) -> None:
-        image = packet.views[self.view]
-        height, width = self._sizes[packet.stream]
-        if image.shape[:2] != (height, width):  # image folders may mix sizes; a video has one
-            image = _cv2().resize(image, (width, height), interpolation=_cv2().INTER_AREA)
-        if self.hud and packet.hud:
-            image = draw_hud(image.copy(), packet.hud)
-        self._writers[packet.stream].write(image)
+    def write(self, packet: Packet) -> None:
+        image = video_frame(packet, self.view, self._sizes[packet.stream], self.hud)
+        try:
+            self._writers[packet.stream].write(image)
+        except EncoderError:
+            check_growing(self._outputs[packet.stream])  # a full disk / removed folder says so; else the encoder's line
+            raise
         self.frames[packet.stream] += 1
         now = time.monotonic()
         if now - self._checked >= SPACE_CHECK_S:
@@ -208,8 +244,15 @@ class VideoSink(FileSink):
     def finish(self, ok: bool = True) -> None:
         failure: Optional[BaseException] = None
         for index, writer in list(self._writers.items()):
-            writer.release()  # finalizes the container (an mp4 needs its index written)
             output = self._outputs[index]
+            try:
+                writer.close() if ok else writer.abort()  # finalizes the container (an mp4 needs its index written)
+            except EncoderError as exc:
+                if failure is None:
+                    blocked = write_blocked(output.tmp)
+                    failure = output.error(os.strerror(blocked), blocked) if blocked is not None else exc
+                output.discard()
+                continue
             if ok and self.frames.get(index) and failure is None:
                 try:
                     output.finish()  # fsync and read back now; the pipeline renames it with the others
@@ -229,6 +272,17 @@ class VideoSink(FileSink):
                 output.discard()
             self._done.clear()
             raise failure
+
+
+def video_frame(packet: Packet, view: str, size: Tuple[int, int], hud: bool) -> np.ndarray:
+    """The ``view`` of ``packet`` at ``size`` (H, W) — image folders may mix sizes; a video has one — with the
+    HUD burnt in when ``hud``."""
+    image = packet.views[view]
+    if image.shape[:2] != tuple(size):
+        image = _cv2().resize(image, (size[1], size[0]), interpolation=_cv2().INTER_AREA)
+    if hud and packet.hud:
+        image = draw_hud(image.copy(), packet.hud)
+    return image
 
 
 def verify_video(output: atomic_output, frames: Any, size: Tuple[int, int]) -> None:
@@ -281,6 +335,9 @@ class WindowSink(Sink):
         self.hud = hud
         self._titles: Dict[int, str] = {}
 
+    def describe(self) -> str:
+        return "window"
+
     def open(self, streams: Sequence[StreamInfo]) -> None:
         ok, why = display_available()
         if not ok:
@@ -288,7 +345,7 @@ class WindowSink(Sink):
         for stream in streams:
             self._titles[stream.index] = self.title if len(streams) == 1 else "{} [{}]".format(self.title, stream.uri)
 
-    def write(self, packet: Any) -> None:
+    def write(self, packet: Packet) -> None:
         cv2 = _cv2()
         image = packet.views[self.view]
         if self.hud and packet.hud:
@@ -314,8 +371,12 @@ class MapsSink(Sink):
         self.folder = os.fspath(folder)
         self.formats = ("png", "npy") if fmt == "both" else (fmt,)
         self.needs_float_map = "npy" in self.formats
+        self.needs_map_u8 = "png" in self.formats
         self._prefix = False
         self.written = 0
+
+    def describe(self) -> str:
+        return self.folder
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
         if os.path.exists(self.folder) and not os.path.isdir(self.folder):
@@ -324,11 +385,11 @@ class MapsSink(Sink):
         remove_stale_in(self.folder)
         self._prefix = len(streams) > 1
 
-    def name(self, packet: Any) -> str:
+    def name(self, packet: Packet) -> str:
         base = packet.name or "frame_{:06d}".format(packet.index)
         return "s{}_{}".format(packet.stream, base) if self._prefix else base
 
-    def write(self, packet: Any) -> None:
+    def write(self, packet: Packet) -> None:
         cv2 = _cv2()
         stem = os.path.join(self.folder, self.name(packet))
         if "png" in self.formats:
@@ -369,7 +430,7 @@ def map_paths(folder: str, fmt: str, names: Sequence[Optional[Sequence[str]]], i
     return paths
 
 
-def frame_record(packet: Any, threshold: float) -> Dict[str, Any]:
+def frame_record(packet: Packet, threshold: float) -> Dict[str, Any]:
     """The JSON-lines record of one frame."""
     record: Dict[str, Any] = {"stream": packet.stream, "frame": packet.index, "timestamp": packet.timestamp}
     if packet.name:
@@ -396,6 +457,9 @@ class JsonLinesSink(FileSink):
         self._checked = 0.0
         self.records = 0
 
+    def describe(self) -> str:
+        return self.path
+
     def open(self, streams: Sequence[StreamInfo]) -> None:
         check_writable(self.path, "JSON-lines file")
         self._output = atomic_output(self.path, what="JSON-lines file")
@@ -404,7 +468,7 @@ class JsonLinesSink(FileSink):
         except OSError as exc:
             raise self._output.error(exc) from None
 
-    def write(self, packet: Any) -> None:
+    def write(self, packet: Packet) -> None:
         assert self._output is not None
         try:
             self._file.write(json.dumps(frame_record(packet, self.threshold), separators=(",", ":")) + "\n")
@@ -442,10 +506,13 @@ class SummarySink(FileSink):
         super().__init__()
         self.path = os.fspath(path)
 
+    def describe(self) -> str:
+        return self.path
+
     def open(self, streams: Sequence[StreamInfo]) -> None:
         check_writable(self.path, "summary file")
 
-    def write(self, packet: Any) -> None:
+    def write(self, packet: Packet) -> None:
         pass
 
     def summarize(self, summary: Any) -> None:
@@ -459,3 +526,158 @@ def needed_views(sinks: Sequence[Sink]) -> List[str]:
     for sink in sinks:
         views += [v for v in sink.views if v not in views]
     return views
+
+
+# -- outputs by URI (after jetson-utils' videoOutput; sources are chosen the same way in sources.py) ----------
+
+
+@dataclasses.dataclass
+class OutputOptions:
+    """How the ``--output`` URIs are written: the view, encoder and codec of videos and streams, and the http
+    output's JPEG quality, frame-rate cap, token and client limits."""
+
+    view: str = "overlay"
+    fourcc: Optional[str] = None
+    fps: Optional[float] = None  # video files and RTP/RTSP: frame rate (default: the source's)
+    encoder: str = "auto"  # video files and RTP/RTSP: the encoder backend (encoders.py)
+    encoding: EncoderOptions = dataclasses.field(default_factory=EncoderOptions)  # codec, threads, bit rate...
+    hud: str = "auto"  # auto: windows only; on: also burnt into videos and streams; off
+    threshold: float = 0.5  # the per-frame records' most-salient-region threshold (as --jsonl writes them)
+    jpeg_quality: int = 80  # http: MJPEG quality, 1-100
+    max_fps: float = 15.0  # http: frames per second sent to browsers at most (each frame encoded once)
+    token: Optional[str] = None  # http: the access token (generated when binding beyond loopback without one)
+    max_clients: int = 32  # http: open streams at most; more are refused with 503
+    client_timeout: float = 5.0  # http: seconds a client may stall a send before it is dropped
+
+    def validate(self) -> None:
+        if self.view not in VIEWS:
+            raise UserError("--view must be one of {}, got {!r}".format(", ".join(VIEWS), self.view))
+        check_fps(self.fps)
+        check_fps(self.max_fps, "--output-max-fps")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise UserError("--output-quality must be a JPEG quality in 1-100 (e.g. 80), got {}".format(
+                self.jpeg_quality))
+        if self.max_clients < 1:
+            raise UserError("--output-max-clients must be at least 1, got {}".format(self.max_clients))
+        if not self.client_timeout > 0:
+            raise UserError("the client timeout must be a positive number of seconds, got {}".format(
+                self.client_timeout))
+        if self.token is not None and (not self.token or re.search(r"\s", self.token)):
+            raise UserError("--output-token must be a non-empty word without spaces; leave it out to have one "
+                            "generated")
+        self.encoding.validate()
+
+
+@dataclasses.dataclass
+class SinkSpec:
+    """What an output URI names: ``kind`` (a key of the sink registry), ``target`` (a path, a ``(host, port)``
+    pair or a URL) and ``uri`` (as given, credentials masked)."""
+
+    kind: str
+    target: Any
+    uri: str
+
+    @property
+    def network(self) -> bool:
+        return self.kind in NETWORK_KINDS
+
+
+SINK_SCHEMES = {"file": "video", "display": "display", "http": "http", "rtp": "rtp", "rtsp": "rtsp"}
+NETWORK_KINDS = ("http", "rtp", "rtsp")
+OUTPUT_URIS = "a video file, display://, http://HOST:PORT, rtp://HOST:PORT or rtsp://HOST:PORT/PATH"
+
+
+def _host_port(scheme: str, text: str, masked: str) -> Tuple[str, int]:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        port, parts = None, None
+    if parts is None or port is None or not parts.hostname:
+        raise UserError("output {} needs a host and a port, e.g. {}://127.0.0.1:8080 (0.0.0.0 serves every "
+                        "interface)".format(masked, scheme))
+    if parts.username or parts.password:
+        raise UserError("output {} carries credentials; the http output's access token goes in --output-token".format(
+            masked))
+    if parts.path not in ("", "/") or parts.query:
+        raise UserError("output {} has a path or query; give only {}://HOST:PORT".format(masked, scheme))
+    return parts.hostname, port
+
+
+def parse_sink_uri(uri: str) -> SinkSpec:
+    """What an output URI names (no I/O): a plain path or ``file://`` is a video file; ``display://`` a window;
+    ``http://HOST:PORT`` the live page and streams (port 0: any free port); ``rtp://HOST:PORT`` an H.264 RTP
+    stream; ``rtsp://HOST:PORT/PATH`` a stream pushed to (or served as) an RTSP server."""
+    text = str(uri).strip()
+    masked = mask_url(text)
+    if not text:
+        raise UserError("empty --output: give {}".format(OUTPUT_URIS))
+    scheme_match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    if not scheme_match:
+        return SinkSpec("video", text, masked)
+    scheme = scheme_match.group(1).lower()
+    rest = text[scheme_match.end():]
+    kind = SINK_SCHEMES.get(scheme)
+    if kind is None:
+        hint = "; the live view is served as plain http:// with --output-token (put a TLS proxy in front for " \
+               "https)" if scheme == "https" else ""
+        raise UserError("unknown output scheme {}:// in {}; use {}{}".format(scheme, masked, OUTPUT_URIS, hint))
+    if kind == "video":
+        return SinkSpec(kind, rest, masked)
+    if kind == "display":
+        return SinkSpec(kind, rest, masked)
+    if kind in ("http", "rtp"):
+        return SinkSpec(kind, _host_port(scheme, text, masked), masked)
+    return SinkSpec(kind, text, masked)
+
+
+SinkFactory = Callable[[SinkSpec, OutputOptions], Sink]
+_SINKS: Dict[str, SinkFactory] = {}
+
+
+def register_sink(kind: str) -> Callable[[SinkFactory], SinkFactory]:
+    """Register the factory of one output kind (re-registering a kind replaces it, with a warning)."""
+
+    def decorate(factory: SinkFactory) -> SinkFactory:
+        if kind in _SINKS:
+            log.warning("output kind %s registered again: the new factory replaces the old one", kind)
+        _SINKS[kind] = factory
+        return factory
+
+    return decorate
+
+
+def create_sink(uri: str, options: Optional[OutputOptions] = None) -> Sink:
+    """The sink an output URI names (see :func:`parse_sink_uri`), checked but not yet open."""
+    options = options or OutputOptions()
+    options.validate()
+    spec = parse_sink_uri(uri)
+    return _SINKS[spec.kind](spec, options)
+
+
+@register_sink("video")
+def _video_sink(spec: SinkSpec, options: OutputOptions) -> Sink:
+    return VideoSink(spec.target, view=options.view, fourcc=options.fourcc, fps=options.fps, hud=options.hud == "on",
+                     encoder=options.encoder, options=options.encoding)
+
+
+@register_sink("display")
+def _window_sink(spec: SinkSpec, options: OutputOptions) -> Sink:
+    return WindowSink(view=options.view, hud=options.hud != "off")
+
+
+@register_sink("http")
+def _http_sink(spec: SinkSpec, options: OutputOptions) -> Sink:
+    from .http_sink import HttpSink
+
+    return HttpSink(spec.target[0], spec.target[1], options)
+
+
+@register_sink("rtp")
+@register_sink("rtsp")
+def _stream_sink(spec: SinkSpec, options: OutputOptions) -> Sink:
+    from .stream_sink import StreamSink
+
+    return StreamSink(spec, options)

@@ -1,6 +1,8 @@
-"""Sinks: atomic, playable video files; maps; JSON lines; clear errors for outputs that cannot be written."""
+"""Sinks: atomic, playable video files; maps; JSON lines; clear errors for outputs that cannot be written;
+outputs chosen by URI through the registry."""
 import json
 import os
+import re
 import types
 
 import cv2
@@ -8,14 +10,19 @@ import numpy as np
 import pytest
 
 from edge_saliency.errors import UserError
+from edge_saliency.runtime import sinks as sinks_module
 from edge_saliency.runtime.sinks import (
     JsonLinesSink,
     MapsSink,
+    OutputOptions,
     StreamInfo,
     VideoSink,
     WindowSink,
     check_writable,
+    create_sink,
     display_available,
+    parse_sink_uri,
+    register_sink,
     stream_path,
 )
 
@@ -164,3 +171,62 @@ def test_window_on_a_headless_opencv(monkeypatch):
         pytest.skip("this OpenCV has a GUI")
     with pytest.raises(UserError, match="headless build"):
         WindowSink().open(streams())
+
+
+@pytest.mark.parametrize("uri, kind, target", [
+    ("out.mp4", "video", "out.mp4"),
+    ("file:///tmp/out.mkv", "video", "/tmp/out.mkv"),
+    ("display://", "display", ""),
+    ("display://0", "display", "0"),
+    ("http://127.0.0.1:8080", "http", ("127.0.0.1", 8080)),
+    ("HTTP://0.0.0.0:0/", "http", ("0.0.0.0", 0)),
+    ("http://[::1]:9000", "http", ("::1", 9000)),
+    ("rtp://127.0.0.1:5004", "rtp", ("127.0.0.1", 5004)),
+    ("rtsp://127.0.0.1:8554/live", "rtsp", "rtsp://127.0.0.1:8554/live"),
+])
+def test_outputs_are_chosen_by_uri(uri, kind, target):
+    spec = parse_sink_uri(uri)
+    assert (spec.kind, spec.target) == (kind, target)
+    assert spec.network == (kind in ("http", "rtp", "rtsp"))
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("", "empty --output"),
+    ("webrtc://0.0.0.0:8554", "unknown output scheme webrtc://"),
+    ("https://0.0.0.0:8443", "TLS proxy"),
+    ("http://127.0.0.1", "needs a host and a port"),
+    ("http://127.0.0.1:99999", "needs a host and a port"),
+    ("http://user:pw@127.0.0.1:8080", "carries credentials"),
+    ("http://127.0.0.1:8080/live", "has a path"),
+    ("rtp://:5004", "needs a host and a port"),
+])
+def test_bad_output_uris_are_one_clear_line(uri, message):
+    with pytest.raises(UserError, match=re.escape(message)) as error:
+        parse_sink_uri(uri)
+    assert "pw" not in str(error.value)
+
+
+def test_the_registry_builds_each_kind_and_warns_on_a_second_registration(tmp_path, caplog):
+    from edge_saliency.runtime.http_sink import HttpSink
+
+    assert isinstance(create_sink(str(tmp_path / "o.mp4")), VideoSink)
+    assert isinstance(create_sink("display://"), WindowSink)
+    http = create_sink("http://127.0.0.1:0", OutputOptions(jpeg_quality=70))
+    assert isinstance(http, HttpSink) and http.options.jpeg_quality == 70
+    factory = sinks_module._SINKS["display"]
+    try:
+        register_sink("display")(lambda spec, options: "replaced")
+        assert "registered again" in caplog.text
+        assert create_sink("display://") == "replaced"
+    finally:
+        sinks_module._SINKS["display"] = factory
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("jpeg_quality", 0, "--output-quality"), ("max_fps", 0.0, "--output-max-fps"),
+    ("max_clients", 0, "--output-max-clients"), ("token", "two words", "--output-token"),
+    ("view", "nope", "--view"),
+])
+def test_output_options_are_checked(field, value, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        create_sink("http://127.0.0.1:0", OutputOptions(**{field: value}))
