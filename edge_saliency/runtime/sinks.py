@@ -81,9 +81,11 @@ class Sink:
     stop_requested = False  # a window's q / Esc
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Prepare for ``streams`` (check outputs can be written) before the first frame."""
         pass
 
     def write(self, packet: Any) -> None:
+        """Take one processed frame."""
         raise NotImplementedError
 
     def finish(self, ok: bool = True) -> None:
@@ -95,6 +97,7 @@ class Sink:
         OutputGroup(self.finished()).commit()
 
     def close(self, ok: bool = True) -> None:
+        """Finish, and commit the outputs when ``ok`` (else leave the previous files untouched)."""
         self.finish(ok)
         if ok:
             self.commit()
@@ -122,6 +125,7 @@ class FileSink(Sink):
 
 
 def video_fourcc(path: str, fourcc: Optional[str] = None) -> str:
+    """The codec for a video path: ``fourcc`` if given, else the container's default (mp4v, MJPG)."""
     extension = os.path.splitext(path)[1].lower()
     if fourcc:
         if len(fourcc) != 4:
@@ -134,6 +138,7 @@ def video_fourcc(path: str, fourcc: Optional[str] = None) -> str:
 
 
 def check_fps(fps: Optional[float], flag: str = "--fps") -> None:
+    """UserError unless ``fps`` is None or a positive frame rate."""
     if fps is not None and not (0.0 < fps < 1e6):  # also refuses NaN
         raise UserError("{} must be a positive number of frames per second (e.g. 25), got {}".format(flag, fps))
 
@@ -161,6 +166,7 @@ class VideoSink(FileSink):
         self.paths: Dict[int, str] = {}
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Open one video writer per stream (to a temporary file), at the stream's size and frame rate."""
         cv2 = _cv2()
         for stream in streams:
             check_writable(stream_path(self.path, stream.index, len(streams)), "output video")
@@ -188,6 +194,7 @@ class VideoSink(FileSink):
         self._checked = time.monotonic()
 
     def write(self, packet: Any) -> None:
+        """Encode the frame's view (resized to the video's size if needed, with the HUD when asked)."""
         image = packet.views[self.view]
         height, width = self._sizes[packet.stream]
         if image.shape[:2] != (height, width):  # image folders may mix sizes; a video has one
@@ -282,6 +289,7 @@ class WindowSink(Sink):
         self._titles: Dict[int, str] = {}
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Check a display exists and name one window per stream."""
         ok, why = display_available()
         if not ok:
             raise UserError("cannot open a window: {}; run with --no-display".format(why))
@@ -289,6 +297,7 @@ class WindowSink(Sink):
             self._titles[stream.index] = self.title if len(streams) == 1 else "{} [{}]".format(self.title, stream.uri)
 
     def write(self, packet: Any) -> None:
+        """Show the frame's view; ``q`` or Esc requests a stop, ``h`` toggles the HUD."""
         cv2 = _cv2()
         image = packet.views[self.view]
         if self.hud and packet.hud:
@@ -318,6 +327,7 @@ class MapsSink(Sink):
         self.written = 0
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Check the folder can be written and remove temporary files dead writers left in it."""
         if os.path.exists(self.folder) and not os.path.isdir(self.folder):
             raise UserError("maps folder {} is a file; give a folder".format(self.folder))
         check_writable(os.path.join(self.folder, "probe"), "maps folder")
@@ -325,10 +335,12 @@ class MapsSink(Sink):
         self._prefix = len(streams) > 1
 
     def name(self, packet: Any) -> str:
+        """The file stem of a packet's map (the image's name, or its frame index; per stream when several)."""
         base = packet.name or "frame_{:06d}".format(packet.index)
         return "s{}_{}".format(packet.stream, base) if self._prefix else base
 
     def write(self, packet: Any) -> None:
+        """Write the frame's map (PNG and / or .npy)."""
         cv2 = _cv2()
         stem = os.path.join(self.folder, self.name(packet))
         if "png" in self.formats:
@@ -397,6 +409,7 @@ class JsonLinesSink(FileSink):
         self.records = 0
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Check the file can be written and open its temporary file."""
         check_writable(self.path, "JSON-lines file")
         self._output = atomic_output(self.path, what="JSON-lines file")
         try:
@@ -405,6 +418,7 @@ class JsonLinesSink(FileSink):
             raise self._output.error(exc) from None
 
     def write(self, packet: Any) -> None:
+        """Append the frame's JSON record."""
         assert self._output is not None
         try:
             self._file.write(json.dumps(frame_record(packet, self.threshold), separators=(",", ":")) + "\n")
@@ -443,9 +457,11 @@ class SummarySink(FileSink):
         self.path = os.fspath(path)
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Check the summary file can be written."""
         check_writable(self.path, "summary file")
 
     def write(self, packet: Any) -> None:
+        """Nothing per frame: the summary is written at the end."""
         pass
 
     def summarize(self, summary: Any) -> None:
@@ -455,6 +471,7 @@ class SummarySink(FileSink):
 
 
 def needed_views(sinks: Sequence[Sink]) -> List[str]:
+    """The views (overlay, map, side-by-side) the sinks need, in order, each once."""
     views: List[str] = []
     for sink in sinks:
         views += [v for v in sink.views if v not in views]
