@@ -11,7 +11,7 @@ with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
     LONG_DESCRIPTION = f.read()
 
 # The base install runs a saved ONNX model on the CPU. On Jetson, install with --no-deps and use the
-# system OpenCV (GStreamer) and TensorRT instead (README, "Jetson").
+# system OpenCV (GStreamer) and TensorRT instead (docs/engines.md, "Jetson").
 BASE = [
     "numpy>=1.19",
     "onnxruntime>=1.12",

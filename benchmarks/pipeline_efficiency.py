@@ -10,9 +10,9 @@ CPUs lower the ratio: the pipeline needs more than one core, a stage alone does 
     python benchmarks/pipeline_efficiency.py                    # ONNX Runtime, emlnet-lite at 256x320
     python benchmarks/pipeline_efficiency.py --threads 1 2      # compare ONNX Runtime intra-op thread counts
 
-Default video: opencv-doc's vtest.avi (768x576, DESIGN.md §5) when installed, else a sample clip of
-scikit-image photos. Default model: emlnet-lite (random weights; the speed is what is measured) exported to
-ONNX at --size. Results go to benchmarks/results/pipeline_efficiency.{json,md}.
+Default video: opencv-doc's vtest.avi (768x576; docs/design.md, "Real data available offline") when installed,
+else a sample clip of scikit-image photos. Default model: emlnet-lite (random weights; the speed is what is
+measured) exported to ONNX at --size. Results go to benchmarks/results/pipeline_efficiency.{json,md}.
 """
 import argparse
 import json

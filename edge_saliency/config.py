@@ -57,6 +57,7 @@ class EncoderConfig:
     align_corners: bool = False  # bilinear only
 
     def validate(self) -> None:
+        """Raise UserError naming the first invalid field (kernels, activations, resize mode, mean/std)."""
         _check_kernel("readout_kernel", self.readout_kernel)
         _check_kernel("head_kernel", self.head_kernel)
         _check_choice("readout_activation", self.readout_activation, ACTIVATIONS)
@@ -77,6 +78,7 @@ class DecoderConfig:
     output_size: Optional[Tuple[int, int]] = None  # None: the input size; official model: (480, 640)
 
     def validate(self) -> None:
+        """Raise UserError naming the first invalid field (kernels, resize mode, output size)."""
         _check_kernel("block_kernel", self.block_kernel)
         _check_kernel("fuse_kernel", self.fuse_kernel)
         _check_choice("decoder resize_mode", self.resize_mode, RESIZE_MODES)
@@ -103,9 +105,12 @@ class ModelConfig:
 
     @property
     def is_fused(self) -> bool:
+        """True for a fused (stage-2) model with a decoder; False for a one-encoder stage-1 model."""
         return self.decoder is not None
 
     def validate(self) -> None:
+        """Raise UserError for an inconsistent model (no encoders, repeated keys, a stage-1 model with several
+        encoders, ...)."""
         if not self.encoders:
             raise UserError("model {!r} has no encoders".format(self.name))
         keys = [e.key for e in self.encoders]
@@ -124,13 +129,16 @@ class ModelConfig:
 
     # -- JSON -------------------------------------------------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
+        """The config as plain JSON-ready data."""
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
+        """The config as indented JSON text with sorted keys."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "ModelConfig":
+        """The config of a JSON object; refuses a newer schema version (upgrade edge-saliency)."""
         if not isinstance(data, dict):
             raise WeightsError("a model config must be a JSON object, got {}".format(type(data).__name__))
         version = data.get("schema_version", SCHEMA_VERSION)
@@ -155,6 +163,7 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
+        """The config of a JSON text (see :meth:`from_dict`)."""
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -162,10 +171,12 @@ class ModelConfig:
         return cls.from_dict(data)
 
     def save(self, path: str) -> None:
+        """Write the config as JSON to ``path``, atomically."""
         atomic_write_text(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str) -> "ModelConfig":
+        """Read a config JSON file."""
         try:
             with open(path, encoding="utf-8") as f:
                 text = f.read()

@@ -81,6 +81,7 @@ def describe_averaging(convention: str) -> str:
 
 
 def check_metrics(names: Sequence[str]) -> List[str]:
+    """The given metric names in the report's order; UserError for an unknown one."""
     unknown = [n for n in names if n not in METRICS]
     if unknown:
         raise UserError("unknown metric(s) {}; choose from {}".format(", ".join(unknown), ", ".join(METRICS)))
@@ -88,6 +89,7 @@ def check_metrics(names: Sequence[str]) -> List[str]:
 
 
 def center_baseline(shape: Sequence[int]) -> np.ndarray:
+    """A centred Gaussian map of ``shape`` (sigma a quarter of each side): the ``center`` IG baseline."""
     h, w = int(shape[0]), int(shape[1])
     yy, xx = np.mgrid[0:h, 0:w]
     return np.exp(-0.5 * (((yy - (h - 1) / 2) / (h / 4)) ** 2 + ((xx - (w - 1) / 2) / (w / 4)) ** 2))
@@ -128,6 +130,8 @@ class DatasetContext:
                                for i in sorted(chosen)])
 
     def baseline(self, name: str, shape: Sequence[int], kind: str) -> Optional[np.ndarray]:
+        """The information-gain baseline map of one image: ``uniform``, ``center``, or the mean map of the other
+        images (None when there is none)."""
         if kind == "uniform":
             return np.ones(tuple(int(s) for s in shape))
         if kind == "center":
@@ -261,6 +265,7 @@ def summarise(values: Dict[str, float]) -> Dict[str, Any]:
 
 
 def saved_map_path(folder: str, name: str) -> Optional[str]:
+    """The saved map ``folder/name.<ext>`` (PNG first), or None."""
     for ext in (".png",) + tuple(e for e in IMAGE_EXTENSIONS if e != ".png"):
         path = os.path.join(folder, name + ext)
         if os.path.isfile(path):
@@ -286,6 +291,7 @@ def saved_maps(folder: str, files: Sequence[SampleFiles]) -> Iterable[Dict[str, 
 
 
 def markdown_report(results: Dict[str, Any]) -> str:
+    """The evaluation results as a markdown table, with the conventions used."""
     lines = ["# Saliency evaluation", ""]
     for key in ("model", "dataset", "split", "images", "convention", "postprocess"):
         if key in results:

@@ -116,6 +116,7 @@ def postprocess(
 
 
 def check_colormap(colormap: str) -> str:
+    """``colormap`` if it is one of :data:`COLORMAPS`, else UserError listing them."""
     if colormap not in COLORMAPS:
         raise UserError("unknown colour map {!r}; choose one of {}".format(colormap, ", ".join(COLORMAPS)))
     return colormap

@@ -43,6 +43,7 @@ def _cv2():  # type: ignore[no-untyped-def]
 
 
 def check_mode(mode: str) -> str:
+    """``mode`` if it is one of :data:`MODES`, else UserError listing them."""
     if mode not in MODES:
         raise UserError("unknown pre-processing {!r}; choose one of {}".format(mode, ", ".join(MODES)))
     return mode

@@ -21,6 +21,7 @@ KINDS = ("weights", "onnx", "engine", "onnxruntime")
 
 
 def sidecar_path(artifact_path: str) -> str:
+    """The sidecar's path: the artifact's path plus ``.json``."""
     return os.fspath(artifact_path) + ".json"
 
 
@@ -34,6 +35,7 @@ class Sidecar:
     schema_version: int = SIDECAR_SCHEMA_VERSION
 
     def to_dict(self) -> Dict[str, Any]:
+        """The sidecar as JSON-ready data."""
         return {
             "schema_version": self.schema_version,
             "kind": self.kind,
@@ -45,6 +47,7 @@ class Sidecar:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "sidecar") -> "Sidecar":
+        """The sidecar of a JSON object; WeightsError for a newer schema or an unknown kind."""
         if not isinstance(data, dict):
             raise WeightsError("{} is not a JSON object".format(source))
         version = data.get("schema_version")

@@ -18,7 +18,8 @@ from ..errors import UserError
 
 # stage name -> per-call seconds; None: the backend does not expose that part separately
 StageTimes = Dict[str, Optional[List[float]]]
-VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"  # 768x576, DESIGN.md §5
+# 768x576, 795 frames: docs/design.md, "Real data available offline"
+VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
 
 def default_video() -> Optional[str]:

@@ -62,6 +62,7 @@ class Sample:
 
     @property
     def shape(self) -> Tuple[int, int]:
+        """(height, width) of the image."""
         return int(self.image.shape[0]), int(self.image.shape[1])
 
 
@@ -78,6 +79,7 @@ def read_annotations(files: SampleFiles, shape: Sequence[int]) -> Tuple[Optional
 
 
 def load_sample(files: SampleFiles) -> Sample:
+    """Read one sample: the RGB image, its continuous map and its fixations."""
     image = read_image_rgb(files.image)
     density, fixations = read_annotations(files, image.shape[:2])
     return Sample(files.name, image, density, fixations)
@@ -225,6 +227,8 @@ def _cat2000(root: str, split: str, need: Sequence[str]) -> List[SampleFiles]:
 
 
 def detect_layout(root: str) -> str:
+    """The layout of a dataset root by its folders: ``mit1003``, ``cat2000``, ``salicon`` or ``folder``
+    (docs/datasets.md)."""
     if _is_dir(os.path.join(root, "ALLSTIMULI")):
         return "mit1003"
     if _is_dir(os.path.join(root, "Stimuli")):

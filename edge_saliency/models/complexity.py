@@ -9,6 +9,7 @@ from .emlnet import EMLNet
 
 
 def count_parameters(model: nn.Module) -> int:
+    """The number of parameters of a model."""
     return sum(p.numel() for p in model.parameters())
 
 

@@ -72,9 +72,11 @@ class EMLEncoder(nn.Module):
 
     @property
     def num_maps(self) -> int:
+        """How many one-channel readout maps the encoder gives (one per tap)."""
         return len(self.readouts)
 
     def readout_maps(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """The readout maps of a [0, 1] RGB batch, one per tap, at each tap's resolution."""
         features = self.backbone(self.normalize(x))
         return [readout(f) for readout, f in zip(self.readouts, features)]
 

@@ -41,6 +41,7 @@ class EncoderSpec:
     description: str = ""
 
     def weight_sources(self) -> Dict[str, str]:
+        """Named sources of trained weights for this encoder (name -> where they come from)."""
         return dict(self.weights)
 
 
@@ -49,11 +50,13 @@ _PRESETS: Dict[str, Callable[[], ModelConfig]] = {}
 
 
 def register_encoder(fn: Callable[[], EncoderSpec]) -> Callable[[], EncoderSpec]:
+    """Decorator: register a function returning an :class:`EncoderSpec` under the function's name."""
     _ENCODERS[fn.__name__] = fn
     return fn
 
 
 def register_preset(name: str) -> Callable[[Callable[[], ModelConfig]], Callable[[], ModelConfig]]:
+    """Decorator: register a function returning a :class:`ModelConfig` as the preset ``name``."""
     def wrap(fn: Callable[[], ModelConfig]) -> Callable[[], ModelConfig]:
         _PRESETS[name] = fn
         return fn
@@ -62,20 +65,24 @@ def register_preset(name: str) -> Callable[[Callable[[], ModelConfig]], Callable
 
 
 def list_encoders() -> List[str]:
+    """The registered encoder names, sorted."""
     return sorted(_ENCODERS)
 
 
 def list_presets() -> List[str]:
+    """The registered preset names, sorted."""
     return sorted(_PRESETS)
 
 
 def get_encoder_spec(name: str) -> EncoderSpec:
+    """The spec of a registered encoder; UnknownNameError listing the valid names."""
     if name not in _ENCODERS:
         raise UnknownNameError("unknown encoder {!r}; valid encoders: {}".format(name, ", ".join(list_encoders())))
     return _ENCODERS[name]()
 
 
 def get_preset(name: str) -> ModelConfig:
+    """The validated config of a registered preset; UnknownNameError listing the valid names."""
     if name not in _PRESETS:
         raise UnknownNameError("unknown preset {!r}; valid presets: {}".format(name, ", ".join(list_presets())))
     config = _PRESETS[name]()

@@ -55,11 +55,14 @@ class Geometry:
 
     @classmethod
     def fit(cls, frame_size: Sequence[int], model_size: Sequence[int], letterbox: bool = False) -> "Geometry":
+        """The geometry of a frame of ``frame_size`` (H, W) fed to a model of ``model_size`` (H, W), stretched or
+        letterboxed."""
         box = content_box(frame_size, model_size, letterbox)
         return cls((int(frame_size[0]), int(frame_size[1])), (int(model_size[0]), int(model_size[1])), box)
 
     @property
     def letterboxed(self) -> bool:
+        """True when the frame does not fill the model input (letterbox padding)."""
         return self.content[2:] != self.model_size
 
     def crop(self, model_map: np.ndarray) -> np.ndarray:

@@ -70,6 +70,7 @@ class PipelineOptions:
     hud: str = "auto"  # auto: on in windows only; on: also burnt into videos; off
 
     def validate(self) -> None:
+        """Raise UserError naming the first invalid option and its valid values."""
         if self.policy not in POLICIES:
             raise UserError("--policy must be one of {}, got {!r}".format(", ".join(POLICIES), self.policy))
         if self.hud not in HUD_MODES:
@@ -115,6 +116,7 @@ class LatestFrames:
         self.high_water = 0
 
     def put(self, packet: Packet, abort: threading.Event) -> None:
+        """Keep ``packet`` as its stream's newest frame, replacing (and counting as dropped) an unread one."""
         with self._cond:
             if packet.stream in self._slots:
                 self.dropped += 1
@@ -123,11 +125,13 @@ class LatestFrames:
             self._cond.notify()
 
     def end(self, stream: int, abort: threading.Event) -> None:
+        """Mark the end of one stream."""
         with self._cond:
             self._open.discard(stream)
             self._cond.notify()
 
     def get(self, abort: threading.Event) -> Any:
+        """The pending packet captured first (streams hold one each), or the end marker when all ended (or on abort)."""
         with self._cond:
             while not self._slots:
                 if not self._open or abort.is_set():
@@ -147,15 +151,19 @@ class AllFrames:
 
     @property
     def high_water(self) -> int:
+        """The most packets the queue held at once."""
         return self._queue.high_water
 
     def put(self, packet: Packet, abort: threading.Event) -> None:
+        """Queue a packet, waiting for room (files keep every frame)."""
         _put(self._queue, packet, abort)
 
     def end(self, stream: int, abort: threading.Event) -> None:
+        """Mark the end of one stream."""
         _finish(self._queue, abort)
 
     def get(self, abort: threading.Event) -> Any:
+        """The next packet in order, or the end marker once every stream has ended (or on abort)."""
         while True:
             item = _get(self._queue, abort)
             if item is not _END:
@@ -201,6 +209,7 @@ def _get(q: "queue.Queue[Any]", abort: threading.Event) -> Any:
 
 
 class Preprocessor:
+    """The pre-processing stage: a frame to the model input with the model's own resize, and its geometry."""
     def __init__(self, size: Tuple[int, int], letterbox: bool, mode: str) -> None:
         self.size, self.letterbox, self.mode = size, letterbox, mode
 
@@ -292,11 +301,13 @@ class Samples:
         self.count = 0
 
     def append(self, value: float) -> None:
+        """Record one value (the oldest goes when the buffer is full)."""
         self._values[self._next] = value
         self._next = (self._next + 1) % len(self._values)
         self.count = min(self.count + 1, len(self._values))
 
     def values(self) -> np.ndarray:
+        """The values recorded (at most the buffer's size)."""
         return self._values[:self.count] if self.count < len(self._values) else self._values
 
     def __len__(self) -> int:
@@ -331,14 +342,17 @@ class Summary:
 
     @property
     def fps(self) -> float:
+        """Frames per second end to end."""
         return self.frames / self.wall_s if self.wall_s > 0 else 0.0
 
     def to_dict(self) -> Dict[str, Any]:
+        """The summary as JSON-ready data (``run --summary-json``)."""
         data = dataclasses.asdict(self)
         data["fps"] = round(self.fps, 3)
         return data
 
     def lines(self) -> List[str]:
+        """The summary as the lines ``run`` prints: totals, then p50 / p90 / busy per stage."""
         head = "{} frames in {:.1f} s: {:.1f} FPS end to end; captured {}, dropped {}, skipped {}".format(
             self.frames, self.wall_s, self.fps, self.captured, self.dropped, self.skipped)
         if self.batches and self.frames:
@@ -450,10 +464,12 @@ class Pipeline:
 
     @property
     def stopping(self) -> bool:
+        """True once a stop was requested (Ctrl-C, a window closed, a stage failed)."""
         return self._stop.is_set()
 
     @property
     def dropped(self) -> int:
+        """Frames dropped so far because a newer frame of a live source replaced them."""
         feed = getattr(self, "_feed", None)
         return feed.dropped if feed is not None else 0
 
@@ -533,6 +549,7 @@ class Pipeline:
 
     # -- main loop ------------------------------------------------------------------------------------
     def stream_infos(self) -> List[StreamInfo]:
+        """The index, URI, frame size (H, W) and frame rate of every source, as the sinks get them."""
         infos = []
         for index, source in enumerate(self.sources):
             size = source.size or (480, 640)
@@ -684,6 +701,7 @@ class Pipeline:
         self.frames += 1
 
     def summary(self, wall: float) -> Summary:
+        """The run's :class:`Summary` after ``wall`` seconds."""
         queues = getattr(self, "_queues", {})
         return Summary(
             frames=self.frames,

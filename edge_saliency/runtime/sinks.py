@@ -108,9 +108,11 @@ class Sink:
         """The run this sink is part of, before :meth:`open` (sinks that show the run's figures keep it)."""
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Prepare for ``streams`` (check outputs can be written) before the first frame."""
         pass
 
     def write(self, packet: Packet) -> None:
+        """Take one processed frame."""
         raise NotImplementedError
 
     def finish(self, ok: bool = True) -> None:
@@ -122,6 +124,7 @@ class Sink:
         OutputGroup(self.finished()).commit()
 
     def close(self, ok: bool = True) -> None:
+        """Finish, and commit the outputs when ``ok`` (else leave the previous files untouched)."""
         self.finish(ok)
         if ok:
             self.commit()
@@ -149,6 +152,7 @@ class FileSink(Sink):
 
 
 def video_fourcc(path: str, fourcc: Optional[str] = None) -> str:
+    """The codec for a video path: ``fourcc`` if given, else the container's default (mp4v, MJPG)."""
     extension = os.path.splitext(path)[1].lower()
     if fourcc:
         if len(fourcc) != 4:
@@ -161,6 +165,7 @@ def video_fourcc(path: str, fourcc: Optional[str] = None) -> str:
 
 
 def check_fps(fps: Optional[float], flag: str = "--fps") -> None:
+    """UserError unless ``fps`` is None or a positive frame rate."""
     if fps is not None and not (0.0 < fps < 1e6):  # also refuses NaN
         raise UserError("{} must be a positive number of frames per second (e.g. 25), got {}".format(flag, fps))
 
@@ -196,6 +201,7 @@ class VideoSink(FileSink):
         return self.path
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Open one video writer per stream (to a temporary file), at the stream's size and frame rate."""
         for stream in streams:
             check_writable(stream_path(self.path, stream.index, len(streams)), "output video")
         for stream in streams:
@@ -225,6 +231,7 @@ class VideoSink(FileSink):
         self._checked = time.monotonic()
 
     def write(self, packet: Packet) -> None:
+        """Encode the frame's view (resized to the video's size if needed, with the HUD when asked)."""
         image = video_frame(packet, self.view, self._sizes[packet.stream], self.hud)
         try:
             self._writers[packet.stream].write(image)
@@ -339,6 +346,7 @@ class WindowSink(Sink):
         return "window"
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Check a display exists and name one window per stream."""
         ok, why = display_available()
         if not ok:
             raise UserError("cannot open a window: {}; run with --no-display".format(why))
@@ -346,6 +354,7 @@ class WindowSink(Sink):
             self._titles[stream.index] = self.title if len(streams) == 1 else "{} [{}]".format(self.title, stream.uri)
 
     def write(self, packet: Packet) -> None:
+        """Show the frame's view; ``q`` or Esc requests a stop, ``h`` toggles the HUD."""
         cv2 = _cv2()
         image = packet.views[self.view]
         if self.hud and packet.hud:
@@ -379,6 +388,7 @@ class MapsSink(Sink):
         return self.folder
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Check the folder can be written and remove temporary files dead writers left in it."""
         if os.path.exists(self.folder) and not os.path.isdir(self.folder):
             raise UserError("maps folder {} is a file; give a folder".format(self.folder))
         check_writable(os.path.join(self.folder, "probe"), "maps folder")
@@ -386,10 +396,12 @@ class MapsSink(Sink):
         self._prefix = len(streams) > 1
 
     def name(self, packet: Packet) -> str:
+        """The file stem of a packet's map (the image's name, or its frame index; per stream when several)."""
         base = packet.name or "frame_{:06d}".format(packet.index)
         return "s{}_{}".format(packet.stream, base) if self._prefix else base
 
     def write(self, packet: Packet) -> None:
+        """Write the frame's map (PNG and / or .npy)."""
         cv2 = _cv2()
         stem = os.path.join(self.folder, self.name(packet))
         if "png" in self.formats:
@@ -461,6 +473,7 @@ class JsonLinesSink(FileSink):
         return self.path
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Check the file can be written and open its temporary file."""
         check_writable(self.path, "JSON-lines file")
         self._output = atomic_output(self.path, what="JSON-lines file")
         try:
@@ -469,6 +482,7 @@ class JsonLinesSink(FileSink):
             raise self._output.error(exc) from None
 
     def write(self, packet: Packet) -> None:
+        """Append the frame's JSON record."""
         assert self._output is not None
         try:
             self._file.write(json.dumps(frame_record(packet, self.threshold), separators=(",", ":")) + "\n")
@@ -510,9 +524,11 @@ class SummarySink(FileSink):
         return self.path
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
+        """Check the summary file can be written."""
         check_writable(self.path, "summary file")
 
     def write(self, packet: Packet) -> None:
+        """Nothing per frame: the summary is written at the end."""
         pass
 
     def summarize(self, summary: Any) -> None:
@@ -522,6 +538,7 @@ class SummarySink(FileSink):
 
 
 def needed_views(sinks: Sequence[Sink]) -> List[str]:
+    """The views (overlay, map, side-by-side) the sinks need, in order, each once."""
     views: List[str] = []
     for sink in sinks:
         views += [v for v in sink.views if v not in views]
@@ -550,6 +567,7 @@ class OutputOptions:
     client_timeout: float = 5.0  # http: seconds a client may stall a send before it is dropped
 
     def validate(self) -> None:
+        """Check the outputs' options together; one line naming the value and the fix."""
         if self.view not in VIEWS:
             raise UserError("--view must be one of {}, got {!r}".format(", ".join(VIEWS), self.view))
         check_fps(self.fps)
@@ -579,6 +597,7 @@ class SinkSpec:
 
     @property
     def network(self) -> bool:
+        """Whether this output sends frames over the network (http, rtp, rtsp)."""
         return self.kind in NETWORK_KINDS
 
 

@@ -65,6 +65,7 @@ class SourceSpec:
 
     @property
     def live(self) -> bool:
+        """True for cameras and streams, False for files and images."""
         return self.kind in LIVE_KINDS
 
 
@@ -113,6 +114,7 @@ def gstreamer_available() -> bool:
 
 
 def require_gstreamer(uri: str) -> None:
+    """UserError naming what to install unless OpenCV was built with GStreamer (``csi://``, ``gst://``)."""
     if not gstreamer_available():
         raise UserError(
             "{} needs OpenCV built with GStreamer, and this OpenCV {} has none (pip wheels never do). On Jetson use "
@@ -287,6 +289,7 @@ def probe_container(path: str) -> Tuple[Optional[str], Optional[str]]:
 
 
 def cameras_present() -> List[str]:
+    """The ``/dev/video*`` devices of this machine, in numeric order."""
     return sorted(glob.glob("/dev/video*"), key=lambda p: int(re.sub(r"\D", "", p) or 0))
 
 
@@ -312,15 +315,19 @@ class Source:
 
     @property
     def live(self) -> bool:
+        """True for cameras and streams (newest frame only), False for files and images (every frame)."""
         return self.kind in LIVE_KINDS
 
     def open(self) -> "Source":
+        """Open the source and return it; UserError naming the source and the fix when it cannot."""
         raise NotImplementedError
 
     def read(self) -> Optional[Frame]:
+        """The next frame, or None at the end of the source."""
         raise NotImplementedError
 
     def close(self) -> None:
+        """Release what the source holds."""
         pass
 
     def __iter__(self) -> Iterator[Frame]:
@@ -455,6 +462,7 @@ class CaptureSource(Source):
         return "{} {} opened but gives no frames".format(self.kind, self.uri)
 
     def open(self) -> "CaptureSource":
+        """Open the capture and read a first frame, reconnecting a live source as configured; UserError otherwise."""
         image, message = self._first_frame()
         attempt = 0
         while image is None:
@@ -494,6 +502,7 @@ class CaptureSource(Source):
         return frame
 
     def read(self) -> Optional[Frame]:
+        """The next frame, or None at the end (a live source reconnects first)."""
         if self._pending is not None:
             image, self._pending = self._pending, None
             return self._frame(image)
@@ -555,6 +564,7 @@ class CaptureSource(Source):
         return None
 
     def close(self) -> None:
+        """Release the OpenCV capture."""
         if self.capture is not None:
             self.capture.release()
             self.capture = None
@@ -576,6 +586,7 @@ class ImageSource(Source):
         self._pending: Optional[Frame] = None
 
     def open(self) -> "ImageSource":
+        """List the images and read the first readable one; UserError when none can be read."""
         self.paths = list_images(self.target)
         self.frame_count = len(self.paths)
         self._pending = self.read()
@@ -586,6 +597,7 @@ class ImageSource(Source):
         return self
 
     def read(self) -> Optional[Frame]:
+        """The next readable image (unreadable ones are skipped with a warning), or None at the end."""
         if self._pending is not None:
             frame, self._pending = self._pending, None
             return frame

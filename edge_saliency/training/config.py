@@ -48,6 +48,7 @@ class TrainConfig:
     keep_every_epoch: bool = False  # also keep epoch_NNN.safetensors for every epoch
 
     def validate(self) -> None:
+        """Raise UserError naming the first invalid option."""
         if self.stage not in STAGES:
             raise UserError("stage must be 1 or 2, got {!r}".format(self.stage))
         if self.val_metric not in VAL_METRICS:
@@ -72,21 +73,25 @@ class TrainConfig:
 
     @property
     def mode(self) -> str:
+        """``max`` or ``min``: whether a higher validation metric is better."""
         return VAL_METRICS[self.val_metric]
 
     def to_dict(self) -> Dict[str, Any]:
+        """The config as JSON-ready data, with the schema and edge-saliency versions."""
         data = dataclasses.asdict(self)
         data["schema_version"] = TRAIN_SCHEMA_VERSION
         data["edge_saliency_version"] = __version__
         return data
 
     def save(self, folder: str) -> str:
+        """Write ``train_config.json`` into ``folder``, atomically; returns its path."""
         path = os.path.join(folder, TRAIN_CONFIG_FILE)
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
         return path
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "TrainConfig":
+        """The config of saved data; refuses a newer schema version."""
         data = dict(data)
         version = data.pop("schema_version", TRAIN_SCHEMA_VERSION)
         data.pop("edge_saliency_version", None)
@@ -106,6 +111,7 @@ class TrainConfig:
 
     @classmethod
     def load(cls, folder: str) -> "TrainConfig":
+        """The config saved in a run folder (for ``--resume``)."""
         path = os.path.join(folder, TRAIN_CONFIG_FILE)
         try:
             with open(path, encoding="utf-8") as f:

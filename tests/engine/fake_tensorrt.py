@@ -12,8 +12,14 @@ from typing import Any, Callable, Dict, Optional, Set
 
 from .tensorrt_api import VERSIONS, decode, load_snapshot
 
-# a realistic __version__ per binding-source version
-RELEASES = {"8.5.3": "8.5.3.1", "8.6.1": "8.6.1.6", "10.0": "10.0.1.6", "10.16": "10.16.0.10", "11.1": "11.1.0.8"}
+# The __version__ each fake reports: MAJOR.MINOR.PATCH.BUILD as NvInferVersion.h states it in the headers copied
+# beside the binding sources (../shared/tensorrt/headers; test_tensorrt_api.py checks it where they are present).
+# These are source snapshots, not installed releases: 10.0 is the v10.0.0 tag, an early-access build; 8.6 is the
+# release/8.6 branch header; 10.16 and 11.1 are the heads of the release/10.16 and release/11.1 branches, whose
+# build numbers need not match any wheel NVIDIA published.
+RELEASES = {"8.5.3": "8.5.3.1", "8.6.1": "8.6.1.5", "10.0": "10.0.0.6", "10.16": "10.16.0.72", "11.1": "11.1.0.106"}
+# the headers folder of each binding-source version
+HEADER_FOLDERS = {"8.5.3": "8.5.3", "8.6.1": "8.6", "10.0": "10.0", "10.16": "10.16", "11.1": "11.1"}
 assert set(RELEASES) == set(VERSIONS)
 
 _SURFACES: Dict[str, Dict[str, Any]] = {}

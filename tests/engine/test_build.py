@@ -118,10 +118,10 @@ def test_with_tensorrt_the_check_is_for_the_installed_version(tiny_onnx, monkeyp
         if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
             del node.input[2]
     onnx.save(model, path)
-    monkeypatch.setattr(system, "tensorrt_version", lambda: "8.6.1.6")
+    monkeypatch.setattr(system, "tensorrt_version", lambda: "8.6.1.5")
     with pytest.raises(UserError, match="noz.onnx breaks TensorRT 8.6 rules:\n  node 'quantizelinear_0'"):
         build._check_tensorrt_rules(path, "auto", "tensorrt")
-    monkeypatch.setattr(system, "tensorrt_version", lambda: "10.16.0.10")
+    monkeypatch.setattr(system, "tensorrt_version", lambda: "10.16.0.72")
     summary = build._check_tensorrt_rules(path, "auto", "tensorrt")
     assert summary["versions"] == {"10.x": "pass"}
     assert any("UINT8" in w for w in summary["warnings"])  # 10.x reads them as INT8

@@ -2,11 +2,12 @@
 built from them, and every ``trt.<name>`` the product touches checked against every supported version."""
 import ast
 import os
+import re
 
 import pytest
 
 from . import tensorrt_api
-from .fake_tensorrt import FakeModule, Unmodelled, class_attrs, make_class, surface
+from .fake_tensorrt import HEADER_FOLDERS, RELEASES, FakeModule, Unmodelled, class_attrs, make_class, surface
 
 ROOT = tensorrt_api.ROOT
 # what the product reads from the module object `trt` (the TensorRT layer, the runner, the system probe)
@@ -62,6 +63,23 @@ def test_enum_members_per_version():
     assert "EXPLICIT_BATCH" not in members("11.1", "NetworkDefinitionCreationFlag")
     assert {"FP16", "INT8"} <= set(members("10.16", "BuilderFlag"))
     assert not {"FP16", "INT8"} & set(members("11.1", "BuilderFlag"))
+
+
+def test_the_fakes_report_the_version_their_headers_state():
+    """Each fake's __version__ is the one NvInferVersion.h of its source snapshot states, no invented release."""
+    shared = tensorrt_api.shared_tensorrt()
+    if not shared:
+        pytest.skip("../shared/tensorrt is not here (a user's clone)")
+    assert set(HEADER_FOLDERS) == set(RELEASES)
+    for version, folder in HEADER_FOLDERS.items():
+        text = open(os.path.join(shared, "headers", folder, "include", "NvInferVersion.h"), encoding="utf-8").read()
+        parts = []
+        for part in ("MAJOR", "MINOR", "PATCH", "BUILD"):
+            value = re.search(r"#define NV_TENSORRT_{} (\w+)".format(part), text).group(1)
+            if not value.isdigit():  # 10.x / 11.x: NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE
+                value = re.search(r"#define {} (\d+)".format(value), text).group(1)
+            parts.append(value)
+        assert RELEASES[version] == ".".join(parts), version
 
 
 def test_the_fake_has_exactly_the_versions_names():

@@ -149,7 +149,7 @@ def test_binding_facts_the_design_rests_on():
     assert [("deregister_library" in registry[v]) for v in BINDING_VERSIONS] == [False, True, True, True, True]
     assert [("all_creators" in registry[v]) for v in BINDING_VERSIONS] == [False, False, True, True, True]
     assert [("plugin_creator_list" in registry[v]) for v in BINDING_VERSIONS] == [True, True, True, True, False]
-    # README: get_creator exists only on 10.x and later; 8.x has get_plugin_creator (gone in 11.x)
+    # docs/tensorrt.md: get_creator exists only on 10.x and later; 8.x has get_plugin_creator (gone in 11.x)
     assert [("get_creator" in registry[v]) for v in BINDING_VERSIONS] == [False, False, True, True, True]
     assert [("get_plugin_creator" in registry[v]) for v in BINDING_VERSIONS] == [True, True, True, True, False]
     assert all("get_plugin_registry" in module_functions(v) for v in BINDING_VERSIONS)

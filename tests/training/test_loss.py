@@ -1,4 +1,5 @@
-"""The EML loss against a straight-line float64 recomputation of DESIGN.md §2's formula."""
+"""The EML loss against a straight-line float64 recomputation of its formula (docs/design.md, "EML-Net as the
+official code builds it")."""
 import numpy as np
 import pytest
 import torch

@@ -68,6 +68,7 @@ class Runner:
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def activate(self) -> "Runner":
+        """Load the model and return the runner (a ``with`` block calls it)."""
         if not self.is_active:
             self._activate()
             self.is_active = True
@@ -75,6 +76,7 @@ class Runner:
         return self
 
     def deactivate(self) -> None:
+        """Release the model and its buffers; the runner can be activated again."""
         if self.is_active:
             self.is_active = False
             self._deactivate()
@@ -89,6 +91,7 @@ class Runner:
         self.deactivate()
 
     def describe(self) -> str:
+        """One line: backend, model, precision, input name and shape."""
         shape = "x".join("?" if d < 0 else str(d) for d in self.input_shape)
         return "{} ({}, {}, input {} {})".format(self.backend, self.name, self.precision, self.input_name, shape)
 
@@ -101,6 +104,7 @@ class Runner:
         return None
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as an array of the runner's input rank and fixed dimensions; InputShapeError otherwise."""
         if not self.is_active:
             raise UserError("runner {} is not active: call activate() or use it in a with block".format(self.name))
         x = np.asarray(x)
@@ -212,6 +216,7 @@ class Comparison:
 
     @property
     def ok(self) -> bool:
+        """True when every output was within the tolerance."""
         return self.worst_excess <= 0.0
 
     def __str__(self) -> str:
@@ -222,6 +227,7 @@ class Comparison:
 
 def compare_outputs(reference: np.ndarray, other: np.ndarray, tolerance: Tolerance,
                     names: Tuple[str, str] = ("reference", "other")) -> Comparison:
+    """Compare two outputs elementwise within ``atol + rtol * |reference|``; InputShapeError if their shapes differ."""
     a = np.asarray(reference, dtype=np.float64)
     b = np.asarray(other, dtype=np.float64)
     if a.shape != b.shape:

@@ -14,6 +14,8 @@ DEFAULT_SIZE: Tuple[int, int] = (240, 320)
 
 
 class ClassicRunner(Runner):
+    """OpenCV's classic saliency (spectral residual or fine grained) behind the runner interface: no model, no
+    weights."""
     backend = "classic"
 
     def __init__(self, method: str = "spectral-residual") -> None:

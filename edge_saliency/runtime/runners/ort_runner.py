@@ -52,6 +52,7 @@ def _provider_name(provider: Provider) -> str:
 
 
 class OnnxRuntimeRunner(Runner):
+    """An ONNX file or ONNX Runtime artifact run by ONNX Runtime (CPU, CUDA, or its TensorRT provider)."""
     backend = "onnxruntime"
 
     def __init__(self, path: str, device: str = "cpu", tensorrt_ep: bool = False, precision: Optional[str] = None,
@@ -148,6 +149,7 @@ class OnnxRuntimeRunner(Runner):
         return self.requested_precision or "fp32"
 
     def describe(self) -> str:
+        """The runner's line, with the ONNX Runtime providers in use."""
         return "{} on {}".format(super().describe(), ", ".join(self.providers) or self.device)
 
     def _infer(self, x: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ log = logging.getLogger("edge_saliency.runtime")
 
 
 class TorchRunner(Runner):
+    """A PyTorch EML-Net (a module, a saved ``.safetensors`` or a preset name) on the CPU or CUDA."""
     backend = "torch"
 
     def __init__(self, model: Any, device: str = "auto", precision: Optional[str] = None,
@@ -111,6 +112,7 @@ class TorchRunner(Runner):
         return host
 
     def describe(self) -> str:
+        """The runner's line, with the device and memory format."""
         return "{} on {}{}".format(super().describe(), self.device, ", channels-last" if self.channels_last else "")
 
     def _deactivate(self) -> None:

@@ -80,6 +80,7 @@ class _Binding:
 
 
 class TensorRTRunner(Runner):
+    """A serialized TensorRT engine, its sidecar checked against this machine, run on a CUDA stream."""
     backend = "tensorrt"
 
     def __init__(self, path: str, allow_host_code: bool = False, cuda_api: str = "auto", cuda_graph: bool = False,
@@ -311,6 +312,7 @@ class TensorRTRunner(Runner):
         self._release()
 
     def describe(self) -> str:
+        """The runner's line, with the CUDA interface and whether a CUDA graph replays inference."""
         extras = [self.cuda.name if self.cuda else self.cuda_api]
         if self.graph is not None:
             extras.append("CUDA graph")
