@@ -25,7 +25,6 @@ from ..preprocess import DEFAULT_MODE, check_available, check_mode
 from . import memory
 from .frames import (
     OFFICIAL_SIGMA,
-    Geometry,
     TemporalSmoother,
     blur,
     check_colormap,
@@ -38,6 +37,7 @@ from .frames import (
     side_by_side,
     to_uint8,
 )
+from .packet import Packet
 from .runners.base import Runner, check_saliency_model, saliency_maps
 from .sinks import Sink, StreamInfo, needed_views
 from .sources import Source
@@ -90,30 +90,6 @@ class PipelineOptions:
             check_mode(self.preprocess)
         check_colormap(self.colormap)
         TemporalSmoother(self.smooth)
-
-
-@dataclasses.dataclass
-class Packet:
-    """One frame on its way through the stages."""
-
-    stream: int
-    index: int
-    timestamp: float
-    name: Optional[str]
-    frame: np.ndarray  # BGR uint8
-    t_capture: float  # perf_counter when capture finished
-    wall_time: float  # time.time() at capture
-    timings: Dict[str, float] = dataclasses.field(default_factory=dict)
-    x: Optional[np.ndarray] = None
-    geometry: Optional[Geometry] = None
-    raw: Optional[np.ndarray] = None  # model output map, model size
-    batch: int = 1
-    saliency: Optional[np.ndarray] = None  # final [0, 1] map over the frame's content, model resolution
-    stats: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    map_u8: Optional[np.ndarray] = None  # frame size
-    map_float: Optional[np.ndarray] = None  # frame size, only when a sink needs it
-    views: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    hud: List[str] = dataclasses.field(default_factory=list)
 
 
 class TrackedQueue(queue.Queue):
