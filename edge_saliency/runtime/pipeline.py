@@ -21,14 +21,12 @@ import numpy as np
 from ..atomic import OutputGroup
 from ..config import check_input_size
 from ..errors import UserError
-from ..preprocess import DEFAULT_MODE, check_available, check_mode
+from ..preprocess import DEFAULT_MODE, check_available
 from . import memory
 from .feeds import _END, _POLL, AllFrames, LatestFrames, TrackedQueue, _finish, _get, _put
 from .frames import (
-    OFFICIAL_SIGMA,
     TemporalSmoother,
     blur,
-    check_colormap,
     map_view,
     minmax,
     overlay,
@@ -38,6 +36,7 @@ from .frames import (
     side_by_side,
     to_uint8,
 )
+from .options import HUD_MODES, POLICIES, PipelineOptions  # noqa: F401 (re-exported)
 from .packet import Packet
 from .runners.base import Runner, check_saliency_model, saliency_maps
 from .sinks import Sink, StreamInfo, needed_views
@@ -46,49 +45,7 @@ from .sources import Source
 log = logging.getLogger("edge_saliency.runtime")
 
 STAGES = ("capture", "preprocess", "infer", "postprocess", "output")
-POLICIES = ("auto", "latest", "all")
-HUD_MODES = ("auto", "on", "off")
 SAMPLES = 20000  # timing samples kept per stage (the summary covers the last SAMPLES frames)
-
-
-@dataclasses.dataclass
-class PipelineOptions:
-    size: Optional[Tuple[int, int]] = None  # model input (h, w) for models with a dynamic size
-    letterbox: bool = False  # keep the aspect ratio (pad) instead of stretching like the official model
-    preprocess: Optional[str] = None  # how frames are resized (edge_saliency.preprocess); None: the model's own
-    blur_sigma: float = OFFICIAL_SIGMA  # px at 480×640; 0: off
-    minmax: bool = True
-    smooth: float = 1.0  # EMA weight of the new frame; 1: off
-    threshold: float = 0.5  # most-salient-region threshold, fraction of the peak
-    colormap: str = "jet"
-    alpha: float = 0.5
-    batch: Optional[int] = None  # frames per inference; None: the model's static batch, else 1
-    queue_size: int = 2
-    policy: str = "auto"  # auto: latest for live sources, all for files / images
-    max_frames: Optional[int] = None  # per source
-    hud: str = "auto"  # auto: on in windows only; on: also burnt into videos; off
-
-    def validate(self) -> None:
-        if self.policy not in POLICIES:
-            raise UserError("--policy must be one of {}, got {!r}".format(", ".join(POLICIES), self.policy))
-        if self.hud not in HUD_MODES:
-            raise UserError("--hud must be one of {}, got {!r}".format(", ".join(HUD_MODES), self.hud))
-        if self.queue_size < 1:
-            raise UserError("--queue-size must be at least 1, got {}".format(self.queue_size))
-        if self.batch is not None and self.batch < 1:
-            raise UserError("--batch must be at least 1, got {}".format(self.batch))
-        if self.max_frames is not None and self.max_frames < 1:
-            raise UserError("--max-frames must be at least 1, got {}".format(self.max_frames))
-        if not 0.0 < self.threshold <= 1.0:
-            raise UserError("--threshold must be in (0, 1], got {}".format(self.threshold))
-        if self.blur_sigma < 0:
-            raise UserError("--blur must be >= 0 (0 turns it off), got {}".format(self.blur_sigma))
-        if not 0.0 <= self.alpha <= 1.0:
-            raise UserError("--alpha must be in [0, 1], got {}".format(self.alpha))
-        if self.preprocess is not None:
-            check_mode(self.preprocess)
-        check_colormap(self.colormap)
-        TemporalSmoother(self.smooth)
 
 
 # -- stages (also run one at a time by benchmarks/pipeline_efficiency.py) --------------------------------
