@@ -4,7 +4,7 @@ frame per stream (live sources). Every blocking call wakes every ``_POLL`` secon
 """
 import queue
 import threading
-from typing import Any, Dict
+from typing import Any, Dict, Union
 
 from .packet import Packet
 
@@ -115,3 +115,6 @@ def _get(q: "queue.Queue[Any]", abort: threading.Event) -> Any:
         except queue.Empty:
             if abort.is_set():
                 return _END
+
+
+Feed = Union[LatestFrames, AllFrames]  # what the capture threads put frames into

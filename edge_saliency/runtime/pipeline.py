@@ -20,7 +20,7 @@ from ..config import check_input_size
 from ..errors import UserError
 from ..preprocess import DEFAULT_MODE, check_available
 from . import memory
-from .feeds import _END, _POLL, AllFrames, LatestFrames, TrackedQueue, _finish, _get, _put
+from .feeds import _END, _POLL, AllFrames, Feed, LatestFrames, TrackedQueue, _finish, _get, _put
 from .options import HUD_MODES, POLICIES, PipelineOptions  # noqa: F401 (re-exported)
 from .packet import Packet
 from .runners.base import Runner, check_saliency_model
@@ -69,6 +69,9 @@ class Pipeline:
         self.stop_reason = ""
         self._stop = threading.Event()
         self._abort = threading.Event()
+        self._count_lock = threading.Lock()  # the capture threads share the counters
+        self._feed: Optional[Feed] = None  # capture -> pre-processing, made when run() starts
+        self._queues: Dict[str, Any] = {}  # each stage's output queue (its high-water mark goes in the summary)
         self._errors: List[BaseException] = []
         self._times: Dict[str, Samples] = {s: Samples() for s in STAGES}
         self._latency = Samples()
@@ -129,8 +132,7 @@ class Pipeline:
 
     @property
     def dropped(self) -> int:
-        feed = getattr(self, "_feed", None)
-        return feed.dropped if feed is not None else 0
+        return self._feed.dropped if self._feed is not None else 0
 
     def _fail(self, exc: BaseException) -> None:
         self._errors.append(exc)
@@ -272,9 +274,8 @@ class Pipeline:
     def _run_threads(self, views: Sequence[str], float_map: bool, on_frame: Optional[Callable[[Packet], None]]) -> None:
         size = self.options.queue_size
         streams = len(self.sources)
-        feed: Any = LatestFrames(streams) if self.latest else AllFrames(streams, size)
+        feed: Feed = LatestFrames(streams) if self.latest else AllFrames(streams, size)
         self._feed = feed
-        self._count_lock = threading.Lock()
         to_infer = TrackedQueue(max(size, self.batch))
         to_post, to_sinks = TrackedQueue(max(size, self.batch)), TrackedQueue(size)
         self._queues = {"capture": feed, "preprocess": to_infer, "infer": to_post, "postprocess": to_sinks}
@@ -343,7 +344,6 @@ class Pipeline:
         self.frames += 1
 
     def summary(self, wall: float) -> Summary:
-        queues = getattr(self, "_queues", {})
         return Summary(
             frames=self.frames,
             captured=self.captured,
@@ -353,7 +353,7 @@ class Pipeline:
             stages={name: _percentiles(samples) for name, samples in self._times.items() if samples},
             latency=_percentiles(self._latency),
             batches=self.batches,
-            queue_high_water={name: q.high_water for name, q in queues.items()},
+            queue_high_water={name: q.high_water for name, q in self._queues.items()},
             busy={name: round(seconds / wall, 4) for name, seconds in self._busy.items()} if wall > 0 else {},
             reconnects=sum(s.reconnects for s in self.sources),
             interrupted=self.stop_reason not in ("", "done"),
