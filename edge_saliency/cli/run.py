@@ -6,10 +6,13 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..errors import UserError
 from .common import add_plugin_argument, add_subcommand, parse_pair, parse_size
+
+if TYPE_CHECKING:
+    from ..runtime.options import PipelineOptions
 
 log = logging.getLogger("edge_saliency")
 
@@ -17,10 +20,6 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def register(subparsers: Any) -> None:
-    from ..config import PREPROCESS_MODES
-    from ..runtime.frames import COLORMAPS, OFFICIAL_SIGMA
-    from ..runtime.sinks import MAP_FORMATS, VIEWS
-
     parser = add_subcommand(
         subparsers, "run", run, help="saliency on video files, cameras, streams or images, in real time",
         description="Run a saliency model over SOURCE and write an overlay video, maps and/or JSON lines, show a "
@@ -29,6 +28,16 @@ def register(subparsers: Any) -> None:
                     "or a glob. Without --model the classic spectral-residual backend runs (no weights). Ctrl-C "
                     "stops cleanly: outputs are finished and playable (exit code 130).")
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="one or more sources (several: batched together)")
+    _add_model_arguments(parser)
+    _add_tensorrt_arguments(parser)
+    _add_postprocess_arguments(parser)
+    _add_output_arguments(parser)
+    _add_source_arguments(parser)
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..config import PREPROCESS_MODES
+    from ..runtime.runners.classic_runner import METHODS as CLASSIC_METHODS
 
     model = parser.add_argument_group("model")
     model.add_argument("--model", "-m", metavar="MODEL_FILE",
@@ -58,11 +67,15 @@ def register(subparsers: Any) -> None:
     model.add_argument("--threads", type=int, metavar="N",
                        help="CPU threads for ONNX Runtime / PyTorch (default: CPU cores - 1, leaving one core for "
                             "decoding and encoding)")
-    model.add_argument("--classic-method", choices=("spectral-residual", "fine-grained"),
+    model.add_argument("--classic-method", choices=CLASSIC_METHODS,
                        default="spectral-residual", help="classic backend algorithm (default %(default)s)")
 
+
+def _add_tensorrt_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.cuda import CUDA_APIS
+
     trt = parser.add_argument_group("TensorRT")
-    trt.add_argument("--cuda-api", choices=("auto", "cuda-python", "pycuda"), default="auto",
+    trt.add_argument("--cuda-api", choices=CUDA_APIS, default="auto",
                      help="CUDA from Python (auto: cuda-python, else PyCUDA)")
     trt.add_argument("--cuda-graph", action="store_true", help="capture inference into a CUDA graph (static shapes)")
     trt.add_argument("--allow-host-code", action="store_true",
@@ -73,6 +86,10 @@ def register(subparsers: Any) -> None:
                           "--engine-dir)")
     trt.add_argument("--engine-dir", default="engines", help="engine cache folder (default %(default)s)")
 
+
+def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.frames import OFFICIAL_SIGMA
+
     post = parser.add_argument_group("post-processing")
     post.add_argument("--blur", type=float, default=OFFICIAL_SIGMA, metavar="SIGMA",
                       help="Gaussian blur σ in pixels at 480x640, scaled to the map (official: 5); 0: off")
@@ -82,6 +99,12 @@ def register(subparsers: Any) -> None:
                            "1: off (default)")
     post.add_argument("--threshold", type=float, default=0.5,
                       help="most salient region (JSON bbox): pixels >= THRESHOLD x peak (default %(default)s)")
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.frames import COLORMAPS
+    from ..runtime.options import HUD_MODES
+    from ..runtime.sinks import MAP_FORMATS, VIEWS
 
     out = parser.add_argument_group("outputs")
     out.add_argument("--output", "-o", metavar="VIDEO",
@@ -101,17 +124,21 @@ def register(subparsers: Any) -> None:
                      help="show a window (default: when a display exists and the source is live or there is no "
                           "other output)")
     out.add_argument("--no-display", dest="display", action="store_false", help="never open a window")
-    out.add_argument("--hud", choices=("auto", "on", "off"), default="auto",
+    out.add_argument("--hud", choices=HUD_MODES, default="auto",
                      help="FPS / latency text: auto: in the window only; on: also in the video; off")
     out.add_argument("--summary-json", metavar="FILE", help="write the end-of-run summary as JSON")
     out.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="progress bar (default: when stderr is a terminal)")
     out.add_argument("--no-progress", dest="progress", action="store_false")
 
+
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.options import POLICIES
+
     src = parser.add_argument_group("sources")
     src.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames per source")
     src.add_argument("--loop", action="store_true", help="restart files and image folders at their end")
-    src.add_argument("--policy", choices=("auto", "latest", "all"), default="auto",
+    src.add_argument("--policy", choices=POLICIES, default="auto",
                      help="auto: live sources keep only the newest frame (drop stale ones), files keep every "
                           "frame in order")
     src.add_argument("--queue-size", type=int, default=2, help="frames between two stages (default %(default)s)")
@@ -129,6 +156,19 @@ def register(subparsers: Any) -> None:
                      help="CSI: nvvidconv flip-method (2: rotate 180°)")
     src.add_argument("--image-fps", type=float, default=10.0,
                      help="frame rate of image sources (timestamps, output video); default %(default)s")
+
+
+def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
+    """The :class:`~edge_saliency.runtime.options.PipelineOptions` the arguments ask for, validated."""
+    from ..runtime.options import PipelineOptions
+
+    options = PipelineOptions(
+        size=args.size, letterbox=args.letterbox, preprocess=args.preprocess, blur_sigma=args.blur,
+        minmax=not args.no_minmax, smooth=args.smooth, threshold=args.threshold, colormap=args.colormap,
+        alpha=args.alpha, batch=args.batch, queue_size=args.queue_size, policy=args.policy, max_frames=args.max_frames,
+        hud=args.hud)
+    options.validate()
+    return options
 
 
 def default_threads() -> int:
@@ -292,17 +332,12 @@ def _install_signals(pipeline: Any) -> List[Tuple[int, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_outputs
-    from ..runtime.pipeline import Pipeline, PipelineOptions
+    from ..runtime.pipeline import Pipeline
     from ..runtime.runners import create_runner
     from ..runtime.sources import open_source, parse_uri
 
     quiet_opencv(args.verbose)
-    options = PipelineOptions(
-        size=args.size, letterbox=args.letterbox, preprocess=args.preprocess, blur_sigma=args.blur,
-        minmax=not args.no_minmax, smooth=args.smooth, threshold=args.threshold, colormap=args.colormap,
-        alpha=args.alpha, batch=args.batch, queue_size=args.queue_size, policy=args.policy, max_frames=args.max_frames,
-        hud=args.hud)
-    options.validate()
+    options = pipeline_options(args)
     _check_values(args)
     live = any(parse_uri(uri).live for uri in args.sources)
     inputs = _inputs(args)
