@@ -148,9 +148,10 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--stream-timeout", type=float, default=10.0, metavar="SECONDS",
                      help="network streams: how long opening or reading may stall before it counts as a failure "
                           "(default %(default)s)")
-    src.add_argument("--capture-resolution", metavar="WxH",
+    src.add_argument("--capture-resolution", dest="capture_wh", metavar="WxH",
                      type=lambda t: parse_pair(t, "--capture-resolution", "1280x720"),
-                     help="resolution asked of cameras and CSI (width x height; CSI default 1280x720)")
+                     help="resolution asked of cameras and CSI, width x height as cameras take it (--size is HxW); "
+                          "CSI default 1280x720")
     src.add_argument("--capture-fps", type=float, help="frame rate asked of cameras and CSI (CSI default 30)")
     src.add_argument("--flip-method", type=int, default=0, choices=range(8), metavar="0-7",
                      help="CSI: nvvidconv flip-method (2: rotate 180°)")
@@ -349,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for uri in args.sources:
             sources.append(open_source(uri, loop=args.loop, reconnect=args.reconnect,
-                                       capture_size=args.capture_resolution, capture_fps=args.capture_fps,
+                                       capture_wh=args.capture_wh, capture_fps=args.capture_fps,
                                        flip=args.flip_method, image_fps=args.image_fps,
                                        stream_timeout=args.stream_timeout))
         if args.model is None and args.backend in ("auto", "classic"):
