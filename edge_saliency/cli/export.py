@@ -6,6 +6,16 @@ import os
 from typing import Any, Optional
 
 from ..errors import UserError
+from ..export.options import (  # standard library only: cheap enough for register()
+    CALIBRATION_METHODS,
+    DEFAULT_CALIBRATION_FRAMES,
+    DEFAULT_CALIBRATION_METHOD,
+    DEFAULT_OPSET,
+    DEFAULT_PERCENTILE,
+    KEEP_FLOAT_STRIDE,
+    PRECISIONS,
+    ExportOptions,
+)
 from .common import (
     add_export_weights_arguments,
     add_precision_argument,
@@ -30,12 +40,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument("model", nargs="?",
                         help="a preset name (see 'edge-saliency models'), a config .json or a saved .safetensors model")
     parser.add_argument("-o", "--output", help="the fp32 .onnx path (default: <model>-<H>x<W>.onnx)")
+    parser.add_argument("--check", metavar="ONNX", help="only re-run the parity check of an exported ONNX file")
+    add_export_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the accuracy report as JSON")
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of :class:`~edge_saliency.export.options.ExportOptions` (read back by :func:`export_options`)."""
     add_precision_argument(parser, many=True)
     add_shape_arguments(parser)
     add_upsample_argument(parser)
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset, 17 or newer (default: %(default)s)")
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                        help="ONNX opset, 17 or newer (default: %(default)s)")
     parser.add_argument("--no-simplify", action="store_true", help="skip onnx-simplifier")
-    parser.add_argument("--check", metavar="ONNX", help="only re-run the parity check of an exported ONNX file")
     parser.add_argument("--eval", metavar="SOURCE",
                         help="held-out frames for parity and the report: a folder of images or a video "
                              "(default: scikit-image photos)")
@@ -45,16 +62,29 @@ def register(subparsers: Any) -> None:
                        help="calibration frames: a folder of images, a video file, a dataset root (with "
                             "--calib-split), or 'photos' (built-in scikit-image photos; the default)")
     calib.add_argument("--calib-split", metavar="SPLIT", help="dataset split: ROOT/images/SPLIT (SALICON layout)")
-    calib.add_argument("--calib-frames", type=int, default=128, metavar="N",
+    calib.add_argument("--calib-frames", type=int, default=DEFAULT_CALIBRATION_FRAMES, metavar="N",
                        help="at most N frames, taken evenly (default: %(default)s; warns below 100)")
-    calib.add_argument("--calib-method", choices=("minmax", "entropy", "percentile"), default="minmax",
+    calib.add_argument("--calib-method", choices=CALIBRATION_METHODS, default=DEFAULT_CALIBRATION_METHOD,
                        help="default: %(default)s")
-    calib.add_argument("--percentile", type=float, default=99.99, help="for --calib-method percentile")
+    calib.add_argument("--percentile", type=float, default=DEFAULT_PERCENTILE, help="for --calib-method percentile")
     calib.add_argument("--calib-cache", metavar="DIR",
                        help="calibration cache folder (default: ~/.cache/edge-saliency/calibration)")
-    calib.add_argument("--keep-float-stride", type=int, default=2, metavar="S",
+    calib.add_argument("--keep-float-stride", type=int, default=KEEP_FLOAT_STRIDE, metavar="S",
                        help="leave convolutions at stride <= S unquantized (default: %(default)s; 0: none)")
-    parser.add_argument("--json", action="store_true", help="print the accuracy report as JSON")
+
+
+def export_options(args: argparse.Namespace) -> ExportOptions:
+    """The :class:`~edge_saliency.export.options.ExportOptions` the arguments of :func:`add_export_arguments`
+    ask for, validated."""
+    options = ExportOptions(
+        precisions=list(PRECISIONS) if "all" in args.precision else args.precision, input_size=args.size,
+        dynamic=args.dynamic, upsample=args.upsample, opset=args.opset, simplify=not args.no_simplify,
+        weights=args.weights, pretrained=args.pretrained, backbone_weights=backbone_weights(args.backbone_weights),
+        seed=args.seed, calibration=args.calib, calibration_split=args.calib_split,
+        calibration_frames=args.calib_frames, calibration_method=args.calib_method, percentile=args.percentile,
+        calibration_cache_dir=args.calib_cache, eval_frames=args.eval, keep_float_stride=args.keep_float_stride)
+    options.validate()
+    return options
 
 
 def _default_output(model: str, size: Optional[Any]) -> str:
@@ -77,16 +107,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.model:
         raise UserError("give a model (preset, config .json or saved .safetensors), or --check FILE.onnx")
-    precisions = ["fp32", "fp16", "int8"] if "all" in args.precision else args.precision
+    options = export_options(args)
     output = args.output or _default_output(args.model, args.size)
-    result = export_model(
-        args.model, output, precisions=precisions, input_size=args.size, dynamic=args.dynamic,
-        upsample=args.upsample, opset=args.opset, simplify=not args.no_simplify, weights=args.weights,
-        pretrained=args.pretrained, backbone_weights=backbone_weights(args.backbone_weights), seed=args.seed,
-        calibration=args.calib, calibration_split=args.calib_split, calibration_frames=args.calib_frames,
-        calibration_method=args.calib_method, percentile=args.percentile, calibration_cache_dir=args.calib_cache,
-        eval_frames=args.eval, keep_float_stride=args.keep_float_stride,
-    )
+    result = export_model(args.model, output, options)
     if args.json:
         print(json.dumps({p: {k: v for k, v in row.items() if k != "per_frame"} for p, row in result.report.items()},
                          indent=2, sort_keys=True))

@@ -6,10 +6,13 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..errors import UserError
 from .common import add_plugin_argument, add_subcommand, parse_pair, parse_size
+
+if TYPE_CHECKING:
+    from ..runtime.options import PipelineOptions
 
 log = logging.getLogger("edge_saliency")
 
@@ -17,12 +20,6 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def register(subparsers: Any) -> None:
-    from ..config import PREPROCESS_MODES
-    from ..runtime.encoders import BACKENDS as ENCODER_BACKENDS
-    from ..runtime.encoders import CODECS as ENCODER_CODECS
-    from ..runtime.frames import COLORMAPS, OFFICIAL_SIGMA
-    from ..runtime.sinks import MAP_FORMATS, VIEWS
-
     parser = add_subcommand(
         subparsers, "run", run, help="saliency on video files, cameras, streams or images, in real time",
         description="Run a saliency model over SOURCE and write an overlay video, maps and/or JSON lines, show a "
@@ -31,6 +28,16 @@ def register(subparsers: Any) -> None:
                     "or a glob. Without --model the classic spectral-residual backend runs (no weights). Ctrl-C "
                     "stops cleanly: outputs are finished and playable (exit code 130).")
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="one or more sources (several: batched together)")
+    _add_model_arguments(parser)
+    _add_tensorrt_arguments(parser)
+    _add_postprocess_arguments(parser)
+    _add_output_arguments(parser)
+    _add_source_arguments(parser)
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..config import PREPROCESS_MODES
+    from ..runtime.runners.classic_runner import METHODS as CLASSIC_METHODS
 
     model = parser.add_argument_group("model")
     model.add_argument("--model", "-m", metavar="MODEL_FILE",
@@ -60,11 +67,15 @@ def register(subparsers: Any) -> None:
     model.add_argument("--threads", type=int, metavar="N",
                        help="CPU threads for ONNX Runtime / PyTorch (default: CPU cores - 1, leaving one core for "
                             "decoding and encoding)")
-    model.add_argument("--classic-method", choices=("spectral-residual", "fine-grained"),
+    model.add_argument("--classic-method", choices=CLASSIC_METHODS,
                        default="spectral-residual", help="classic backend algorithm (default %(default)s)")
 
+
+def _add_tensorrt_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.cuda import CUDA_APIS
+
     trt = parser.add_argument_group("TensorRT")
-    trt.add_argument("--cuda-api", choices=("auto", "cuda-python", "pycuda"), default="auto",
+    trt.add_argument("--cuda-api", choices=CUDA_APIS, default="auto",
                      help="CUDA from Python (auto: cuda-python, else PyCUDA)")
     trt.add_argument("--cuda-graph", action="store_true", help="capture inference into a CUDA graph (static shapes)")
     trt.add_argument("--allow-host-code", action="store_true",
@@ -75,6 +86,10 @@ def register(subparsers: Any) -> None:
                           "--engine-dir)")
     trt.add_argument("--engine-dir", default="engines", help="engine cache folder (default %(default)s)")
 
+
+def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.frames import OFFICIAL_SIGMA
+
     post = parser.add_argument_group("post-processing")
     post.add_argument("--blur", type=float, default=OFFICIAL_SIGMA, metavar="SIGMA",
                       help="Gaussian blur σ in pixels at 480x640, scaled to the map (official: 5); 0: off")
@@ -84,6 +99,14 @@ def register(subparsers: Any) -> None:
                            "1: off (default)")
     post.add_argument("--threshold", type=float, default=0.5,
                       help="most salient region (JSON bbox): pixels >= THRESHOLD x peak (default %(default)s)")
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.encoders import BACKENDS as ENCODER_BACKENDS
+    from ..runtime.encoders import CODECS as ENCODER_CODECS
+    from ..runtime.frames import COLORMAPS
+    from ..runtime.options import HUD_MODES
+    from ..runtime.sinks import MAP_FORMATS, VIEWS
 
     out = parser.add_argument_group("outputs")
     out.add_argument("--output", "-o", metavar="URI", action="append", default=[],
@@ -117,7 +140,7 @@ def register(subparsers: Any) -> None:
                      help="show a window (default: when a display exists and the source is live or there is no "
                           "other output)")
     out.add_argument("--no-display", dest="display", action="store_false", help="never open a window")
-    out.add_argument("--hud", choices=("auto", "on", "off"), default="auto",
+    out.add_argument("--hud", choices=HUD_MODES, default="auto",
                      help="FPS / latency text: auto: in the window only; on: also in the video; off")
     out.add_argument("--summary-json", metavar="FILE", help="write the end-of-run summary as JSON")
     net = parser.add_argument_group("network outputs (http://, rtp://, rtsp://)")
@@ -134,10 +157,14 @@ def register(subparsers: Any) -> None:
                      help="progress bar (default: when stderr is a terminal)")
     out.add_argument("--no-progress", dest="progress", action="store_false")
 
+
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.options import POLICIES
+
     src = parser.add_argument_group("sources")
     src.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames per source")
     src.add_argument("--loop", action="store_true", help="restart files and image folders at their end")
-    src.add_argument("--policy", choices=("auto", "latest", "all"), default="auto",
+    src.add_argument("--policy", choices=POLICIES, default="auto",
                      help="auto: live sources keep only the newest frame (drop stale ones), files keep every "
                           "frame in order")
     src.add_argument("--queue-size", type=int, default=2, help="frames between two stages (default %(default)s)")
@@ -147,14 +174,28 @@ def register(subparsers: Any) -> None:
     src.add_argument("--stream-timeout", type=float, default=10.0, metavar="SECONDS",
                      help="network streams: how long opening or reading may stall before it counts as a failure "
                           "(default %(default)s)")
-    src.add_argument("--capture-resolution", metavar="WxH",
+    src.add_argument("--capture-resolution", dest="capture_wh", metavar="WxH",
                      type=lambda t: parse_pair(t, "--capture-resolution", "1280x720"),
-                     help="resolution asked of cameras and CSI (width x height; CSI default 1280x720)")
+                     help="resolution asked of cameras and CSI, width x height as cameras take it (--size is HxW); "
+                          "CSI default 1280x720")
     src.add_argument("--capture-fps", type=float, help="frame rate asked of cameras and CSI (CSI default 30)")
     src.add_argument("--flip-method", type=int, default=0, choices=range(8), metavar="0-7",
                      help="CSI: nvvidconv flip-method (2: rotate 180°)")
     src.add_argument("--image-fps", type=float, default=10.0,
                      help="frame rate of image sources (timestamps, output video); default %(default)s")
+
+
+def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
+    """The :class:`~edge_saliency.runtime.options.PipelineOptions` the arguments ask for, validated."""
+    from ..runtime.options import PipelineOptions
+
+    options = PipelineOptions(
+        size=args.size, letterbox=args.letterbox, preprocess=args.preprocess, blur_sigma=args.blur,
+        minmax=not args.no_minmax, smooth=args.smooth, threshold=args.threshold, colormap=args.colormap,
+        alpha=args.alpha, batch=args.batch, queue_size=args.queue_size, policy=args.policy, max_frames=args.max_frames,
+        hud=args.hud)
+    options.validate()
+    return options
 
 
 def default_threads() -> int:
@@ -345,17 +386,12 @@ def _install_signals(pipeline: Any) -> List[Tuple[int, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     from ..outputs import check_outputs
-    from ..runtime.pipeline import Pipeline, PipelineOptions
+    from ..runtime.pipeline import Pipeline
     from ..runtime.runners import create_runner
     from ..runtime.sources import open_source, parse_uri
 
     quiet_opencv(args.verbose)
-    options = PipelineOptions(
-        size=args.size, letterbox=args.letterbox, preprocess=args.preprocess, blur_sigma=args.blur,
-        minmax=not args.no_minmax, smooth=args.smooth, threshold=args.threshold, colormap=args.colormap,
-        alpha=args.alpha, batch=args.batch, queue_size=args.queue_size, policy=args.policy, max_frames=args.max_frames,
-        hud=args.hud)
-    options.validate()
+    options = pipeline_options(args)
     _check_values(args)
     live = any(parse_uri(uri).live for uri in args.sources)
     inputs = _inputs(args)
@@ -367,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for uri in args.sources:
             sources.append(open_source(uri, loop=args.loop, reconnect=args.reconnect,
-                                       capture_size=args.capture_resolution, capture_fps=args.capture_fps,
+                                       capture_wh=args.capture_wh, capture_fps=args.capture_fps,
                                        flip=args.flip_method, image_fps=args.image_fps,
                                        stream_timeout=args.stream_timeout))
         if args.model is None and args.backend in ("auto", "classic"):

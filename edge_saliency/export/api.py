@@ -88,12 +88,11 @@ from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from . import evaluate, fp16, graph, int8
 from .frames import BUILTIN_CALIBRATION, describe_source, frames_digest, load_frames, warn_if_few
 from .naming import report_paths, variant_path  # noqa: F401 (re-exported)
+from .options import DEFAULT_CALIBRATION_FRAMES, PRECISIONS, ExportOptions  # noqa: F401 (re-exported)
 from .progress import Step
 
 log = logging.getLogger("edge_saliency")
 
-PRECISIONS = ("fp32", "fp16", "int8")
-DEFAULT_CALIBRATION_FRAMES = 128
 SOURCE_METADATA_KEY = graph.METADATA_PREFIX + "source"
 
 
@@ -254,70 +253,75 @@ def _calibration_inputs(source: str, split: Optional[str], count: int, size: Seq
 # -- export --------------------------------------------------------------------------------------------
 
 
-def export_model(
-    model: str,
-    output: str,
-    precisions: Sequence[str] = ("fp32",),
-    input_size: Optional[Sequence[int]] = None,
-    dynamic: bool = False,
-    upsample: str = "native",
-    opset: int = graph.DEFAULT_OPSET,
-    simplify: bool = True,
-    weights: Optional[str] = None,
-    pretrained: bool = False,
-    backbone_weights: Optional[Mapping[str, str]] = None,
-    seed: int = 0,
-    calibration: Optional[str] = None,
-    calibration_split: Optional[str] = None,
-    calibration_frames: int = DEFAULT_CALIBRATION_FRAMES,
-    calibration_method: str = int8.DEFAULT_METHOD,
-    percentile: float = int8.DEFAULT_PERCENTILE,
-    calibration_cache_dir: Optional[str] = None,
-    eval_frames: Optional[str] = None,
-    keep_float_stride: int = int8.KEEP_FLOAT_STRIDE,
-) -> ExportResult:
-    """Export ``model`` (a preset name, a config .json, or a saved .safetensors model) to ONNX at
-    ``output`` (fp32) and the other ``precisions`` beside it, check each against PyTorch, and write the
-    accuracy report. See the module docstring for the files and the sidecar.
+@dataclasses.dataclass
+class _Plan:
+    """What one export reads and writes, every part of it checked before the slow steps."""
 
-    ``weights``: a full-model state dict (safetensors / torch) for a preset or config; ``pretrained`` /
-    ``backbone_weights``: trained backbones (see ``create_model``); otherwise weights are random (drawn
-    from ``seed``). ``calibration``: frames for int8 (a folder, a video, a dataset root with
-    ``calibration_split``, or ``"photos"``, the default). ``eval_frames``: held-out frames for parity and the
-    report (default: the held-out scikit-image photos).
+    precisions: List[str]  # fp32 first
+    source: Dict[str, Any]  # how to rebuild the PyTorch model (see build_source)
+    files: Dict[str, str]  # precision -> ONNX path
+    reports: Tuple[str, str]  # the accuracy report: (json, markdown)
+    size: Tuple[int, int]  # (H, W)
+    mode: str  # the model's own pre-processing, for calibration and the parity frames
+    calib_inputs: List[np.ndarray]
+    inputs: List[evaluate.EvalInput]  # parity and report frames
+
+
+def export_model(model: str, output: str, options: Optional[ExportOptions] = None, **fields: Any) -> ExportResult:
+    """Export ``model`` (a preset name, a config .json, or a saved .safetensors model) to ONNX at
+    ``output`` (fp32) and the other precisions of ``options`` beside it, check each against PyTorch, and write the
+    accuracy report. See the module docstring for the files and the sidecar, :class:`ExportOptions` for the
+    options; keyword arguments set its fields: ``export_model(model, out, precisions=("fp16",), input_size=(64,
+    96))``.
     """
+    options = dataclasses.replace(options or ExportOptions(), **fields)
+    options.validate()
+    plan = _plan(model, output, options)
     timings: Dict[str, float] = {}
-    precisions = list(dict.fromkeys(["fp32"] + [p for p in precisions if p != "fp32"]))
-    bad = [p for p in precisions if p not in PRECISIONS]
-    if bad:
-        raise UserError("unknown precision {!r}; choose from {}".format(bad[0], ", ".join(PRECISIONS)))
+    net, config, proto = _trace(plan, options, timings)
+    references, exact = evaluate.torch_outputs(net, plan.inputs, exact=True)
+    with OutputGroup() as group:  # every file of the export appears together, or none does
+        tmp = {p: group.add(plan.files[p], what="ONNX file") for p in plan.precisions}
+        variants = _variants(plan, options, proto, config, group, tmp, timings)
+        report, infos = _check_variants(variants, plan, references, exact, group, tmp, timings)
+        markdown = evaluate.markdown_table(report)
+        _write_reports(group, plan, options, config, report, infos, markdown, timings)
+    return ExportResult(files=plan.files, report=report, report_paths=plan.reports, markdown=markdown,
+                        timings=timings)
+
+
+def _plan(model: str, output: str, options: ExportOptions) -> _Plan:
+    """Everything a user can get wrong, checked before the slow steps."""
+    precisions = options.variants()
     if not output.endswith(".onnx"):
         raise UserError("the output must be a .onnx path, got {}".format(output))
-    if calibration_method not in int8.METHODS:
-        raise UserError("calibration method must be one of {}, got {!r}".format(", ".join(int8.METHODS),
-                                                                              calibration_method))
-    source = build_source(model, weights, pretrained, backbone_weights, seed)
+    source = build_source(model, options.weights, options.pretrained, options.backbone_weights, options.seed)
     files = {p: variant_path(output, p) for p in precisions}
-    json_path, md_path = report_paths(output)
-    _check_paths(files, (json_path, md_path), model, weights, backbone_weights, calibration, eval_frames)
+    reports = report_paths(output)
+    _check_paths(files, reports, model, options.weights, options.backbone_weights, options.calibration,
+                 options.eval_frames)
     early = config_without_weights(model)
-    requested = input_size or (early.input_size if early else (480, 640))
+    requested = options.input_size or (early.input_size if early else (480, 640))
     size = check_input_size(requested, INPUT_MULTIPLE)
     if early is not None:
-        graph.check_export_options(early, size, dynamic, upsample, opset)
-    mode = mode_of(early)  # the model's own pre-processing, for calibration and the parity frames
-    # everything a user can get wrong is checked before the slow steps
+        graph.check_export_options(early, size, options.dynamic, options.upsample, options.opset)
+    mode = mode_of(early)
     calib_inputs: List[np.ndarray] = []
-    if calibration and "int8" not in precisions:
+    if options.calibration and "int8" not in precisions:
         log.warning("--calib is only used for int8; add --precision int8 to quantize")
     if "int8" in precisions:
-        calib_inputs = _calibration_inputs(calibration or BUILTIN_CALIBRATION, calibration_split,
-                                           calibration_frames, size, mode)
-    eval_list = load_frames(eval_frames) if eval_frames else None
-    inputs = evaluate.eval_inputs(size, mode, dynamic, eval_list)
+        calib_inputs = _calibration_inputs(options.calibration or BUILTIN_CALIBRATION, options.calibration_split,
+                                           options.calibration_frames, size, mode)
+    eval_list = load_frames(options.eval_frames) if options.eval_frames else None
+    inputs = evaluate.eval_inputs(size, mode, options.dynamic, eval_list)
+    return _Plan(precisions, source, files, reports, size, mode, calib_inputs, inputs)
 
+
+def _trace(plan: _Plan, options: ExportOptions, timings: Dict[str, float]) -> Tuple[EMLNet, ModelConfig, Any]:
+    """The PyTorch model, its config at the export size and its (simplified) fp32 ONNX graph."""
+    size, upsample, dynamic, opset = plan.size, options.upsample, options.dynamic, options.opset
     with Step("building the PyTorch model") as step:
-        net = rebuild_model(source)
+        net = rebuild_model(plan.source)
     timings["build"] = step.seconds
     config = dataclasses.replace(net.config, input_size=size)
     graph.check_export_options(config, size, dynamic, upsample, opset)
@@ -326,84 +330,103 @@ def export_model(
                                                           "static", ", opset {}".format(opset))) as step:
         proto = graph.export_onnx(net, size, dynamic=dynamic, upsample=upsample, opset=opset)
     timings["export"] = step.seconds
-    if simplify:
+    if options.simplify:
         with Step("simplifying with onnx-simplifier") as step:
             proto = graph.simplify(proto, plugin=upsample == "plugin")
         timings["simplify"] = step.seconds
-    references, exact = evaluate.torch_outputs(net, inputs, exact=True)
-    base = _base_info(proto, "fp32", upsample, dynamic, size, simplify, source, mode)
+    return net, config, proto
 
+
+def _variants(plan: _Plan, options: ExportOptions, proto: Any, config: ModelConfig, group: OutputGroup,
+              tmp: Mapping[str, str], timings: Dict[str, float]) -> List[Tuple[_Variant, bytes]]:
+    """fp32 (written now: the others record its sha256), then fp16 and int8 derived from it."""
+    upsample = options.upsample
+    base = _base_info(proto, "fp32", upsample, options.dynamic, plan.size, options.simplify, plan.source, plan.mode)
+    fp32 = _Variant("fp32", proto, dict(base))
+    data = _finish_variant(fp32, config, plan.source, upsample)
+    write_temp(tmp["fp32"], data, group.output(tmp["fp32"]))
+    fp32_sha = file_sha256(tmp["fp32"])
+    variants = [(fp32, data)]
+    reference = {"file": os.path.basename(plan.files["fp32"]), "sha256": fp32_sha}
+    if "fp16" in plan.precisions:
+        with Step("converting to fp16") as step:
+            half, facts = fp16.to_fp16(proto)
+        timings["fp16"] = step.seconds
+        v = _Variant("fp16", half, dict(base, precision="fp16", fp16=facts, reference=reference))
+        variants.append((v, _finish_variant(v, config, plan.source, upsample)))
+    if "int8" in plan.precisions:
+        v = _int8_variant(plan, options, proto, fp32_sha, dict(base, reference=reference), timings)
+        variants.append((v, _finish_variant(v, config, plan.source, upsample)))
+    return variants
+
+
+def _int8_variant(plan: _Plan, options: ExportOptions, proto: Any, fp32_sha: str, base: Dict[str, Any],
+                  timings: Dict[str, float]) -> _Variant:
+    """Calibrate (or reuse the cached ranges), then quantize with Q/DQ."""
+    method, percentile = options.calibration_method, options.percentile
+    digest = frames_digest(plan.calib_inputs)
+    key = int8.calibration_key(fp32_sha, method, percentile, digest)
+    cache_dir = options.calibration_cache_dir or int8.default_cache_dir()
+    cache = os.path.join(cache_dir, key["id"] + ".json")
+    os.makedirs(cache_dir, exist_ok=True)
+    start = time.perf_counter()
+    reused = int8.calibrate(proto, plan.calib_inputs, method, percentile, cache)
+    timings["calibrate"] = time.perf_counter() - start
+    with Step("quantizing to int8 (Q/DQ)") as step:
+        q, facts = int8.quantize(proto, cache, method, plan.size, options.keep_float_stride)
+    timings["quantize"] = step.seconds
+    facts.update(int8.qdq_summary(q))
+    calib_facts = dict(describe_source(options.calibration or BUILTIN_CALIBRATION, options.calibration_split),
+                       method=method, frames=len(plan.calib_inputs), frames_sha256=digest,
+                       percentile=percentile if method == "percentile" else None,
+                       cache=os.path.abspath(cache), cache_key=key, reused=reused)
+    return _Variant("int8", q, dict(base, precision="int8", quantization=facts, calibration=calib_facts))
+
+
+def _check_variants(variants: Sequence[Tuple[_Variant, bytes]], plan: _Plan, references: Sequence[np.ndarray],
+                    exact: Sequence[np.ndarray], group: OutputGroup, tmp: Mapping[str, str],
+                    timings: Dict[str, float]) -> Tuple[Dict[str, Dict[str, Any]], Dict[str, Dict[str, Any]]]:
+    """Each variant against TensorRT's rules and PyTorch, then written: (report rows, sidecar infos)."""
     report: Dict[str, Dict[str, Any]] = {}
     infos: Dict[str, Dict[str, Any]] = {}
-    with OutputGroup() as group:  # every file of the export appears together, or none does
-        tmp = {p: group.add(files[p], what="ONNX file") for p in precisions}
-        fp32 = _Variant("fp32", proto, dict(base))
-        data = _finish_variant(fp32, config, source, upsample)
-        write_temp(tmp["fp32"], data, group.output(tmp["fp32"]))
-        fp32_sha = file_sha256(tmp["fp32"])
-        variants = [(fp32, data)]
-        reference = {"file": os.path.basename(files["fp32"]), "sha256": fp32_sha}
+    for variant, payload in variants:
+        with Step("checking {} against TensorRT's rules".format(variant.precision)) as step:
+            variant.info["tensorrt"] = _tensorrt_rules(variant)
+        timings["tensorrt_rules_" + variant.precision] = step.seconds
+        enforce = variant.precision == "fp32" or plan.source["trained"]
+        with Step("checking {} against PyTorch".format(variant.precision)) as step:
+            result = _check_variant(variant.precision, payload, plan.inputs, references, exact, enforce)
+        timings["check_" + variant.precision] = step.seconds
+        accuracy = result.pop("accuracy")
+        if variant.precision != "fp32":
+            write_temp(tmp[variant.precision], payload, group.output(tmp[variant.precision]))
+        path = tmp[variant.precision]
+        variant.info.update(parity=result, accuracy=accuracy, sha256=file_sha256(path),
+                            size_bytes=os.path.getsize(path))
+        report[variant.precision] = dict(accuracy, file=os.path.basename(plan.files[variant.precision]),
+                                         size_mb=os.path.getsize(path) / 1e6,
+                                         parity_passed=result["passed"])
+        infos[variant.precision] = variant.info
+    return report, infos
 
-        if "fp16" in precisions:
-            with Step("converting to fp16") as step:
-                half, facts = fp16.to_fp16(proto)
-            timings["fp16"] = step.seconds
-            v = _Variant("fp16", half, dict(base, precision="fp16", fp16=facts, reference=reference))
-            variants.append((v, _finish_variant(v, config, source, upsample)))
-        if "int8" in precisions:
-            digest = frames_digest(calib_inputs)
-            key = int8.calibration_key(fp32_sha, calibration_method, percentile, digest)
-            cache_dir = calibration_cache_dir or int8.default_cache_dir()
-            cache = os.path.join(cache_dir, key["id"] + ".json")
-            os.makedirs(cache_dir, exist_ok=True)
-            start = time.perf_counter()
-            reused = int8.calibrate(proto, calib_inputs, calibration_method, percentile, cache)
-            timings["calibrate"] = time.perf_counter() - start
-            with Step("quantizing to int8 (Q/DQ)") as step:
-                q, facts = int8.quantize(proto, cache, calibration_method, size, keep_float_stride)
-            timings["quantize"] = step.seconds
-            facts.update(int8.qdq_summary(q))
-            calib_facts = dict(describe_source(calibration or BUILTIN_CALIBRATION, calibration_split),
-                               method=calibration_method, frames=len(calib_inputs), frames_sha256=digest,
-                               percentile=percentile if calibration_method == "percentile" else None,
-                               cache=os.path.abspath(cache), cache_key=key, reused=reused)
-            v = _Variant("int8", q, dict(base, precision="int8", quantization=facts, calibration=calib_facts,
-                                         reference=reference))
-            variants.append((v, _finish_variant(v, config, source, upsample)))
 
-        for variant, payload in variants:
-            with Step("checking {} against TensorRT's rules".format(variant.precision)) as step:
-                variant.info["tensorrt"] = _tensorrt_rules(variant)
-            timings["tensorrt_rules_" + variant.precision] = step.seconds
-            enforce = variant.precision == "fp32" or source["trained"]
-            with Step("checking {} against PyTorch".format(variant.precision)) as step:
-                result = _check_variant(variant.precision, payload, inputs, references, exact, enforce)
-            timings["check_" + variant.precision] = step.seconds
-            accuracy = result.pop("accuracy")
-            if variant.precision != "fp32":
-                write_temp(tmp[variant.precision], payload, group.output(tmp[variant.precision]))
-            path = tmp[variant.precision]
-            variant.info.update(parity=result, accuracy=accuracy, sha256=file_sha256(path),
-                                size_bytes=os.path.getsize(path))
-            report[variant.precision] = dict(accuracy, file=os.path.basename(files[variant.precision]),
-                                             size_mb=os.path.getsize(path) / 1e6,
-                                             parity_passed=result["passed"])
-            infos[variant.precision] = variant.info
-        markdown = evaluate.markdown_table(report)
-        for variant_info in infos.values():
-            variant_info["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
-        document = {"model": config.name, "input_size": list(size), "upsample": upsample, "dynamic": dynamic,
-                    "reference": "fp32 PyTorch", "tolerances": evaluate.TOLERANCES, "variants": report,
-                    "pseudo_fixation_fraction": evaluate.PSEUDO_FIXATION_FRACTION}
-        texts = {json_path: json.dumps(document, indent=2, sort_keys=True) + "\n",
-                 md_path: "# {} — accuracy vs fp32\n\n{}\n".format(config.name, markdown)}
-        texts.update({sidecar_path(path): Sidecar(kind="onnx", model=config, info=infos[precision]).text()
-                      for precision, path in files.items()})
-        for path, text in texts.items():
-            target = group.add(path, what="report" if "accuracy" in os.path.basename(path) else "sidecar")
-            write_temp(target, text.encode("utf-8"), group.output(target))
-    return ExportResult(files=files, report=report, report_paths=(json_path, md_path), markdown=markdown,
-                        timings=timings)
+def _write_reports(group: OutputGroup, plan: _Plan, options: ExportOptions, config: ModelConfig,
+                   report: Dict[str, Dict[str, Any]], infos: Dict[str, Dict[str, Any]], markdown: str,
+                   timings: Dict[str, float]) -> None:
+    """The accuracy report (JSON + markdown) and a sidecar per ONNX file, into the export's output group."""
+    for variant_info in infos.values():
+        variant_info["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    json_path, md_path = plan.reports
+    document = {"model": config.name, "input_size": list(plan.size), "upsample": options.upsample,
+                "dynamic": options.dynamic, "reference": "fp32 PyTorch", "tolerances": evaluate.TOLERANCES,
+                "variants": report, "pseudo_fixation_fraction": evaluate.PSEUDO_FIXATION_FRACTION}
+    texts = {json_path: json.dumps(document, indent=2, sort_keys=True) + "\n",
+             md_path: "# {} — accuracy vs fp32\n\n{}\n".format(config.name, markdown)}
+    texts.update({sidecar_path(path): Sidecar(kind="onnx", model=config, info=infos[precision]).text()
+                  for precision, path in plan.files.items()})
+    for path, text in texts.items():
+        target = group.add(path, what="report" if "accuracy" in os.path.basename(path) else "sidecar")
+        write_temp(target, text.encode("utf-8"), group.output(target))
 
 
 def _check_paths(files: Mapping[str, str], reports: Sequence[str], model: str, weights: Optional[str],

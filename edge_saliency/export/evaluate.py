@@ -51,7 +51,7 @@ import numpy as np
 from .. import metrics
 from ..errors import UserError
 from ..preprocess import preprocess
-from .frames import Frame, photos
+from .frames import NamedImage, photos
 from .progress import Step
 
 log = logging.getLogger("edge_saliency")
@@ -87,7 +87,7 @@ def second_size(size: Sequence[int]) -> Tuple[int, int]:
 
 
 def eval_inputs(size: Sequence[int], mode: str, dynamic: bool = False,
-                frames: Optional[List[Frame]] = None) -> List[EvalInput]:
+                frames: Optional[List[NamedImage]] = None) -> List[EvalInput]:
     """Real frames (default: the held-out photos), pre-processed with the model's ``mode``, and random input
     at ``size``; for dynamic exports also a real frame at :func:`second_size` and a random batch of 2 there.
     The fp32 gate's inputs (``exact``): the first real frame and every random input (module docstring)."""

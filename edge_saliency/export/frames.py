@@ -25,7 +25,7 @@ from ..preprocess import read_image, to_rgb
 
 log = logging.getLogger("edge_saliency")
 
-Frame = Tuple[str, np.ndarray]  # (name, H×W×3 RGB uint8)
+NamedImage = Tuple[str, np.ndarray]  # (name, H×W×3 RGB uint8)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 BUILTIN_CALIBRATION = "photos"
 # natural photos for parity and the accuracy report (never used for calibration)
@@ -47,12 +47,12 @@ def _skimage_photo(name: str) -> np.ndarray:
     return np.ascontiguousarray(to_rgb(image))
 
 
-def photos(names: Sequence[str] = HELD_OUT_PHOTOS) -> List[Frame]:
+def photos(names: Sequence[str] = HELD_OUT_PHOTOS) -> List[NamedImage]:
     """scikit-image photos by name (RGB uint8)."""
     return [(name, _skimage_photo(name)) for name in names]
 
 
-def image_folder(folder: str, max_frames: Optional[int] = None) -> List[Frame]:
+def image_folder(folder: str, max_frames: Optional[int] = None) -> List[NamedImage]:
     names = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTENSIONS))
     if not names:
         raise UserError(
@@ -65,7 +65,7 @@ def image_folder(folder: str, max_frames: Optional[int] = None) -> List[Frame]:
     return [(name, read_image(os.path.join(folder, name))) for name in names]
 
 
-def video_frames(path: str, max_frames: Optional[int] = None) -> List[Frame]:
+def video_frames(path: str, max_frames: Optional[int] = None) -> List[NamedImage]:
     """Up to ``max_frames`` frames taken evenly over the video (every k-th decodable frame)."""
     cv2 = require("cv2", purpose="reading video")
     capture = cv2.VideoCapture(os.fspath(path))
@@ -74,7 +74,7 @@ def video_frames(path: str, max_frames: Optional[int] = None) -> List[Frame]:
     try:
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         step = max(1, count // max_frames) if (max_frames and count > 0) else 1
-        frames: List[Frame] = []
+        frames: List[NamedImage] = []
         index = 0
         while not max_frames or len(frames) < max_frames:
             ok, frame = capture.read()
@@ -90,7 +90,7 @@ def video_frames(path: str, max_frames: Optional[int] = None) -> List[Frame]:
     return frames
 
 
-def load_frames(source: str, max_frames: Optional[int] = None, split: Optional[str] = None) -> List[Frame]:
+def load_frames(source: str, max_frames: Optional[int] = None, split: Optional[str] = None) -> List[NamedImage]:
     """Frames from ``source`` (see the module docstring); a clear error for an empty or unreadable one."""
     if source == BUILTIN_CALIBRATION:
         frames = photos(CALIBRATION_PHOTOS)

@@ -21,12 +21,10 @@ from ..models.emlnet import INPUT_MULTIPLE
 from ..models.layers import resize, resize_override
 from ..models.weights import CONFIG_METADATA_KEY
 from ..plugins import upsample_op as contract
+from .options import DEFAULT_OPSET, MIN_OPSET, UPSAMPLE_MODES, check_graph_options  # noqa: F401 (re-exported)
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "saliency"
-DEFAULT_OPSET = 17
-MIN_OPSET = 17  # TensorRT 8.5 (JetPack 5.1) parses up to 17; per-channel Q/DQ needs >= 13
-UPSAMPLE_MODES = ("native", "plugin")
 EXPORTER = "torch.onnx.export (TorchScript, dynamo=False)"
 METADATA_PREFIX = "edge_saliency_"
 
@@ -80,10 +78,7 @@ def check_export_options(config: ModelConfig, input_size: Sequence[int], dynamic
                          opset: int) -> Tuple[int, int]:
     """Clear errors for options that cannot work; returns the checked (height, width)."""
     size = check_input_size(input_size, INPUT_MULTIPLE)
-    if upsample not in UPSAMPLE_MODES:
-        raise UserError("--upsample must be one of {}, got {!r}".format(", ".join(UPSAMPLE_MODES), upsample))
-    if opset < MIN_OPSET:
-        raise UserError("opset {} is too old: edge-saliency exports opset {} or newer".format(opset, MIN_OPSET))
+    check_graph_options(upsample, opset)
     decoder = config.decoder
     if dynamic and upsample == "plugin" and decoder is not None and decoder.output_size is not None \
             and decoder.resize_mode == "bilinear":

@@ -38,15 +38,13 @@ from .._lazy import require
 from ..errors import UserError
 from ..plugins import upsample_op as contract
 from .graph import INPUT_NAME, name_nodes, plugin_to_native
+from .options import CALIBRATION_METHODS as METHODS
+from .options import KEEP_FLOAT_STRIDE
 from .progress import Step
 
 log = logging.getLogger("edge_saliency")
 
-METHODS = ("minmax", "entropy", "percentile")
-DEFAULT_METHOD = "minmax"
-DEFAULT_PERCENTILE = 99.99
 QUANTIZED_OP_TYPES = ("Conv", "Add")
-KEEP_FLOAT_STRIDE = 2
 CHUNK = 4  # frames per calibration pass: the calibrator keeps every tensor of a chunk in memory...
 CHUNK_PIXELS = 256 * 320  # ...so large inputs go one frame at a time (the headline at 480×640: ~2-3 GB per frame)
 # histogram bins for entropy: TensorRT's calibrator uses 2048, but ORT's threshold search is quadratic in the bin

@@ -8,6 +8,8 @@ functions that use them. Everything here runs on Python 3.8 (JetPack 5).
   and ``compare_runners`` (Polygraphy-style).
 - :mod:`.sources` / :mod:`.sinks` — ``open_source(uri)``; video, window, maps and JSON-lines sinks.
 - :mod:`.pipeline` — :class:`~.pipeline.Pipeline` with bounded queues, the latest-frame policy for live
-  sources, batching and per-stage timing.
+  sources, batching and per-stage timing; its parts: :mod:`.options` (``PipelineOptions``), :mod:`.packet`
+  (one frame on its way), :mod:`.feeds` (the queues), :mod:`.stages` (pre-process, infer, post-process) and
+  :mod:`.summary` (timing samples, the end-of-run summary).
 - :mod:`.frames` — frame ↔ tensor geometry (stretch / letterbox) and the map post-processing.
 """

@@ -9,366 +9,28 @@ queued). Sinks run on the calling thread (OpenCV windows need it).
 Stop: :meth:`Pipeline.stop` ends capture and lets the frames in flight drain, so outputs are complete and
 playable; :meth:`Pipeline.abort` drops them. Timing is recorded per stage and end to end.
 """
-import dataclasses
 import logging
 import queue
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from ..atomic import OutputGroup
 from ..config import check_input_size
 from ..errors import UserError
-from ..preprocess import DEFAULT_MODE, check_available, check_mode
+from ..preprocess import DEFAULT_MODE, check_available
 from . import memory
-from .frames import (
-    OFFICIAL_SIGMA,
-    TemporalSmoother,
-    blur,
-    check_colormap,
-    heatmap,
-    map_view,
-    minmax,
-    overlay_small,
-    prepare_frame,
-    resize,
-    saliency_stats,
-    to_uint8,
-)
+from .feeds import _END, _POLL, AllFrames, Feed, LatestFrames, TrackedQueue, _finish, _get, _put
+from .options import HUD_MODES, POLICIES, PipelineOptions  # noqa: F401 (re-exported)
 from .packet import Packet
-from .runners.base import Runner, check_saliency_model, saliency_maps
+from .runners.base import Runner, check_saliency_model
 from .sinks import RunInfo, Sink, StreamInfo, needed_views
 from .sources import Source
+from .stages import Inferencer, Postprocessor, Preprocessor
+from .summary import SAMPLES, STAGES, Samples, Summary, _percentiles  # noqa: F401 (re-exported)
 
 log = logging.getLogger("edge_saliency.runtime")
 
-STAGES = ("capture", "preprocess", "infer", "postprocess", "output")
-POLICIES = ("auto", "latest", "all")
-HUD_MODES = ("auto", "on", "off")
-SAMPLES = 20000  # timing samples kept per stage (the summary covers the last SAMPLES frames)
-_END = object()
-_POLL = 0.05  # seconds between checks of the stop / abort flags while blocked
-
-
-@dataclasses.dataclass
-class PipelineOptions:
-    size: Optional[Tuple[int, int]] = None  # model input (h, w) for models with a dynamic size
-    letterbox: bool = False  # keep the aspect ratio (pad) instead of stretching like the official model
-    preprocess: Optional[str] = None  # how frames are resized (edge_saliency.preprocess); None: the model's own
-    blur_sigma: float = OFFICIAL_SIGMA  # px at 480×640; 0: off
-    minmax: bool = True
-    smooth: float = 1.0  # EMA weight of the new frame; 1: off
-    threshold: float = 0.5  # most-salient-region threshold, fraction of the peak
-    colormap: str = "jet"
-    alpha: float = 0.5
-    batch: Optional[int] = None  # frames per inference; None: the model's static batch, else 1
-    queue_size: int = 2
-    policy: str = "auto"  # auto: latest for live sources, all for files / images
-    max_frames: Optional[int] = None  # per source
-    hud: str = "auto"  # auto: on in windows only; on: also burnt into videos; off
-
-    def validate(self) -> None:
-        """Raise UserError naming the first invalid option and its valid values."""
-        if self.policy not in POLICIES:
-            raise UserError("--policy must be one of {}, got {!r}".format(", ".join(POLICIES), self.policy))
-        if self.hud not in HUD_MODES:
-            raise UserError("--hud must be one of {}, got {!r}".format(", ".join(HUD_MODES), self.hud))
-        if self.queue_size < 1:
-            raise UserError("--queue-size must be at least 1, got {}".format(self.queue_size))
-        if self.batch is not None and self.batch < 1:
-            raise UserError("--batch must be at least 1, got {}".format(self.batch))
-        if self.max_frames is not None and self.max_frames < 1:
-            raise UserError("--max-frames must be at least 1, got {}".format(self.max_frames))
-        if not 0.0 < self.threshold <= 1.0:
-            raise UserError("--threshold must be in (0, 1], got {}".format(self.threshold))
-        if self.blur_sigma < 0:
-            raise UserError("--blur must be >= 0 (0 turns it off), got {}".format(self.blur_sigma))
-        if not 0.0 <= self.alpha <= 1.0:
-            raise UserError("--alpha must be in [0, 1], got {}".format(self.alpha))
-        if self.preprocess is not None:
-            check_mode(self.preprocess)
-        check_colormap(self.colormap)
-        TemporalSmoother(self.smooth)
-
-
-class TrackedQueue(queue.Queue):
-    """A bounded queue that remembers its high-water mark."""
-
-    def __init__(self, maxsize: int) -> None:
-        super().__init__(maxsize)
-        self.high_water = 0
-
-    def _put(self, item: Any) -> None:
-        super()._put(item)
-        self.high_water = max(self.high_water, self._qsize())
-
-
-class LatestFrames:
-    """The latest-frame policy: one slot per stream; a new frame replaces an unread one (a drop)."""
-
-    def __init__(self, streams: int) -> None:
-        self._cond = threading.Condition()
-        self._slots: Dict[int, Any] = {}
-        self._open = set(range(streams))
-        self.dropped = 0
-        self.high_water = 0
-
-    def put(self, packet: Packet, abort: threading.Event) -> None:
-        """Keep ``packet`` as its stream's newest frame, replacing (and counting as dropped) an unread one."""
-        with self._cond:
-            if packet.stream in self._slots:
-                self.dropped += 1
-            self._slots[packet.stream] = packet
-            self.high_water = max(self.high_water, len(self._slots))
-            self._cond.notify()
-
-    def end(self, stream: int, abort: threading.Event) -> None:
-        """Mark the end of one stream."""
-        with self._cond:
-            self._open.discard(stream)
-            self._cond.notify()
-
-    def get(self, abort: threading.Event) -> Any:
-        """The pending packet captured first (streams hold one each), or the end marker when all ended (or on abort)."""
-        with self._cond:
-            while not self._slots:
-                if not self._open or abort.is_set():
-                    return _END
-                self._cond.wait(_POLL)
-            stream = min(self._slots, key=lambda s: self._slots[s].t_capture)
-            return self._slots.pop(stream)
-
-
-class AllFrames:
-    """Every frame, in order per stream: a bounded queue whose full state blocks the capture threads."""
-
-    def __init__(self, streams: int, size: int) -> None:
-        self._queue = TrackedQueue(size)
-        self._open = streams
-        self.dropped = 0
-
-    @property
-    def high_water(self) -> int:
-        """The most packets the queue held at once."""
-        return self._queue.high_water
-
-    def put(self, packet: Packet, abort: threading.Event) -> None:
-        """Queue a packet, waiting for room (files keep every frame)."""
-        _put(self._queue, packet, abort)
-
-    def end(self, stream: int, abort: threading.Event) -> None:
-        """Mark the end of one stream."""
-        _finish(self._queue, abort)
-
-    def get(self, abort: threading.Event) -> Any:
-        """The next packet in order, or the end marker once every stream has ended (or on abort)."""
-        while True:
-            item = _get(self._queue, abort)
-            if item is not _END:
-                return item
-            self._open -= 1
-            if self._open <= 0 or abort.is_set():
-                return _END
-
-
-def _put(q: "queue.Queue[Any]", item: Any, abort: threading.Event) -> None:
-    while not abort.is_set():
-        try:
-            q.put(item, timeout=_POLL)
-            return
-        except queue.Full:
-            continue
-
-
-def _finish(q: "queue.Queue[Any]", abort: threading.Event) -> None:
-    """Put the end marker, even into a full queue whose reader stopped after an abort."""
-    while True:
-        try:
-            q.put(_END, timeout=_POLL)
-            return
-        except queue.Full:
-            if abort.is_set():
-                try:
-                    q.get_nowait()
-                except queue.Empty:
-                    pass
-
-
-def _get(q: "queue.Queue[Any]", abort: threading.Event) -> Any:
-    while True:
-        try:
-            return q.get(timeout=_POLL)
-        except queue.Empty:
-            if abort.is_set():
-                return _END
-
-
-# -- stages (also run one at a time by benchmarks/pipeline_efficiency.py) --------------------------------
-
-
-class Preprocessor:
-    """The pre-processing stage: a frame to the model input with the model's own resize, and its geometry."""
-    def __init__(self, size: Tuple[int, int], letterbox: bool, mode: str) -> None:
-        self.size, self.letterbox, self.mode = size, letterbox, mode
-
-    def __call__(self, packet: Packet) -> Packet:
-        packet.x, packet.geometry = prepare_frame(packet.frame, self.size, self.mode, self.letterbox, bgr=True)
-        return packet
-
-
-class Inferencer:
-    """One batch through the runner. ``timed``: through ``infer_timed``, its parts (copy-in, infer, copy-out on the
-    runner's clock) kept in :attr:`parts` (``edge-saliency bench`` times the frame path with this same step)."""
-
-    def __init__(self, runner: Runner, timed: bool = False) -> None:
-        self.runner = runner
-        self.timed = timed
-        self.parts: Dict[str, Optional[float]] = {}
-
-    def __call__(self, packets: Sequence[Packet]) -> Sequence[Packet]:
-        x = packets[0].x if len(packets) == 1 else np.concatenate([p.x for p in packets], axis=0)
-        started = time.perf_counter()
-        if self.timed:
-            out, self.parts = self.runner.infer_timed(x)
-        else:
-            out = self.runner.infer(x)
-        maps = saliency_maps(out)
-        elapsed = time.perf_counter() - started
-        if maps.shape[0] != len(packets):
-            raise UserError("{} returned {} maps for {} frames".format(self.runner.name, maps.shape[0], len(packets)))
-        for packet, saliency in zip(packets, maps):
-            packet.raw, packet.batch, packet.x = saliency, len(packets), None
-            packet.timings["infer"] = elapsed
-        return packets
-
-
-class Postprocessor:
-    """Crop the letterbox, blur, min-max, smooth, statistics — all at the model's output resolution — then the
-    views: coloured at that resolution by table lookup, resized once to the frame, blended in uint8
-    (docs/performance.md). The uint8 map at frame size is made only when a view or sink needs it (``full_map``)."""
-
-    def __init__(self, options: PipelineOptions, views: Sequence[str], float_map: bool = False,
-                 full_map: bool = True) -> None:
-        self.options = options
-        self.views = list(views)
-        self.float_map = float_map
-        self.full_map = full_map or "map" in self.views
-        self.smoother = TemporalSmoother(options.smooth)
-
-    def __call__(self, packet: Packet) -> Packet:
-        options = self.options
-        assert packet.raw is not None and packet.geometry is not None
-        saliency = packet.geometry.crop(packet.raw)
-        if packet.raw.shape != packet.geometry.model_size:
-            raise UserError("the model returned {}x{} maps for {}x{} inputs; edge-saliency needs maps of the input "
-                            "size".format(*packet.raw.shape, *packet.geometry.model_size))
-        if options.blur_sigma > 0:
-            saliency = blur(saliency, options.blur_sigma)
-        if options.minmax:
-            saliency = minmax(saliency)
-        saliency = self.smoother(packet.stream, saliency)
-        packet.saliency = saliency
-        packet.stats = saliency_stats(saliency, packet.geometry, options.threshold)
-        size = packet.frame.shape[:2]
-        small = to_uint8(saliency)
-        if self.full_map:
-            packet.map_u8 = resize(small, size)
-        if self.float_map:
-            packet.map_float = resize(np.asarray(saliency, dtype=np.float32), size)
-        for view in self.views:
-            if view == "overlay":
-                packet.views[view] = overlay_small(packet.frame, small, options.alpha, options.colormap)
-            elif view == "side-by-side":
-                packet.views[view] = np.concatenate([packet.frame, heatmap(small, size, options.colormap)], axis=1)
-            else:
-                packet.views[view] = map_view(packet.map_u8)
-        packet.raw = None
-        return packet
-
-
-# -- summary ---------------------------------------------------------------------------------------------
-
-
-class Samples:
-    """The last ``size`` timing samples of a stage in a preallocated ring (float64): memory is fixed from the start,
-    where a deque of Python floats grows by about 32 bytes per frame until it is full."""
-
-    def __init__(self, size: int = SAMPLES) -> None:
-        self._values = np.full(size, np.nan)  # written now: resident from the start, not page by page
-        self._next = 0
-        self.count = 0
-
-    def append(self, value: float) -> None:
-        """Record one value (the oldest goes when the buffer is full)."""
-        self._values[self._next] = value
-        self._next = (self._next + 1) % len(self._values)
-        self.count = min(self.count + 1, len(self._values))
-
-    def values(self) -> np.ndarray:
-        """The values recorded (at most the buffer's size)."""
-        return self._values[:self.count] if self.count < len(self._values) else self._values
-
-    def __len__(self) -> int:
-        return self.count
-
-
-def _percentiles(samples: Any) -> Dict[str, float]:
-    if isinstance(samples, Samples):
-        samples = samples.values()
-    if not len(samples):
-        return {"p50_ms": 0.0, "p90_ms": 0.0, "mean_ms": 0.0}
-    values = np.asarray(samples, dtype=np.float64) * 1000.0
-    return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p90_ms": round(float(np.percentile(values, 90)), 3),
-            "mean_ms": round(float(values.mean()), 3)}
-
-
-@dataclasses.dataclass
-class Summary:
-    frames: int  # through the sinks
-    captured: int
-    dropped: int  # stale frames of live sources replaced by newer ones
-    skipped: int  # unreadable images / undecodable frames
-    wall_s: float
-    stages: Dict[str, Dict[str, float]]
-    latency: Dict[str, float]  # capture to sinks
-    batches: int
-    queue_high_water: Dict[str, int]
-    busy: Dict[str, float] = dataclasses.field(default_factory=dict)  # fraction of the wall time each stage worked
-    reconnects: int = 0
-    interrupted: bool = False
-    backend: str = ""
-
-    @property
-    def fps(self) -> float:
-        """Frames per second end to end."""
-        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
-
-    def to_dict(self) -> Dict[str, Any]:
-        """The summary as JSON-ready data (``run --summary-json``)."""
-        data = dataclasses.asdict(self)
-        data["fps"] = round(self.fps, 3)
-        return data
-
-    def lines(self) -> List[str]:
-        """The summary as the lines ``run`` prints: totals, then p50 / p90 / busy per stage."""
-        head = "{} frames in {:.1f} s: {:.1f} FPS end to end; captured {}, dropped {}, skipped {}".format(
-            self.frames, self.wall_s, self.fps, self.captured, self.dropped, self.skipped)
-        if self.batches and self.frames:
-            head += ", mean batch {:.1f}".format(self.frames / self.batches)
-        if self.reconnects:
-            head += ", reconnects {}".format(self.reconnects)
-        if self.interrupted:
-            head += " (stopped early)"
-        rows = [head, "  {:<12} {:>9} {:>9} {:>6}".format("stage", "p50 ms", "p90 ms", "busy")]
-        for name in STAGES:
-            stats = self.stages.get(name)
-            if stats:
-                rows.append("  {:<12} {:>9.2f} {:>9.2f} {:>5.0f}%".format(name, stats["p50_ms"], stats["p90_ms"],
-                                                                         100.0 * self.busy.get(name, 0.0)))
-        rows.append("  {:<12} {:>9.2f} {:>9.2f}".format("end to end", self.latency["p50_ms"], self.latency["p90_ms"]))
-        return rows
 
 
 # -- the pipeline ------------------------------------------------------------------------------------------
@@ -407,6 +69,9 @@ class Pipeline:
         self.stop_reason = ""
         self._stop = threading.Event()
         self._abort = threading.Event()
+        self._count_lock = threading.Lock()  # the capture threads share the counters
+        self._feed: Optional[Feed] = None  # capture -> pre-processing, made when run() starts
+        self._queues: Dict[str, Any] = {}  # each stage's output queue (its high-water mark goes in the summary)
         self._errors: List[BaseException] = []
         self._times: Dict[str, Samples] = {s: Samples() for s in STAGES}
         self._latency = Samples()
@@ -415,8 +80,8 @@ class Pipeline:
         self.frames = 0
         self.batches = 0
         self._fps_ema = 0.0
-        self._started = time.perf_counter()  # reset when run() starts
         self._last_done = 0.0
+        self._started = time.perf_counter()  # reset when run() starts
 
     def _model_size(self) -> Tuple[int, int]:
         fixed = self.runner.fixed_size
@@ -470,8 +135,7 @@ class Pipeline:
     @property
     def dropped(self) -> int:
         """Frames dropped so far because a newer frame of a live source replaced them."""
-        feed = getattr(self, "_feed", None)
-        return feed.dropped if feed is not None else 0
+        return self._feed.dropped if self._feed is not None else 0
 
     def _fail(self, exc: BaseException) -> None:
         self._errors.append(exc)
@@ -630,9 +294,8 @@ class Pipeline:
     def _run_threads(self, views: Sequence[str], float_map: bool, on_frame: Optional[Callable[[Packet], None]]) -> None:
         size = self.options.queue_size
         streams = len(self.sources)
-        feed: Any = LatestFrames(streams) if self.latest else AllFrames(streams, size)
+        feed: Feed = LatestFrames(streams) if self.latest else AllFrames(streams, size)
         self._feed = feed
-        self._count_lock = threading.Lock()
         to_infer = TrackedQueue(max(size, self.batch))
         to_post, to_sinks = TrackedQueue(max(size, self.batch)), TrackedQueue(size)
         self._queues = {"capture": feed, "preprocess": to_infer, "infer": to_post, "postprocess": to_sinks}
@@ -702,7 +365,6 @@ class Pipeline:
 
     def summary(self, wall: float) -> Summary:
         """The run's :class:`Summary` after ``wall`` seconds."""
-        queues = getattr(self, "_queues", {})
         return Summary(
             frames=self.frames,
             captured=self.captured,
@@ -712,7 +374,7 @@ class Pipeline:
             stages={name: _percentiles(samples) for name, samples in self._times.items() if samples},
             latency=_percentiles(self._latency),
             batches=self.batches,
-            queue_high_water={name: q.high_water for name, q in queues.items()},
+            queue_high_water={name: q.high_water for name, q in self._queues.items()},
             busy={name: round(seconds / wall, 4) for name, seconds in self._busy.items()} if wall > 0 else {},
             reconnects=sum(s.reconnects for s in self.sources),
             interrupted=self.stop_reason not in ("", "done"),

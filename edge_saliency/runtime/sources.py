@@ -50,11 +50,16 @@ def mask_url(text: str) -> str:
 
 
 @dataclasses.dataclass
-class Frame:
+class SourceFrame:
+    """One frame read from a source, in OpenCV's BGR order (unlike the RGB images of export and predict)."""
+
     image: np.ndarray  # H×W×3 BGR uint8
     index: int  # position in the source (counts on across loops and reconnects)
     timestamp: float  # seconds: media time for files and images, since opening for live sources
     name: Optional[str] = None  # image sources: the file's stem
+
+
+Frame = SourceFrame  # the former name, kept for code written against it
 
 
 @dataclasses.dataclass
@@ -298,7 +303,7 @@ def _natural_key(path: str) -> List[Any]:
 
 
 class Source:
-    """Base class. ``open()`` fails with one clear line; ``read()`` returns the next :class:`Frame` or None at
+    """Base class. ``open()`` fails with one clear line; ``read()`` returns the next :class:`SourceFrame` or None at
     the end; ``close()`` releases. ``stop_event`` interrupts waits (reconnect back-off)."""
 
     kind = "source"
@@ -322,7 +327,7 @@ class Source:
         """Open the source and return it; UserError naming the source and the fix when it cannot."""
         raise NotImplementedError
 
-    def read(self) -> Optional[Frame]:
+    def read(self) -> Optional[SourceFrame]:
         """The next frame, or None at the end of the source."""
         raise NotImplementedError
 
@@ -330,7 +335,7 @@ class Source:
         """Release what the source holds."""
         pass
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[SourceFrame]:
         """Every remaining frame, until the end of the source."""
         while True:
             frame = self.read()
@@ -491,17 +496,17 @@ class CaptureSource(Source):
         return self
 
     # -- reading --------------------------------------------------------------------------------------
-    def _frame(self, image: np.ndarray) -> Frame:
+    def _frame(self, image: np.ndarray) -> SourceFrame:
         if self.live:
             timestamp = time.monotonic() - self._started
         else:  # media time: frames are read in order
             timestamp = self._loop_offset + (self._position / self.fps if self.fps else float(self._position))
             self._position += 1
-        frame = Frame(image, self._index, round(timestamp, 6))
+        frame = SourceFrame(image, self._index, round(timestamp, 6))
         self._index += 1
         return frame
 
-    def read(self) -> Optional[Frame]:
+    def read(self) -> Optional[SourceFrame]:
         """The next frame, or None at the end (a live source reconnects first)."""
         if self._pending is not None:
             image, self._pending = self._pending, None
@@ -515,7 +520,7 @@ class CaptureSource(Source):
             return self._reconnect()
         return self._end_of_file()
 
-    def _end_of_file(self) -> Optional[Frame]:
+    def _end_of_file(self) -> Optional[SourceFrame]:
         read = self._position
         if self.frame_count and read < self.frame_count - 1:
             self.skipped += self.frame_count - read
@@ -536,7 +541,7 @@ class CaptureSource(Source):
             ok, image = self.capture.read() if self.capture.isOpened() else (False, None)
         return self._frame(image) if ok and image is not None else None
 
-    def _reconnect(self) -> Optional[Frame]:
+    def _reconnect(self) -> Optional[SourceFrame]:
         attempt = 0
         while self.reconnect < 0 or attempt < self.reconnect:
             attempt += 1
@@ -583,7 +588,7 @@ class ImageSource(Source):
         self.paths: List[str] = []
         self._position = 0
         self._index = 0
-        self._pending: Optional[Frame] = None
+        self._pending: Optional[SourceFrame] = None
 
     def open(self) -> "ImageSource":
         """List the images and read the first readable one; UserError when none can be read."""
@@ -596,7 +601,7 @@ class ImageSource(Source):
         self.opened = True
         return self
 
-    def read(self) -> Optional[Frame]:
+    def read(self) -> Optional[SourceFrame]:
         """The next readable image (unreadable ones are skipped with a warning), or None at the end."""
         if self._pending is not None:
             frame, self._pending = self._pending, None
@@ -615,7 +620,7 @@ class ImageSource(Source):
                 self.skipped += 1
                 log.warning("skipping %s: %s", path, problem or "not an image OpenCV can read")
                 continue
-            frame = Frame(image, self._index, round(self._index / self.fps, 6),
+            frame = SourceFrame(image, self._index, round(self._index / self.fps, 6),
                           os.path.splitext(os.path.basename(path))[0])
             self._index += 1
             return frame
@@ -666,14 +671,15 @@ def image_names(uri: str) -> Optional[List[str]]:
 
 
 def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
-                capture_size: Optional[Tuple[int, int]] = None, capture_fps: Optional[float] = None,
+                capture_wh: Optional[Tuple[int, int]] = None, capture_fps: Optional[float] = None,
                 flip: int = 0, image_fps: Optional[float] = None, stream_timeout: float = 10.0) -> Source:
     """Open the source ``uri`` names (see the module table); raises :class:`UserError` with one clear line.
 
     ``reconnect``: attempts for live sources when they drop (default 10 for network streams, 3 for cameras;
-    negative: forever); given explicitly, also for one that is down at the start. ``capture_size`` (W, H) /
-    ``capture_fps``: asked of cameras and CSI. ``image_fps``: the frame rate given to image sources (timestamps,
-    output video). ``stream_timeout``: seconds a network stream may stall opening (reading: half of it).
+    negative: forever); given explicitly, also for one that is down at the start. ``capture_wh`` (width, height:
+    the order cameras and V4L2 / nvarguscamerasrc take) / ``capture_fps``: asked of cameras and CSI. ``image_fps``:
+    the frame rate given to image sources (timestamps, output video). ``stream_timeout``: seconds a network stream
+    may stall opening (reading: half of it). Every other size in edge-saliency is (H, W).
     """
     start = reconnect if reconnect is not None else 0
     spec = parse_uri(uri)
@@ -696,8 +702,8 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
             raise UserError("no camera at {} ({}): cameras here: {}".format(
                 spec.uri, path, ", ".join(found) if found else "none"))
         props: List[Tuple[int, float]] = [(cv2.CAP_PROP_BUFFERSIZE, 1)]
-        if capture_size:
-            props += [(cv2.CAP_PROP_FRAME_WIDTH, capture_size[0]), (cv2.CAP_PROP_FRAME_HEIGHT, capture_size[1])]
+        if capture_wh:
+            props += [(cv2.CAP_PROP_FRAME_WIDTH, capture_wh[0]), (cv2.CAP_PROP_FRAME_HEIGHT, capture_wh[1])]
         if capture_fps:
             props.append((cv2.CAP_PROP_FPS, capture_fps))
         api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else None
@@ -713,7 +719,7 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
     else:
         require_gstreamer(spec.uri)
         if spec.kind == "csi":
-            width, height = capture_size or (1280, 720)
+            width, height = capture_wh or (1280, 720)
             pipeline = csi_pipeline(spec.target, width, height, capture_fps or 30.0, flip)
         else:
             pipeline = with_appsink(spec.target)

@@ -54,3 +54,45 @@ def test_console_script_runs_as_a_module():
     out = subprocess.run([sys.executable, "-m", "edge_saliency", "models", "--no-complexity"],
                          capture_output=True, text=True, check=True).stdout
     assert "emlnet-densenet161-nasnetlarge" in out
+
+
+def _parse(module, argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    module.register(parser.add_subparsers())
+    return parser.parse_args(argv)
+
+
+def test_build_engine_arguments_become_build_options():
+    from edge_saliency.cli import build_engine
+    from edge_saliency.engine.options import BuildOptions, ShapeRange
+
+    args = _parse(build_engine, ["build-engine", "m.onnx", "--precision", "int8", "--shape", "1x3x64x96",
+                                 "--workspace", "512", "--opt-level", "5", "--dla-core", "0", "--no-gpu-fallback",
+                                 "--no-tf32", "--typing", "strong", "--version-compatible", "--plugin", "p.so",
+                                 "--timing-cache", "t.cache"])
+    assert build_engine.build_options(args) == BuildOptions(
+        precision="int8", shapes={"image": ShapeRange((1, 3, 64, 96), (1, 3, 64, 96), (1, 3, 64, 96))},
+        workspace_mib=512, optimization_level=5, dla_core=0, gpu_fallback=False, tf32=False, typing="strong",
+        version_compatible=True, plugins=["p.so"], timing_cache="t.cache")
+    default = build_engine.build_options(_parse(build_engine, ["build-engine", "m.onnx"]))
+    assert default == BuildOptions(precision="")  # "": the ONNX file's own precision, decided by build_engine
+
+
+def test_run_arguments_become_pipeline_options():
+    from edge_saliency.cli import run
+    from edge_saliency.errors import UserError
+    from edge_saliency.runtime.options import PipelineOptions
+
+    args = _parse(run, ["run", "clip.mp4", "--size", "64x96", "--letterbox", "--preprocess", "opencv-area",
+                        "--blur", "0", "--no-minmax", "--smooth", "0.5", "--threshold", "0.7", "--colormap", "inferno",
+                        "--alpha", "0.3", "--batch", "2", "--queue-size", "4", "--policy", "latest",
+                        "--max-frames", "9", "--hud", "off", "--capture-resolution", "1280x720"])
+    assert run.pipeline_options(args) == PipelineOptions(
+        size=(64, 96), letterbox=True, preprocess="opencv-area", blur_sigma=0.0, minmax=False, smooth=0.5,
+        threshold=0.7, colormap="inferno", alpha=0.3, batch=2, queue_size=4, policy="latest", max_frames=9, hud="off")
+    assert args.capture_wh == (1280, 720)  # cameras take width x height; --size is height x width
+    assert run.pipeline_options(_parse(run, ["run", "clip.mp4"])) == PipelineOptions()
+    with pytest.raises(UserError, match="--queue-size"):
+        run.pipeline_options(_parse(run, ["run", "clip.mp4", "--queue-size", "0"]))

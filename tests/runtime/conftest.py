@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edge_saliency.runtime.runners.base import Runner
-from edge_saliency.runtime.sources import Frame, Source
+from edge_saliency.runtime.sources import Source, SourceFrame
 
 LITE_SIZE = (64, 96)
 
@@ -111,6 +111,6 @@ class ArraySource(Source):
         image = np.empty(self.shape, np.uint8)
         image[...] = (self._index * 7) % 256
         image[: self.shape[0] // 2, : self.shape[1] // 3] = 255  # a bright, salient corner
-        frame = Frame(image, self._index, self._index / self.fps)
+        frame = SourceFrame(image, self._index, self._index / self.fps)
         self._index += 1
         return frame

@@ -4,7 +4,9 @@ import json
 import subprocess
 import sys
 
-MODULES = ["edge_saliency.runtime", "edge_saliency.runtime.pipeline", "edge_saliency.runtime.sources",
+MODULES = ["edge_saliency.runtime", "edge_saliency.runtime.pipeline", "edge_saliency.runtime.feeds",
+           "edge_saliency.runtime.stages", "edge_saliency.runtime.summary", "edge_saliency.runtime.options",
+           "edge_saliency.runtime.packet", "edge_saliency.runtime.sources",
            "edge_saliency.runtime.sinks", "edge_saliency.runtime.frames", "edge_saliency.runtime.cuda",
            "edge_saliency.runtime.sample_clip", "edge_saliency.runtime.runners",
            "edge_saliency.runtime.runners.ort_runner", "edge_saliency.runtime.runners.trt_runner",

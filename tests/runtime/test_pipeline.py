@@ -321,3 +321,27 @@ def test_a_summary_that_cannot_be_written_takes_the_other_outputs_with_it(tmp_pa
                                                               FullDisk(str(tmp_path / "summary.json"))],
                  PipelineOptions()).run()
     assert os.listdir(tmp_path) == ["out.mp4"] and (tmp_path / "out.mp4").read_bytes() == b"previous video"
+
+
+def test_pipeline_state_exists_before_the_run_and_is_filled_by_it():
+    runner = FakeRunner().activate()
+    pipeline = Pipeline([ArraySource(12, live=True, period=0.001)], runner, [], PipelineOptions())
+    assert pipeline.dropped == 0  # no feed yet: nothing dropped, no AttributeError
+    before = pipeline.summary(0.0)
+    assert before.frames == 0 and before.queue_high_water == {}
+    after = pipeline.run()
+    assert after.frames + after.dropped == after.captured == 12
+    assert set(after.queue_high_water) == {"capture", "preprocess", "infer", "postprocess"}
+    assert after.queue_high_water["capture"] >= 1  # the latest-frame slot held a frame
+
+
+def test_the_split_modules_are_the_pipeline_modules_names():
+    # other code imports these from runtime.pipeline: the names there are the moved objects themselves
+    from edge_saliency.runtime import feeds, options, packet, pipeline, stages, summary
+
+    for module, names in ((feeds, ["TrackedQueue", "LatestFrames", "AllFrames"]), (packet, ["Packet"]),
+                          (options, ["PipelineOptions", "POLICIES", "HUD_MODES"]),
+                          (stages, ["Preprocessor", "Inferencer", "Postprocessor"]),
+                          (summary, ["Samples", "Summary", "STAGES", "SAMPLES", "_percentiles"])):
+        for name in names:
+            assert getattr(pipeline, name) is getattr(module, name), name
