@@ -3,6 +3,7 @@ import argparse
 import logging
 from typing import Any
 
+from ..vocabulary import AUTO, BUILD_BACKENDS, ENGINE_DIR, PRECISIONS
 from .common import add_plugin_argument, add_profile_arguments, add_subcommand
 
 log = logging.getLogger("edge_saliency")
@@ -12,20 +13,21 @@ def register(subparsers: Any) -> None:
     parser = add_subcommand(
         subparsers, "build-engine", run, help="build a TensorRT engine (or ONNX Runtime artifact) from an ONNX file",
         description="Build a TensorRT engine from an ONNX file exported by `edge-saliency export`, into the engine "
-                    "cache (engines/) with a JSON sidecar. Without TensorRT, --backend auto builds an optimized "
-                    "ONNX Runtime artifact instead.")
+                    "cache ({}/) with a JSON sidecar. Without TensorRT, --backend auto builds an optimized "
+                    "ONNX Runtime artifact instead.".format(ENGINE_DIR))
     parser.add_argument("onnx", help="ONNX file (fp32, fp16 or int8 Q/DQ, as exported)")
-    parser.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="",
+    parser.add_argument("--precision", choices=PRECISIONS, default="",
                         help="default: the ONNX file's own (an fp16 / int8 export builds fp16 / int8); with "
                              "TensorRT <= 10.x, fp16 also builds from an fp32 file")
     add_profile_arguments(parser)
     add_plugin_argument(parser)
-    parser.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime"), default="auto",
+    parser.add_argument("--backend", choices=(AUTO,) + BUILD_BACKENDS, default=AUTO,
                         help="auto: TensorRT when installed, else ONNX Runtime (default)")
     parser.add_argument("--provider", default=None,
                         help="ONNX Runtime execution provider for the fallback (default CPUExecutionProvider)")
-    parser.add_argument("--output", "-o", help="engine path (default: engines/<name>-<precision>-<key>.engine)")
-    parser.add_argument("--output-dir", default="engines", help="engine cache folder (default %(default)s)")
+    parser.add_argument("--output", "-o",
+                        help="engine path (default: {}/<name>-<precision>-<key>.engine)".format(ENGINE_DIR))
+    parser.add_argument("--output-dir", default=ENGINE_DIR, help="engine cache folder (default %(default)s)")
     parser.add_argument("--workspace", type=int, metavar="MIB", help="builder workspace limit in MiB")
     parser.add_argument("--opt-level", type=int, metavar="0-5", help="builder optimization level (TensorRT >= 8.6)")
     parser.add_argument("--timing-cache", metavar="PATH", help="timing cache file, read and updated")

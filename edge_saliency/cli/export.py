@@ -6,6 +6,7 @@ import os
 from typing import Any, Optional
 
 from ..errors import UserError
+from ..vocabulary import expand_precisions
 from .common import (
     add_export_weights_arguments,
     add_precision_argument,
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.model:
         raise UserError("give a model (preset, config .json or saved .safetensors), or --check FILE.onnx")
-    precisions = ["fp32", "fp16", "int8"] if "all" in args.precision else args.precision
+    precisions = expand_precisions(args.precision)
     output = args.output or _default_output(args.model, args.size)
     result = export_model(
         args.model, output, precisions=precisions, input_size=args.size, dynamic=args.dynamic,

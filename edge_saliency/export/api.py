@@ -85,6 +85,7 @@ from ..plugins import upsample_op as contract
 from ..plugins.ort_op import create_session
 from ..preprocess import mode_of, preprocess
 from ..sidecar import Sidecar, read_sidecar, sidecar_path
+from ..vocabulary import PRECISIONS
 from . import evaluate, fp16, graph, int8
 from .frames import BUILTIN_CALIBRATION, describe_source, frames_digest, load_frames, warn_if_few
 from .naming import report_paths, variant_path  # noqa: F401 (re-exported)
@@ -92,7 +93,6 @@ from .progress import Step
 
 log = logging.getLogger("edge_saliency")
 
-PRECISIONS = ("fp32", "fp16", "int8")
 DEFAULT_CALIBRATION_FRAMES = 128
 SOURCE_METADATA_KEY = graph.METADATA_PREFIX + "source"
 
