@@ -67,7 +67,7 @@ def model_file(name: str, size: List[int], folder: str) -> str:
 
 
 def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
-    from edge_saliency.bench.matrix import _cpu_seconds, other_cpu
+    from edge_saliency.bench.accounting import cpu_seconds, other_cpu
     from edge_saliency.cli.run import default_threads
     from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
     from edge_saliency.runtime.runners import create_runner
@@ -86,7 +86,7 @@ def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
     rss: List[List[float]] = []
     infer = np.zeros(args.frames)
     windows: List[Dict[str, Any]] = []
-    state = {"cpu": _cpu_seconds(), "wall": time.perf_counter()}
+    state = {"cpu": cpu_seconds(), "wall": time.perf_counter()}
 
     def on_frame(packet: Any) -> None:
         index = packet.index
@@ -94,7 +94,7 @@ def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
         if index % 100 == 0:
             rss.append([index, rss_kib()])
         if (index + 1) % 1000 == 0:
-            now, cpu = time.perf_counter(), _cpu_seconds()
+            now, cpu = time.perf_counter(), cpu_seconds()
             others, stolen = other_cpu(state["cpu"], cpu, now - state["wall"])
             windows.append({"frames": [index - 999, index + 1],
                             "infer_p50_ms": round(float(np.median(infer[index - 999:index + 1])), 3),

@@ -32,7 +32,7 @@ import numpy as np
 
 from .matlab_ops import EPS as MATLAB_EPS  # 2.220446049250313e-16
 from .matlab_ops import colon, imresize
-from .plugins.upsample_op import bilinear_resize
+from .resampling import bilinear_resize
 
 # numpy >= 2 renamed trapz (and 2.4 removed it); numpy 1.x, the one for Python 3.8, has only trapz
 _trapezoid = np.trapezoid if hasattr(np, "trapezoid") else np.trapz  # type: ignore[attr-defined]

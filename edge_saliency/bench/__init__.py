@@ -1,7 +1,9 @@
 """``edge-saliency bench``: latency, memory, frame-path stages, pipeline rate and accuracy over backend ×
 precision × input size × batch, written as schema-versioned JSON, CSV, markdown and a PNG plot.
 
-- :mod:`.matrix` — :class:`~.matrix.BenchOptions`, :func:`~.matrix.run_benchmark` (plan, export, run, accuracy);
+- :mod:`.matrix` — :class:`~.options.BenchOptions`, :func:`~.loop.run_benchmark`: the entry point, over
+  :mod:`.options`, :mod:`.probes` (what runs here), :mod:`.exports` (the ONNX export cache), :mod:`.loop` (the
+  run), :mod:`.accounting` (other processes' CPU time) and :mod:`.accuracy` (the accuracy column);
 - :mod:`.cell` — one cell in its own process (warm-up, timed iterations, memory, maps, stages, pipeline);
 - :mod:`.frame_path` — the stages of the frame path alone, and the streaming pipeline's rate;
 - :mod:`.stats` — latency statistics; :mod:`.schema` — the result document; :mod:`.report` — the files and

@@ -5,6 +5,7 @@ import sys
 from typing import Any
 
 from ..errors import UserError
+from ..vocabulary import ENGINE_DIR, MODEL_BACKENDS, PRECISIONS, expand_precisions
 from .common import add_export_weights_arguments, add_plugin_argument, add_subcommand, backbone_weights, parse_size
 
 DESCRIPTION = """Benchmark a model over backend (onnxruntime, tensorrt, torch) × precision (fp32, fp16, int8) ×
@@ -27,10 +28,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"),
                         help="print the ratio table B / A of two results and exit")
     matrix = parser.add_argument_group("matrix")
-    matrix.add_argument("--backend", nargs="+", default=["onnxruntime", "tensorrt", "torch"],
-                        choices=("onnxruntime", "tensorrt", "torch"), metavar="B",
+    matrix.add_argument("--backend", nargs="+", default=list(MODEL_BACKENDS), choices=MODEL_BACKENDS, metavar="B",
                         help="onnxruntime, tensorrt and/or torch (default: all three)")
-    matrix.add_argument("--precision", nargs="+", default=["all"], choices=("fp32", "fp16", "int8", "all"),
+    matrix.add_argument("--precision", nargs="+", default=["all"], choices=PRECISIONS + ("all",),
                         metavar="P", help="fp32, fp16, int8 or all (default: all)")
     matrix.add_argument("--size", nargs="+", type=parse_size, default=[], metavar="HxW",
                         help="input sizes, multiples of 32 (default: the model's, e.g. 480x640)")
@@ -63,7 +63,7 @@ def register(subparsers: Any) -> None:
     files.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     files.add_argument("--work-dir", default="bench-models", metavar="DIR",
                        help="where a preset's ONNX exports go and are reused from (default %(default)s)")
-    files.add_argument("--engine-dir", default="engines", metavar="DIR",
+    files.add_argument("--engine-dir", default=ENGINE_DIR, metavar="DIR",
                        help="TensorRT engine cache (default %(default)s)")
     files.add_argument("--calib", metavar="SOURCE",
                        help="int8 calibration frames for the export (default: the built-in photos)")
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                         "A.json B.json")
     from ..bench.matrix import BenchOptions, run_benchmark
 
-    precisions = ["fp32", "fp16", "int8"] if "all" in args.precision else list(dict.fromkeys(args.precision))
+    precisions = expand_precisions(args.precision)
     options = BenchOptions(
         model=args.model, backends=list(dict.fromkeys(args.backend)), precisions=precisions,
         sizes=list(dict.fromkeys(args.size)), batches=list(dict.fromkeys(args.batch)), device=args.device,

@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from ..engine.options import BACKENDS, PRECISIONS, TYPING_MODES, BuildOptions, shape_ranges  # standard library only
+from ..vocabulary import ENGINE_DIR
 from .common import add_plugin_argument, add_profile_arguments, add_subcommand
 
 log = logging.getLogger("edge_saliency")
@@ -13,16 +14,17 @@ def register(subparsers: Any) -> None:
     parser = add_subcommand(
         subparsers, "build-engine", run, help="build a TensorRT engine (or ONNX Runtime artifact) from an ONNX file",
         description="Build a TensorRT engine from an ONNX file exported by `edge-saliency export`, into the engine "
-                    "cache (engines/) with a JSON sidecar. Without TensorRT, --backend auto builds an optimized "
-                    "ONNX Runtime artifact instead.")
+                    "cache ({}/) with a JSON sidecar. Without TensorRT, --backend auto builds an optimized "
+                    "ONNX Runtime artifact instead.".format(ENGINE_DIR))
     parser.add_argument("onnx", help="ONNX file (fp32, fp16 or int8 Q/DQ, as exported)")
     add_build_arguments(parser)
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="auto: TensorRT when installed, else ONNX Runtime (default)")
     parser.add_argument("--provider", default=None,
                         help="ONNX Runtime execution provider for the fallback (default CPUExecutionProvider)")
-    parser.add_argument("--output", "-o", help="engine path (default: engines/<name>-<precision>-<key>.engine)")
-    parser.add_argument("--output-dir", default="engines", help="engine cache folder (default %(default)s)")
+    parser.add_argument("--output", "-o",
+                        help="engine path (default: {}/<name>-<precision>-<key>.engine)".format(ENGINE_DIR))
+    parser.add_argument("--output-dir", default=ENGINE_DIR, help="engine cache folder (default %(default)s)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the cache holds an up-to-date engine")
 
 

@@ -4,6 +4,7 @@ import re
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from ..vocabulary import PRECISIONS
 
 
 def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description: str = "") -> argparse.ArgumentParser:
@@ -60,9 +61,6 @@ def add_dataset_arguments(
                            help="split: a folder under images/ (SALICON: train, val), or all / train / val for "
                                 "datasets without split folders (every 10th image is val); default " + split)
     return group
-
-
-PRECISIONS = ("fp32", "fp16", "int8")
 
 
 def add_shape_arguments(parser: argparse.ArgumentParser, what: str = "model input") -> argparse._ArgumentGroup:

@@ -13,9 +13,9 @@ from ..export.options import (  # standard library only: cheap enough for regist
     DEFAULT_OPSET,
     DEFAULT_PERCENTILE,
     KEEP_FLOAT_STRIDE,
-    PRECISIONS,
     ExportOptions,
 )
+from ..vocabulary import expand_precisions
 from .common import (
     add_export_weights_arguments,
     add_precision_argument,
@@ -77,7 +77,7 @@ def export_options(args: argparse.Namespace) -> ExportOptions:
     """The :class:`~edge_saliency.export.options.ExportOptions` the arguments of :func:`add_export_arguments`
     ask for, validated."""
     options = ExportOptions(
-        precisions=list(PRECISIONS) if "all" in args.precision else args.precision, input_size=args.size,
+        precisions=expand_precisions(args.precision), input_size=args.size,
         dynamic=args.dynamic, upsample=args.upsample, opset=args.opset, simplify=not args.no_simplify,
         weights=args.weights, pretrained=args.pretrained, backbone_weights=backbone_weights(args.backbone_weights),
         seed=args.seed, calibration=args.calib, calibration_split=args.calib_split,

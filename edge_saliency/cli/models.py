@@ -3,12 +3,15 @@ import argparse
 import json
 from typing import Any, Dict, List, Optional
 
+from ..errors import UserError
 from ..models.registry import get_encoder_spec, get_preset, list_encoders, list_presets
 from .common import add_subcommand
 
 
 def register(subparsers: Any) -> None:
     parser = add_subcommand(subparsers, "models", run, help="list model presets and encoders")
+    parser.add_argument("filter", nargs="*", metavar="PATTERN",
+                        help="only names matching these shell-style patterns, e.g. 'emlnet-*' or '*lite*' (quote them)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument(
         "--no-complexity", action="store_true", help="skip parameter and GMAC counts (they need torch)"
@@ -33,8 +36,12 @@ def _table(rows: List[List[str]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    preset_names, encoder_names = list_presets(args.filter), list_encoders(args.filter)
+    if args.filter and not preset_names and not encoder_names:
+        raise UserError("no preset or encoder matches {}; presets: {}; encoders: {}".format(
+            " ".join(args.filter), ", ".join(list_presets()), ", ".join(list_encoders())))
     presets: List[Dict[str, Any]] = []
-    for name in list_presets():
+    for name in preset_names:
         config = get_preset(name)
         entry: Dict[str, Any] = {
             "name": name,
@@ -45,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             entry["complexity"] = _complexity(name)
         presets.append(entry)
     encoders: List[Dict[str, Any]] = []
-    for name in list_encoders():
+    for name in encoder_names:
         spec = get_encoder_spec(name)
         encoders.append({
             "name": name,
@@ -71,13 +78,16 @@ def run(args: argparse.Namespace) -> int:
             "{:.1f} M".format(c["params_m"]) if c else "n/a",
             "{:.1f} @ {}".format(c["gmacs"], c["at"]) if c else "n/a",
         ])
-    print(_table(rows))
+    if presets:
+        print(_table(rows))
     if missing_torch:
         print('(parameter and GMAC counts need torch: pip install "edge-saliency[export]")')
-    print()
+    if presets and encoders:
+        print()
     rows = [["encoder", "taps (channels / stride)", "readout", "weights"]]
     for e in encoders:
         taps = ", ".join("{} {}/{}".format(t, c, s) for t, c, s in zip(e["taps"], e["channels"], e["strides"]))
         rows.append([e["name"], taps, e["readout"], ", ".join(sorted(e["weights"]))])
-    print(_table(rows))
+    if encoders:
+        print(_table(rows))
     return 0

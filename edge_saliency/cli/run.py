@@ -9,6 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..errors import UserError
+from ..vocabulary import AUTO, BACKENDS, ENGINE_DIR, PRECISIONS
 from .common import add_plugin_argument, add_subcommand, parse_pair, parse_size
 
 if TYPE_CHECKING:
@@ -43,12 +44,12 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--model", "-m", metavar="MODEL_FILE",
                        help="an .onnx file, a TensorRT .engine, an ONNX Runtime artifact (build-engine), a "
                             ".safetensors model, or a preset name (random weights); default: classic backend")
-    model.add_argument("--backend", choices=("auto", "onnxruntime", "tensorrt", "torch", "classic"), default="auto",
+    model.add_argument("--backend", choices=(AUTO,) + BACKENDS, default=AUTO,
                        help="auto: by the model file (engine: tensorrt; .onnx: tensorrt with TensorRT and a GPU, else "
                             "onnxruntime; .safetensors/preset: torch; none: classic). Default %(default)s")
     model.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="ONNX Runtime / PyTorch device (auto: CUDA where available). Default %(default)s")
-    model.add_argument("--precision", choices=("fp32", "fp16", "int8"),
+    model.add_argument("--precision", choices=PRECISIONS,
                        help="PyTorch (default fp16 on CUDA, fp32 on CPU); the TensorRT build of an .onnx "
                             "(default: the ONNX file's); the ONNX Runtime TensorRT provider")
     model.add_argument("--size", type=parse_size, metavar="HxW",
@@ -84,7 +85,7 @@ def _add_tensorrt_arguments(parser: argparse.ArgumentParser) -> None:
     trt.add_argument("--trt-ep", action="store_true",
                      help="ONNX Runtime backend: put the TensorRT execution provider first (engines cached in "
                           "--engine-dir)")
-    trt.add_argument("--engine-dir", default="engines", help="engine cache folder (default %(default)s)")
+    trt.add_argument("--engine-dir", default=ENGINE_DIR, help="engine cache folder (default %(default)s)")
 
 
 def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:

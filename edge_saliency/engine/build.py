@@ -186,7 +186,7 @@ def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: Bu
                        provider: str, output: Any) -> dict:
     """ONNX Runtime's offline optimization of the graph, saved for ``provider`` (the runtime then loads it
     with graph optimizations off, so start-up skips the work)."""
-    from ..plugins.ort_op import check_plugin_inputs_float32, session_options
+    from ..plugins.ort_op import check_plugin_inputs_float32, create_session
 
     if options.precision != description.precision:
         raise UserError(
@@ -199,14 +199,17 @@ def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: Bu
             provider, ", ".join(onnxruntime.get_available_providers())))
     if description.plugin_nodes:
         check_plugin_inputs_float32(require("onnx").load(onnx_path, load_external_data=False))
-    so = session_options(with_plugin=description.plugin_nodes > 0)
-    so.log_severity_level = 3  # its "hardware specific optimizations" warning is why the key names the CPU
-    so.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.optimized_model_filepath = tmp
+    settings = {
+        "log_severity_level": 3,  # its "hardware specific optimizations" warning is why the key names the CPU
+        "graph_optimization_level": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        "optimized_model_filepath": tmp,
+    }
     try:
-        onnxruntime.InferenceSession(onnx_path, so, providers=[provider])
-    except Exception as exc:  # ONNX Runtime's own exception types, which do not say why a write failed
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        create_session(onnx_path, [provider], plugin=description.plugin_nodes > 0, settings=settings)
+    except UserError as exc:  # ONNX Runtime's own exception types (the cause) do not say why a write failed
+        if exc.__cause__ is None:
+            raise
+        first = (str(exc.__cause__).strip().splitlines() or [type(exc.__cause__).__name__])[0]
         blocked = write_blocked(tmp) if os.path.exists(tmp) else None
         if blocked is not None:
             raise output.error(os.strerror(blocked), blocked) from None

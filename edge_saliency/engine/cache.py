@@ -17,9 +17,10 @@ from .. import system
 from ..errors import UserError
 from ..hashing import file_sha256
 from ..sidecar import Sidecar
+from ..vocabulary import ENGINE_DIR
 from .options import BuildOptions
 
-DEFAULT_DIR = "engines"
+DEFAULT_DIR = ENGINE_DIR
 KEY_VERSION = 1  # bump when the key's recipe changes
 
 

@@ -5,10 +5,10 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from ..vocabulary import AUTO, BUILD_BACKENDS, PRECISIONS
 
-PRECISIONS = ("fp32", "fp16", "int8")
 TYPING_MODES = ("auto", "strong", "weak")
-BACKENDS = ("auto", "tensorrt", "onnxruntime")
+BACKENDS = (AUTO,) + BUILD_BACKENDS
 
 Shape = Tuple[int, ...]
 

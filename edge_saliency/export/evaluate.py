@@ -51,16 +51,14 @@ import numpy as np
 from .. import metrics
 from ..errors import UserError
 from ..preprocess import preprocess
+from ..vocabulary import TOLERANCES as _TOLERANCES
 from .frames import NamedImage, photos
 from .progress import Step
 
 log = logging.getLogger("edge_saliency")
 
-TOLERANCES: Dict[str, Dict[str, float]] = {
-    "fp32": {"rounding_ratio": 4.0, "atol": 1e-6},
-    "fp16": {"min_cc": 0.999},
-    "int8": {"min_cc": 0.98},
-}
+# the export gate of each precision, derived from the package's one tolerance table (edge_saliency.vocabulary)
+TOLERANCES: Dict[str, Dict[str, float]] = {p: t.export_gate() for p, t in _TOLERANCES.items()}
 PSEUDO_FIXATION_FRACTION = 0.01
 RANDOM_SEED = 0
 

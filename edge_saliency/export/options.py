@@ -8,8 +8,8 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 
 from ..config import check_input_size
 from ..errors import UserError
+from ..vocabulary import PRECISIONS
 
-PRECISIONS = ("fp32", "fp16", "int8")
 UPSAMPLE_MODES = ("native", "plugin")
 DEFAULT_OPSET = 17
 MIN_OPSET = 17  # TensorRT 8.5 (JetPack 5.1) parses up to 17; per-channel Q/DQ needs >= 13

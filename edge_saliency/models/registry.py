@@ -8,7 +8,9 @@ and head the official code uses for it, its input normalization and where its we
 Pure Python (no torch), so ``edge-saliency models`` and config handling work on a deployed Jetson.
 """
 import dataclasses
-from typing import Callable, Dict, List, Optional, Tuple
+import fnmatch
+import warnings
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..config import DecoderConfig, EncoderConfig, ModelConfig
 from ..errors import UnknownNameError
@@ -49,29 +51,53 @@ _ENCODERS: Dict[str, Callable[[], EncoderSpec]] = {}
 _PRESETS: Dict[str, Callable[[], ModelConfig]] = {}
 
 
+def _add(table: Dict[str, Callable[[], object]], kind: str, name: str, fn: Callable[[], object]) -> None:
+    """Register ``fn`` under ``name``; replacing an entry warns, as timm's registry does (it is legal: a user
+    may override a preset on purpose, but an accidental clash would silently change what a name builds)."""
+    if name in table and table[name] is not fn:
+        old = table[name]
+        warnings.warn("overwriting {} {!r} in the registry ({}.{}) with {}.{}; if this is not intended, register it "
+                      "under another name".format(kind, name, old.__module__, old.__qualname__, fn.__module__,
+                                                  fn.__qualname__), stacklevel=3)
+    table[name] = fn
+
+
 def register_encoder(fn: Callable[[], EncoderSpec]) -> Callable[[], EncoderSpec]:
-    """Decorator: register a function returning an :class:`EncoderSpec` under the function's name."""
-    _ENCODERS[fn.__name__] = fn
+    """Decorator: register an encoder under the function's name."""
+    _add(_ENCODERS, "encoder", fn.__name__, fn)  # type: ignore[arg-type]
     return fn
 
 
 def register_preset(name: str) -> Callable[[Callable[[], ModelConfig]], Callable[[], ModelConfig]]:
-    """Decorator: register a function returning a :class:`ModelConfig` as the preset ``name``."""
+    """Decorator: register a preset (a function returning its ModelConfig) under ``name``."""
     def wrap(fn: Callable[[], ModelConfig]) -> Callable[[], ModelConfig]:
-        _PRESETS[name] = fn
+        _add(_PRESETS, "preset", name, fn)  # type: ignore[arg-type]
         return fn
 
     return wrap
 
 
-def list_encoders() -> List[str]:
-    """The registered encoder names, sorted."""
-    return sorted(_ENCODERS)
+Filter = Union[str, Sequence[str]]
 
 
-def list_presets() -> List[str]:
-    """The registered preset names, sorted."""
-    return sorted(_PRESETS)
+def _matching(names: Sequence[str], filter: Filter) -> List[str]:
+    """``names`` matching any of the shell-style patterns in ``filter`` (fnmatch: ``*``, ``?``, ``[...]``;
+    case-insensitive); all of them for an empty filter."""
+    patterns = [filter] if isinstance(filter, str) else list(filter)
+    patterns = [p.lower() for p in patterns if p]
+    if not patterns:
+        return sorted(names)
+    return sorted(n for n in names if any(fnmatch.fnmatchcase(n.lower(), p) for p in patterns))
+
+
+def list_encoders(filter: Filter = "") -> List[str]:
+    """Registered encoder names, sorted; ``filter``: shell-style pattern(s), e.g. ``"*net*"``."""
+    return _matching(list(_ENCODERS), filter)
+
+
+def list_presets(filter: Filter = "") -> List[str]:
+    """Registered preset names, sorted; ``filter``: shell-style pattern(s), e.g. ``"emlnet-*"``."""
+    return _matching(list(_PRESETS), filter)
 
 
 def get_encoder_spec(name: str) -> EncoderSpec:

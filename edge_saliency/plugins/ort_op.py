@@ -8,7 +8,7 @@ float16 input aborts the process), so the fp16 export keeps plugin nodes in floa
 :func:`create_session` refuses a graph that feeds them float16.
 """
 import os
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from .._lazy import require
 from ..errors import UserError
@@ -101,24 +101,41 @@ def session_options(with_plugin: bool = True, threads: Optional[int] = None, opt
 
 
 def create_session(
-    model: ModelLike, providers: Optional[Sequence[str]] = None, threads: Optional[int] = None, optimize: bool = True
+    model: ModelLike, providers: Optional[Sequence[Any]] = None, threads: Optional[int] = None, optimize: bool = True,
+    plugin: Optional[bool] = None, settings: Optional[Dict[str, Any]] = None, config: Optional[Dict[str, str]] = None,
 ) -> Any:
     """An ``onnxruntime.InferenceSession`` for a path, serialized bytes or ModelProto; plugin nodes run
-    with the reference op. ``providers`` defaults to the CPU; ``optimize`` as in :func:`session_options`."""
+    with the reference op. ``providers`` defaults to the CPU; ``optimize`` as in :func:`session_options`.
+
+    ``plugin``: whether to register the reference op; None (default) reads the graph (with the onnx package)
+    to find plugin nodes and checks they get float32. The runtime passes True / False for a file whose
+    sidecar says, so ONNX Runtime alone opens it (the base install has no onnx package). ``settings``:
+    ``SessionOptions`` attributes (``log_severity_level``, ``optimized_model_filepath``, ...); ``config``:
+    session config entries (``session.intra_op.allow_spinning``, ...). A file ONNX Runtime cannot load is a
+    :class:`UserError` naming it, with ONNX Runtime's exception as its ``__cause__``.
+    """
     ort = require("onnxruntime", purpose="running ONNX models")
     if isinstance(model, str) and not os.path.isfile(model):
         raise UserError("ONNX file not found: {}".format(model))
-    proto = _load_proto(model)
-    with_plugin = bool(plugin_nodes(proto))
-    if with_plugin:
-        check_plugin_inputs_float32(proto)
-    source = model if isinstance(model, (str, bytes)) else proto.SerializeToString()
+    source: Any = model
+    if plugin is None or not isinstance(model, (str, bytes)):
+        proto = _load_proto(model)
+        if plugin is None:
+            plugin = bool(plugin_nodes(proto))
+            if plugin:
+                check_plugin_inputs_float32(proto)
+        source = model if isinstance(model, (str, bytes)) else proto.SerializeToString()
+    options = session_options(plugin, threads, optimize)  # a missing onnxruntime-extensions says so itself
+    for name, value in (settings or {}).items():
+        setattr(options, name, value)
+    for key, value in (config or {}).items():
+        options.add_session_config_entry(key, value)
     try:
-        options = session_options(with_plugin, threads, optimize)
         return ort.InferenceSession(source, options, providers=list(providers or ["CPUExecutionProvider"]))
     except Exception as exc:  # onnxruntime raises its own exception types
         name = model if isinstance(model, str) else "the ONNX model"
-        raise UserError("ONNX Runtime cannot load {}: {}".format(name, str(exc).splitlines()[0])) from exc
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError("ONNX Runtime cannot load {}: {}".format(name, first)) from exc
 
 
 __all__ = ["DOMAIN", "OP_TYPE", "check_plugin_inputs_float32", "create_session", "plugin_nodes", "register_op",

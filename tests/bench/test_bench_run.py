@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from edge_saliency.bench.matrix import BenchOptions, Models
+from edge_saliency.bench.exports import ExportCache
+from edge_saliency.bench.options import BenchOptions
 from edge_saliency.bench.schema import STAGES, load_result
 from edge_saliency.bench.stats import latency_stats
 from edge_saliency.cli import main
@@ -82,12 +83,12 @@ def test_the_exports_are_reused_and_a_static_file_skips_other_sizes(run, clip):
     folder, _ = run
     models = str(folder / "models")
     options = BenchOptions(model="emlnet-lite", precisions=["fp32", "int8"], work_dir=models)
-    exported = Models(options)
+    exported = ExportCache(options)
     assert exported._reusable(os.path.join(models, "emlnet-lite-64x96.onnx"), ["fp32", "int8"], (64, 96), False)
     assert not exported._reusable(os.path.join(models, "emlnet-lite-64x96.onnx"), ["fp32"], (96, 128), False)
-    pretrained = Models(BenchOptions(model="emlnet-lite", pretrained=True, work_dir=models))
+    pretrained = ExportCache(BenchOptions(model="emlnet-lite", pretrained=True, work_dir=models))
     assert not pretrained._reusable(os.path.join(models, "emlnet-lite-64x96.onnx"), ["fp32"], (64, 96), False)
-    onnx = Models(BenchOptions(model=os.path.join(models, "emlnet-lite-64x96-int8.onnx")))
+    onnx = ExportCache(BenchOptions(model=os.path.join(models, "emlnet-lite-64x96-int8.onnx")))
     assert onnx.base.endswith("emlnet-lite-64x96.onnx") and onnx.default_size == (64, 96)  # its fp32 reference
     assert onnx.onnx_file("int8", (64, 96), 1)[0].endswith("-int8.onnx")
     path, reason = onnx.onnx_file("fp32", (96, 128), 1)

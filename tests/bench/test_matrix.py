@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from edge_saliency import metrics
-from edge_saliency.bench.matrix import BenchOptions, add_accuracy, cell_device, plan_cells, reference_for
+from edge_saliency.bench.accuracy import add_accuracy, reference_for
+from edge_saliency.bench.options import BenchOptions
+from edge_saliency.bench.probes import cell_device, plan_cells
 from edge_saliency.bench.schema import Cell
 from edge_saliency.errors import UserError
 
@@ -107,11 +109,11 @@ def test_accuracy_column_matches_the_metrics_computed_directly():
 
 
 def test_other_processes_cpu_is_the_machines_busy_time_minus_ours():
-    from edge_saliency.bench.matrix import _cpu_seconds, other_cpu
+    from edge_saliency.bench.accounting import cpu_seconds, other_cpu
 
     # 10 s apart: the machine was busy 14 s (12 of them ours), and 3 s were stolen by the hypervisor
     assert other_cpu((100.0, 5.0, 40.0), (114.0, 8.0, 52.0), 10.0) == (pytest.approx(0.2), pytest.approx(0.3))
     assert other_cpu((100.0, 5.0, 40.0), (110.0, 5.0, 52.0), 10.0) == (0.0, 0.0)  # never negative
     assert other_cpu(None, (1.0, 0.0, 1.0), 1.0) == (None, None)
-    now = _cpu_seconds()
+    now = cpu_seconds()
     assert now is None or (now[0] > 0 and now[1] >= 0 and now[2] > 0)

@@ -32,6 +32,18 @@ def test_models_table(capsys):
     assert "emlnet-lite" in out and "x_stem_1 336/8" in out
 
 
+def test_models_takes_name_patterns(capsys):
+    assert main(["models", "--json", "*lite*"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in data["presets"]] == ["emlnet-lite"]
+    assert [e["name"] for e in data["encoders"]] == ["efficientnet_lite0"]
+    assert main(["models", "--no-complexity", "dense*"]) == 0
+    out = capsys.readouterr().out
+    assert "densenet161" in out and "emlnet-lite" not in out and "preset" not in out  # no empty preset table
+    assert main(["models", "vgg*"]) == 1
+    assert "no preset or encoder matches vgg*; presets: emlnet-" in capsys.readouterr().err
+
+
 def test_no_command_prints_help_and_fails(capsys):
     assert main([]) == 2
     assert "models" in capsys.readouterr().err

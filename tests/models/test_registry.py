@@ -47,3 +47,36 @@ def test_taps_are_not_modified_in_place_after_capture(name):
     assert len(snapshots) == len(taps)
     for tap, snapshot in zip(taps, snapshots):
         assert torch.equal(tap, snapshot)
+
+
+def test_list_filters_take_shell_patterns_as_timm_does():
+    assert list_presets("emlnet-*") == list_presets()  # every preset is an emlnet-...
+    assert list_presets("*lite*") == ["emlnet-lite"]
+    assert list_presets(["*RESNET50*", "emlnet-lite"]) == ["emlnet-lite", "emlnet-resnet50-official"]  # any, any case
+    assert list_encoders("dense*") == ["densenet161"] and list_encoders("nothing-*") == []
+    assert list_encoders("") == list_encoders() == sorted(list_encoders())
+
+
+def test_registering_a_taken_name_warns_and_replaces_it():
+    from edge_saliency.models import registry
+
+    before = dict(registry._PRESETS)
+    try:
+        @registry.register_preset("emlnet-lite-copy")
+        def first():
+            return get_preset("emlnet-lite")
+
+        with pytest.warns(UserWarning, match="overwriting preset 'emlnet-lite-copy'.*first.*second"):
+            @registry.register_preset("emlnet-lite-copy")
+            def second():
+                return get_preset("emlnet-resnet50-official")
+
+        assert get_preset("emlnet-lite-copy").name == get_preset("emlnet-resnet50-official").name
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            registry.register_preset("emlnet-lite-copy")(second)  # the same function again: nothing replaced
+    finally:
+        registry._PRESETS.clear()
+        registry._PRESETS.update(before)

@@ -242,6 +242,17 @@ def test_bad_addresses_and_unknown_streams(guarded):
         connection.close()
 
 
+def test_streams_beyond_max_clients_get_503(clip, tmp_path):
+    with serving(clip, tmp_path, OutputOptions(max_fps=30.0, max_clients=2, client_timeout=30.0)) as (sink, _, __):
+        open_streams = [get(sink, "/stream.mjpg") for _ in range(2)]
+        assert [response.status for _, response in open_streams] == [200, 200]
+        connection, response = get(sink, "/stream.mjpg")
+        assert response.status == 503
+        connection.close()
+        for connection, _ in open_streams:
+            connection.close()
+
+
 def test_a_stalled_client_is_dropped_while_twenty_others_and_the_pipeline_go_on(clip, tmp_path, monkeypatch):
     monkeypatch.setattr(http_module, "SEND_BUFFER", 4096)
     options = OutputOptions(max_fps=30.0, max_clients=21, client_timeout=1.0)
@@ -269,7 +280,9 @@ def test_a_stalled_client_is_dropped_while_twenty_others_and_the_pipeline_go_on(
             thread.start()
         ready.wait()
         connection, response = get(sink, "/stream.mjpg")  # the 22nd stream
-        assert response.status == 503
+        # refused while all 21 slots are taken; the stalled client may already be gone under load (1 s timeout),
+        # and then its slot is free again (the refusal itself: test_streams_beyond_max_clients_get_503)
+        assert response.status == 503 or sink.state.counters["clients_dropped"] >= 1, response.status
         connection.close()
         before = pipeline.frames
         for thread in readers:

@@ -241,3 +241,78 @@ def test_runners_take_the_models_preprocessing_from_its_sidecar(lite_files, tmp_
         assert runner.preprocess == "opencv-area"
     with create_runner(None) as runner:
         assert runner.preprocess == "opencv-linear"  # classic: no trained input, the fastest resize
+
+
+def test_activating_twice_is_an_error_and_metadata_needs_an_active_runner(tmp_path):
+    from edge_saliency.runtime.runners import TensorMetadata
+
+    path = tiny_conv_onnx(tmp_path / "m.onnx", size=(16, 24))
+    runner = create_runner(path, device="cpu")
+    with pytest.raises(UserError, match="not active.*get_input_metadata"):
+        runner.get_input_metadata()
+    with runner:
+        meta = runner.get_input_metadata()
+        assert meta == TensorMetadata(runner.input_name, (-1, 3, 16, 24), np.float32)  # a dynamic batch
+        assert meta.dtype == np.dtype(np.float32) and meta.name == "image"
+        with pytest.raises(UserError, match="already active"):
+            runner.activate()
+        assert runner.is_active  # the refused second activation left it as it was
+    runner.activate()  # once deactivated, it activates again
+    runner.deactivate()
+
+
+@pytest.mark.parametrize("shape, dtype, message", [((1, 0, 4), "float32", "positive or -1"),
+                                                   ((1, "h"), "float32", "not a sequence of integers"),
+                                                   ((1, 3), "not-a-dtype", "data type")])
+def test_tensor_metadata_is_checked(shape, dtype, message):
+    from edge_saliency.runtime.runners import TensorMetadata
+
+    with pytest.raises((ValueError, TypeError), match=message):
+        TensorMetadata("x", shape, dtype)
+    with pytest.raises(ValueError, match="name"):
+        TensorMetadata("", (1,), "float32")
+
+
+def test_a_runner_left_active_warns_when_collected(tmp_path):
+    import gc
+
+    from edge_saliency.runtime.runners import RunnerLeftActiveWarning
+
+    runner = create_runner(tiny_conv_onnx(tmp_path / "m.onnx", size=(16, 24)), device="cpu").activate()
+    with pytest.warns(RunnerLeftActiveWarning, match="never deactivated.*garbage-collected"):
+        del runner
+        gc.collect()
+    closed = create_runner(tiny_conv_onnx(tmp_path / "n.onnx", size=(16, 24)), device="cpu")
+    with closed:
+        pass
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RunnerLeftActiveWarning)
+        del closed  # deactivated: silent
+        gc.collect()
+
+
+def test_a_runner_left_active_warns_at_exit(tmp_path):
+    import subprocess
+    import sys
+
+    path = tiny_conv_onnx(tmp_path / "m.onnx", size=(16, 24))
+    code = ("import sys\nfrom edge_saliency.runtime.runners import create_runner\n"
+            "KEEP = create_runner(sys.argv[1], device='cpu').activate()\n")  # a module global: alive at exit
+    result = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("RunnerLeftActiveWarning") == 1 and "at exit" in result.stderr
+
+
+def test_an_onnx_file_on_tensorrt_is_built_when_the_runner_activates_not_before(tmp_path, monkeypatch):
+    from edge_saliency.runtime.runners import trt_runner
+
+    path = tiny_conv_onnx(tmp_path / "m.onnx", size=(16, 24))
+    calls = []
+    monkeypatch.setattr(trt_runner.EngineFromOnnx, "__call__", lambda self: calls.append(self.source) or "gone.engine")
+    runner = create_runner(path, "tensorrt", engine_dir=str(tmp_path / "engines"))
+    assert calls == [] and runner.path == path and runner.name == "m.onnx"  # created cheaply: nothing built
+    with pytest.raises(UserError, match="engine file not found: gone.engine"):
+        runner.activate()
+    assert calls == [path] and not runner.is_active

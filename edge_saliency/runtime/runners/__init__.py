@@ -6,7 +6,7 @@
 - ``onnxruntime``: an ``.onnx`` file or an ONNX Runtime artifact from ``build-engine``; CPU, or the CUDA /
   TensorRT execution providers.
 - ``tensorrt``: an ``.engine`` (its sidecar checked first), or an ``.onnx`` (engine built once into
-  ``engines/``); NVIDIA GPU.
+  ``engines/`` when the runner activates); NVIDIA GPU.
 - ``torch``: a ``.safetensors`` model saved by edge-saliency, or a preset name (random weights); CPU or CUDA.
 - ``classic``: no model; OpenCV's spectral-residual saliency; any CPU.
 
@@ -22,14 +22,27 @@ from typing import Any, Dict, List, Optional, Sequence
 from ... import system
 from ...errors import UserError
 from ...sidecar import read_sidecar
-from .base import TOLERANCES, Comparison, Runner, Tolerance, check_saliency_model, compare_runners, saliency_maps
+from ...vocabulary import AUTO, ENGINE_DIR
+from ...vocabulary import BACKENDS as _BACKENDS
+from .base import (
+    TOLERANCES,
+    Comparison,
+    Runner,
+    RunnerLeftActiveWarning,
+    TensorMetadata,
+    Tolerance,
+    check_saliency_model,
+    compare_runners,
+    saliency_maps,
+)
 
-__all__ = ["BACKENDS", "TOLERANCES", "Comparison", "Runner", "Tolerance", "available_backends", "check_saliency_model",
-           "choose_backend", "compare_runners", "create_runner", "model_kind", "saliency_maps"]
+__all__ = ["BACKENDS", "TOLERANCES", "Comparison", "Runner", "RunnerLeftActiveWarning", "TensorMetadata", "Tolerance",
+           "available_backends", "capabilities", "check_saliency_model", "choose_backend", "compare_runners",
+           "create_runner", "model_kind", "saliency_maps"]
 
 log = logging.getLogger("edge_saliency.runtime")
 
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch", "classic")
+BACKENDS = (AUTO,) + _BACKENDS
 ENGINE_EXTENSIONS = (".engine", ".plan", ".trt")
 MODEL_EXTENSIONS = (".onnx", ".safetensors") + ENGINE_EXTENSIONS
 # which backends can run which kind of model
@@ -74,14 +87,32 @@ def model_kind(model: Any) -> str:
                     "sidecar) or a preset name ({})".format(model, ", ".join(list_presets())))
 
 
+def capabilities(deep: bool = True) -> Dict[str, Any]:
+    """What this machine can run, the one probe of the backends: ``tensorrt`` (its version, or None), ``gpu``,
+    ``onnxruntime``, ``torch``, ``classic`` (OpenCV), found without importing them; with ``deep`` also
+    ``torch_cuda`` (imports torch) and ``ort_providers`` (imports onnxruntime)."""
+    find = importlib.util.find_spec
+    caps: Dict[str, Any] = {"tensorrt": system.tensorrt_version(), "gpu": system.gpu_info() is not None,
+                            "onnxruntime": find("onnxruntime") is not None, "torch": find("torch") is not None,
+                            "classic": find("cv2") is not None, "torch_cuda": False, "ort_providers": []}
+    if not caps["onnxruntime"]:
+        caps["onnxruntime_missing"] = True
+    if deep and caps["torch"]:
+        import torch
+
+        caps["torch_cuda"] = bool(torch.cuda.is_available())
+    if deep and caps["onnxruntime"]:
+        import onnxruntime
+
+        caps["ort_providers"] = list(onnxruntime.get_available_providers())
+    return caps
+
+
 def available_backends() -> Dict[str, bool]:
     """Which backends can run here (cheap probes; nothing heavy is imported)."""
-    return {
-        "tensorrt": system.tensorrt_version() is not None and system.gpu_info() is not None,
-        "onnxruntime": importlib.util.find_spec("onnxruntime") is not None,
-        "torch": importlib.util.find_spec("torch") is not None,
-        "classic": importlib.util.find_spec("cv2") is not None,
-    }
+    caps = capabilities(deep=False)
+    return {"tensorrt": caps["tensorrt"] is not None and caps["gpu"], "onnxruntime": caps["onnxruntime"],
+            "torch": caps["torch"], "classic": caps["classic"]}
 
 
 def choose_backend(kind: str, requested: str = "auto", available: Optional[Dict[str, bool]] = None) -> str:
@@ -110,35 +141,13 @@ def choose_backend(kind: str, requested: str = "auto", available: Optional[Dict[
     return "torch"
 
 
-def _engine_for_onnx(path: str, precision: Optional[str], input_size: Optional[Sequence[int]],
-                     batch: Optional[int], plugins: List[str], engine_dir: str) -> str:
-    """Build (or find in the engine cache) the TensorRT engine for an ONNX file."""
-    from ...engine.build import build_engine
-    from ...engine.onnx_info import describe_onnx
-    from ...engine.options import BuildOptions, ShapeRange
-
-    description = describe_onnx(path)
-    shapes = {}
-    for tensor in description.inputs:
-        if any(d < 0 for d in tensor["shape"]):
-            size = input_size or (description.sidecar.model.input_size if description.sidecar and
-                                  description.sidecar.model else None)
-            if size is None:
-                raise UserError("{} has a dynamic input size: give --size HxW".format(path))
-            shape = (batch or 1, 3, int(size[0]), int(size[1]))
-            shapes[tensor["name"]] = ShapeRange(shape, shape, shape)
-    options = BuildOptions(precision=precision or description.precision, shapes=shapes, plugins=list(plugins))
-    log.info("TensorRT engine for %s (built once, then reused from %s/)", path, engine_dir)
-    return build_engine(path, options, backend="tensorrt", output_dir=engine_dir).path
-
-
 def create_runner(model: Any = None, backend: str = "auto", *, device: str = "auto",
                   precision: Optional[str] = None, input_size: Optional[Sequence[int]] = None,
                   batch: Optional[int] = None, threads: Optional[int] = None, tensorrt_ep: bool = False,
                   cuda_api: str = "auto", cuda_graph: bool = False, allow_host_code: bool = False,
                   plugins: Optional[List[str]] = None, classic_method: str = "spectral-residual",
-                  engine_dir: str = "engines") -> Runner:
-    """A runner (not yet active) for ``model`` on ``backend``.
+                  engine_dir: str = ENGINE_DIR) -> Runner:
+    """A runner (not yet active: nothing is loaded or built until ``activate()``) for ``model`` on ``backend``.
 
     ``model``: a file path (.onnx, .engine/.plan, ONNX Runtime artifact, .safetensors), a preset name, an
     in-memory torch model, or None (classic). ``device``: auto | cpu | cuda (ONNX Runtime, PyTorch).
@@ -162,10 +171,9 @@ def create_runner(model: Any = None, backend: str = "auto", *, device: str = "au
         from .torch_runner import TorchRunner
 
         return TorchRunner(model, device=device, precision=precision, threads=threads)
-    from .trt_runner import TensorRTRunner
+    from .trt_runner import EngineFromOnnx, TensorRTRunner
 
-    path = model
-    if kind == "onnx":
-        path = _engine_for_onnx(model, precision, input_size, batch, list(plugins or []), engine_dir)
+    # an ONNX file's engine is built (or found in the cache) when the runner activates
+    path = EngineFromOnnx(model, precision, input_size, batch, plugins or [], engine_dir) if kind == "onnx" else model
     return TensorRTRunner(path, allow_host_code=allow_host_code, cuda_api=cuda_api, cuda_graph=cuda_graph,
                           input_size=input_size, batch=batch, plugins=plugins)

@@ -6,41 +6,72 @@ frees everything. The base class does what every backend shares: state checks, i
 the model's input shape, and splitting / padding a batch to what the model takes (a static batch, or a
 maximum batch).
 """
+import atexit
 import dataclasses
 import logging
+import warnings
+import weakref
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ...errors import InputShapeError, UserError
+from ...vocabulary import PRECISIONS, TOLERANCES, Tolerance, tolerance_for
 
 log = logging.getLogger("edge_saliency.runtime")
 
-PRECISIONS = ("fp32", "fp16", "int8")
+__all__ = ["PRECISIONS", "TOLERANCES", "Comparison", "Runner", "RunnerLeftActiveWarning", "TensorMetadata", "Tolerance",
+           "check_saliency_model", "compare_outputs", "compare_runners", "numpy_dtype", "saliency_maps",
+           "tolerance_for"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Tolerance:
-    """Outputs agree when |a − b| <= atol + rtol·|a| everywhere (numpy.allclose's rule)."""
+class TensorMetadata:
+    """One model tensor as the runner feeds or reads it: ``name``, ``shape`` (-1 for a dynamic dimension) and
+    numpy ``dtype``; checked when made, so a backend cannot report a malformed one."""
 
-    atol: float
-    rtol: float
+    name: str
+    shape: Tuple[int, ...]
+    dtype: Any = np.float32
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("a tensor needs a name, got {!r}".format(self.name))
+        try:
+            shape = tuple(int(d) for d in self.shape)
+        except (TypeError, ValueError):
+            raise ValueError("tensor '{}': shape {!r} is not a sequence of integers".format(
+                self.name, self.shape)) from None
+        if any(d == 0 or d < -1 for d in shape):
+            raise ValueError("tensor '{}': dimensions are positive or -1 (dynamic), got {}".format(
+                self.name, list(shape)))
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "dtype", np.dtype(self.dtype))
 
 
-# Outputs are saliency in [0, 1]. fp32 backends differ by summation order only; fp16 keeps ~3 decimal
-# digits through the network; int8 moves maps by a few percent of their range.
-TOLERANCES: Dict[str, Tolerance] = {
-    "fp32": Tolerance(atol=1e-4, rtol=1e-4),
-    "fp16": Tolerance(atol=2e-2, rtol=2e-2),
-    "int8": Tolerance(atol=8e-2, rtol=8e-2),
-}
+class RunnerLeftActiveWarning(UserWarning):
+    """A runner was activated and never deactivated: its model, sessions and device memory were not freed."""
+
+
+_ACTIVE: "weakref.WeakSet[Runner]" = weakref.WeakSet()
+
+
+@atexit.register
+def _warn_left_active() -> None:
+    for runner in list(_ACTIVE):
+        runner._warn_left_active("at exit")
 
 
 class Runner:
     """Base class: subclasses implement ``_activate``, ``_infer`` and ``_deactivate`` and set the I/O facts.
 
-    After activation: ``input_name``, ``input_shape`` (-1 for a dynamic dimension), ``input_dtype``,
-    ``output_name``, ``precision``; optional ``preferred_size`` (h, w) for models whose size is dynamic;
+    As in Polygraphy, construction is cheap (it records what to load: a path, or a lazy loader called in
+    ``activate``), ``activate()`` loads the model (activating an active runner is an error), and a runner left
+    active when it is garbage-collected or the interpreter exits warns (:class:`RunnerLeftActiveWarning`).
+
+    I/O facts, checked when set (after activation; :meth:`get_input_metadata` gives the input's):
+    ``input_name``, ``input_shape`` (-1 for a dynamic dimension), ``input_dtype``, ``output_name``,
+    ``precision``; optional ``preferred_size`` (h, w) for models whose size is dynamic;
     ``preprocess``: the model's pre-processing mode (its config's, see :mod:`edge_saliency.preprocess`;
     None when unknown);
     ``max_batch`` (None: any batch) and ``static_batch`` (True: every call must have exactly ``max_batch``);
@@ -53,32 +84,89 @@ class Runner:
     def __init__(self, name: str) -> None:
         self.name = name
         self.is_active = False
-        self.input_name = "input"
-        self.input_shape: Tuple[int, ...] = (-1, -1, -1, -1)
-        self.input_dtype: Any = np.float32
-        self.output_name = "output"
+        self._input = TensorMetadata("input", (-1, -1, -1, -1), np.float32)
+        self._output_name = "output"
         self.precision = "fp32"
         self.preferred_size: Optional[Tuple[int, int]] = None
         self.model_config: Any = None
         self.on_host = True
         self.preprocess: Optional[str] = None
-        self.max_batch: Optional[int] = None
+        self._max_batch: Optional[int] = None
         self.static_batch = False
         self._stage_clock: Any = None  # made by stage_clock(), closed by deactivate()
 
+    # -- I/O metadata ---------------------------------------------------------------------------------
+    def get_input_metadata(self) -> TensorMetadata:
+        """The model input's name, shape (-1: dynamic) and dtype; only while the runner is active."""
+        self._require_active("get_input_metadata()")
+        return self._input
+
+    @property
+    def input_name(self) -> str:
+        """The model input's name."""
+        return self._input.name
+
+    @input_name.setter
+    def input_name(self, value: str) -> None:
+        self._input = dataclasses.replace(self._input, name=value)
+
+    @property
+    def input_shape(self) -> Tuple[int, ...]:
+        """The model input's shape; -1 where a dimension is dynamic."""
+        return self._input.shape
+
+    @input_shape.setter
+    def input_shape(self, value: Sequence[int]) -> None:
+        self._input = dataclasses.replace(self._input, shape=tuple(value))
+
+    @property
+    def input_dtype(self) -> Any:
+        """The numpy dtype the model input takes."""
+        return self._input.dtype
+
+    @input_dtype.setter
+    def input_dtype(self, value: Any) -> None:
+        self._input = dataclasses.replace(self._input, dtype=value)
+
+    @property
+    def output_name(self) -> str:
+        """The saliency output's name."""
+        return self._output_name
+
+    @output_name.setter
+    def output_name(self, value: str) -> None:
+        if not isinstance(value, str) or not value:
+            raise ValueError("an output needs a name, got {!r}".format(value))
+        self._output_name = value
+
+    @property
+    def max_batch(self) -> Optional[int]:
+        """The largest batch the model takes (None: no limit known)."""
+        return self._max_batch
+
+    @max_batch.setter
+    def max_batch(self, value: Optional[int]) -> None:
+        if value is not None and (int(value) != value or value < 1):
+            raise ValueError("max_batch is a positive integer or None, got {!r}".format(value))
+        self._max_batch = None if value is None else int(value)
+
     # -- lifecycle ------------------------------------------------------------------------------------
     def activate(self) -> "Runner":
-        """Load the model and return the runner (a ``with`` block calls it)."""
-        if not self.is_active:
-            self._activate()
-            self.is_active = True
-            log.debug("activated %s", self.describe())
+        """Load the model; an error when the runner is already active (deactivate it first)."""
+        if self.is_active:
+            raise UserError("runner {} is already active: deactivate() it before activating it again (or use one "
+                            "with block)".format(self.name))
+        self._activate()
+        self.is_active = True
+        _ACTIVE.add(self)
+        log.debug("activated %s", self.describe())
         return self
 
     def deactivate(self) -> None:
         """Release the model and its buffers; the runner can be activated again."""
         if self.is_active:
             self.is_active = False
+            _ACTIVE.discard(self)
             self._deactivate()
         clock, self._stage_clock = self._stage_clock, None
         if clock is not None:
@@ -89,6 +177,23 @@ class Runner:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.deactivate()
+
+    def _require_active(self, what: str) -> None:
+        if not self.is_active:
+            raise UserError("runner {} is not active: call activate() (or use it in a with block) before {}".format(
+                self.name, what))
+
+    def _warn_left_active(self, when: str) -> None:
+        if getattr(self, "_warned_left_active", False):
+            return
+        self._warned_left_active = True
+        warnings.warn("runner {} was activated but never deactivated ({}): call deactivate() or use it in a with "
+                      "block, so its model and memory are freed".format(self.name, when), RunnerLeftActiveWarning,
+                      stacklevel=2)
+
+    def __del__(self) -> None:
+        if getattr(self, "is_active", False):  # __del__ may not run at all; when it does, say so
+            self._warn_left_active("garbage-collected")
 
     def describe(self) -> str:
         """One line: backend, model, precision, input name and shape."""
@@ -105,8 +210,7 @@ class Runner:
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
         """``x`` as an array of the runner's input rank and fixed dimensions; InputShapeError otherwise."""
-        if not self.is_active:
-            raise UserError("runner {} is not active: call activate() or use it in a with block".format(self.name))
+        self._require_active("infer()")
         x = np.asarray(x)
         if x.ndim != len(self.input_shape):
             raise InputShapeError("{} takes a rank-{} input {}, got shape {}".format(
@@ -197,12 +301,6 @@ def saliency_maps(output: np.ndarray) -> np.ndarray:
 
 
 # -- comparator ----------------------------------------------------------------------------------------
-
-
-def tolerance_for(*precisions: str) -> Tolerance:
-    """The looser of the tolerances of the precisions compared."""
-    known = [TOLERANCES[p] for p in precisions if p in TOLERANCES] or [TOLERANCES["fp32"]]
-    return Tolerance(max(t.atol for t in known), max(t.rtol for t in known))
 
 
 @dataclasses.dataclass

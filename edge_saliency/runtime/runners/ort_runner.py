@@ -15,6 +15,7 @@ from ..._lazy import require
 from ...errors import InputShapeError, UserError
 from ...plugins.upsample_op import OP_TYPE
 from ...sidecar import Sidecar, read_sidecar
+from ...vocabulary import ENGINE_DIR, PRECISIONS
 from .base import Runner, numpy_dtype
 
 log = logging.getLogger("edge_saliency.runtime")
@@ -25,7 +26,7 @@ Provider = Union[str, Tuple[str, Dict[str, Any]]]
 
 
 def choose_providers(device: str, available: Sequence[str], tensorrt_ep: bool = False, fp16: bool = False,
-                     device_id: int = 0, cache_dir: str = "engines") -> List[Provider]:
+                     device_id: int = 0, cache_dir: str = ENGINE_DIR) -> List[Provider]:
     """Execution providers in priority order for ``device`` given the providers this ONNX Runtime has."""
     if device not in DEVICES:
         raise UserError("--device must be one of {}, got {!r}".format(", ".join(DEVICES), device))
@@ -57,7 +58,7 @@ class OnnxRuntimeRunner(Runner):
 
     def __init__(self, path: str, device: str = "cpu", tensorrt_ep: bool = False, precision: Optional[str] = None,
                  threads: Optional[int] = None, spinning: bool = False, device_id: int = 0,
-                 cache_dir: str = "engines") -> None:
+                 cache_dir: str = ENGINE_DIR) -> None:
         super().__init__(os.path.basename(path))
         self.path = path
         self.device = device
@@ -70,17 +71,17 @@ class OnnxRuntimeRunner(Runner):
         self.session: Any = None
         self.providers: List[str] = []
 
-    def _session(self, ort: Any, providers: List[Provider], custom_ops: bool, optimized: bool) -> Any:
-        from ...plugins.ort_op import session_options  # registers the reference op for plugin nodes
+    def _session(self, providers: List[Provider], custom_ops: bool, optimized: bool) -> Any:
+        from ...plugins.ort_op import create_session  # registers the reference op for plugin nodes
 
-        # an artifact was optimized offline: load it as is
-        options = session_options(with_plugin=custom_ops, threads=self.threads, optimize=not optimized)
         # ONNX Runtime's own log lines are not the user's problem: its errors come back as exceptions that are
         # reported as one line (with -v its error lines show too)
-        options.log_severity_level = 3 if log.isEnabledFor(logging.DEBUG) else 4
-        if not self.spinning:  # idle intra-op threads would spin and steal the CPU from the other stages
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return ort.InferenceSession(self.path, options, providers=providers)
+        settings = {"log_severity_level": 3 if log.isEnabledFor(logging.DEBUG) else 4}
+        # idle intra-op threads would spin and steal the CPU from the other stages
+        config = {} if self.spinning else {"session.intra_op.allow_spinning": "0"}
+        # an artifact was optimized offline: load it as is
+        return create_session(self.path, providers, threads=self.threads, optimize=not optimized, plugin=custom_ops,
+                              settings=settings, config=config)
 
     def _activate(self) -> None:
         ort = require("onnxruntime", purpose="the ONNX Runtime backend")
@@ -99,16 +100,11 @@ class OnnxRuntimeRunner(Runner):
                                          self.cache_dir)
         custom_ops = bool(sidecar.info.get("custom_ops")) if optimized and sidecar else False
         try:
-            session = self._session(ort, providers, custom_ops, optimized)
-        except UserError:
-            raise
-        except Exception as exc:  # ONNX Runtime raises its own Fail / InvalidGraph / InvalidProtobuf types
-            message = str(exc)
-            if OP_TYPE in message and not custom_ops:
-                session = self._session(ort, providers, True, optimized)
-            else:
-                first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-                raise UserError("ONNX Runtime cannot load {}: {}".format(self.path, first)) from exc
+            session = self._session(providers, custom_ops, optimized)
+        except UserError as exc:  # ONNX Runtime's own Fail / InvalidGraph / ... is its cause
+            if exc.__cause__ is None or OP_TYPE not in str(exc.__cause__) or custom_ops:
+                raise
+            session = self._session(providers, True, optimized)  # plugin nodes: with the reference op
         self.session = session
         self.providers = list(session.get_providers())
         wanted = _provider_name(providers[0])
@@ -142,7 +138,7 @@ class OnnxRuntimeRunner(Runner):
         return [provider] if provider == CPU else [provider, CPU]
 
     def _precision(self, sidecar: Optional[Sidecar]) -> str:
-        if sidecar is not None and sidecar.info.get("precision") in ("fp32", "fp16", "int8"):
+        if sidecar is not None and sidecar.info.get("precision") in PRECISIONS:
             return str(sidecar.info["precision"])
         if self.input_dtype == np.float16:
             return "fp16"

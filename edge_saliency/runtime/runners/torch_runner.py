@@ -9,6 +9,7 @@ import numpy as np
 from ..._lazy import require
 from ...config import check_input_size
 from ...errors import UserError
+from ...vocabulary import TORCH_PRECISIONS
 from .base import Runner
 
 log = logging.getLogger("edge_saliency.runtime")
@@ -54,7 +55,7 @@ class TorchRunner(Runner):
             raise UserError("--device cuda: this PyTorch sees no CUDA GPU (CPU-only build, or no driver)")
         use_cuda = want == "cuda" or (want == "auto" and torch.cuda.is_available())
         precision = self.requested_precision or ("fp16" if use_cuda else "fp32")
-        if precision not in ("fp32", "fp16"):
+        if precision not in TORCH_PRECISIONS:
             raise UserError("the PyTorch backend runs fp32 or fp16 (int8 needs TensorRT), got {}".format(precision))
         if precision == "fp16" and not use_cuda:
             raise UserError("fp16 with PyTorch needs a CUDA GPU; use --precision fp32 on the CPU")

@@ -3,6 +3,9 @@ it, run with page-locked host buffers, device buffers and one CUDA stream:
 
     copy in (async) → execute_async_v3 (or a captured CUDA graph) → copy out (async) → synchronize
 
+The runner is created cheaply: given an ONNX file (:class:`EngineFromOnnx`, a lazy loader as in Polygraphy),
+the engine is built — or found in the engine cache — when the runner activates, then deserialized there.
+
 Shapes: a static engine runs as built; a dynamic one is set to the requested size / batch inside its
 optimization profile, and buffers are sized for that maximum once. With ``cuda_graph=True`` the execution is
 captured once into a CUDA graph and replayed (static shapes only; the batch is then static as well).
@@ -14,7 +17,7 @@ machines without a GPU. The real calls are thin and follow the TensorRT >= 8.5 t
 """
 import logging
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -23,6 +26,7 @@ from ...engine.trt_builder import dims_list
 from ...errors import InputShapeError, UserError
 from ...plugins.registration import libraries_to_load
 from ...sidecar import read_sidecar
+from ...vocabulary import ENGINE_DIR
 from ..cuda import CudaApi, CudaError, HostBuffer, load_cuda
 from .base import Runner, numpy_dtype
 
@@ -72,6 +76,37 @@ def plan_input_shape(engine_shape: Sequence[int], profile: Optional[Tuple[Shape,
     return tuple(shape)
 
 
+class EngineFromOnnx:
+    """A lazy loader: called (by :meth:`TensorRTRunner.activate`), it builds the TensorRT engine of an ONNX file
+    into the engine cache, or finds the one built before, and returns its path."""
+
+    def __init__(self, onnx_path: str, precision: Optional[str] = None, input_size: Optional[Sequence[int]] = None,
+                 batch: Optional[int] = None, plugins: Sequence[str] = (), engine_dir: str = ENGINE_DIR) -> None:
+        self.source = onnx_path
+        self.precision, self.input_size, self.batch = precision, input_size, batch
+        self.plugins, self.engine_dir = list(plugins), engine_dir
+
+    def __call__(self) -> str:
+        from ...engine.build import build_engine
+        from ...engine.onnx_info import describe_onnx
+        from ...engine.options import BuildOptions, ShapeRange
+
+        description = describe_onnx(self.source)
+        shapes = {}
+        for tensor in description.inputs:
+            if any(d < 0 for d in tensor["shape"]):
+                size = self.input_size or (description.sidecar.model.input_size if description.sidecar and
+                                           description.sidecar.model else None)
+                if size is None:
+                    raise UserError("{} has a dynamic input size: give --size HxW".format(self.source))
+                shape = (self.batch or 1, 3, int(size[0]), int(size[1]))
+                shapes[tensor["name"]] = ShapeRange(shape, shape, shape)
+        options = BuildOptions(precision=self.precision or description.precision, shapes=shapes,
+                               plugins=list(self.plugins))
+        log.info("TensorRT engine for %s (built once, then reused from %s/)", self.source, self.engine_dir)
+        return build_engine(self.source, options, backend="tensorrt", output_dir=self.engine_dir).path
+
+
 class _Binding:
     """One I/O tensor: its dtype, its allocated (maximum) shape, page-locked host and device memory."""
 
@@ -83,15 +118,18 @@ class TensorRTRunner(Runner):
     """A serialized TensorRT engine, its sidecar checked against this machine, run on a CUDA stream."""
     backend = "tensorrt"
 
-    def __init__(self, path: str, allow_host_code: bool = False, cuda_api: str = "auto", cuda_graph: bool = False,
+    def __init__(self, path: Union[str, Callable[[], str]], allow_host_code: bool = False, cuda_api: str = "auto",
+                 cuda_graph: bool = False,
                  input_size: Optional[Sequence[int]] = None, batch: Optional[int] = None,
                  plugins: Optional[List[str]] = None, device: int = 0,
                  cuda: Optional[CudaApi] = None, deserialize: Optional[Callable[..., Any]] = None,
                  describe_io: Optional[Callable[[Any], List[Dict[str, Any]]]] = None,
                  target: Optional[Target] = None) -> None:
-        super().__init__(os.path.basename(path))
+        # a path, or a lazy loader returning one (EngineFromOnnx); until activate() calls it, ``path`` is its source
+        self._loader = path if callable(path) else None
+        self.path: str = str(getattr(path, "source", "engine")) if callable(path) else path
+        super().__init__(os.path.basename(self.path))
         self.on_host = False  # device memory
-        self.path = path
         self.allow_host_code = allow_host_code
         self.cuda_api = cuda_api
         self.use_graph = cuda_graph
@@ -135,6 +173,8 @@ class TensorRTRunner(Runner):
         return libraries_to_load(sidecar.info)
 
     def _activate(self) -> None:
+        if self._loader is not None:
+            self.path = self._loader()
         if not os.path.isfile(self.path):
             raise UserError("engine file not found: {}".format(self.path))
         plugins = self._check_sidecar() + self.plugins

@@ -1,7 +1,6 @@
 import json
 
 from edge_saliency.cli import main
-from edge_saliency.engine.selftest import FAIL, OK, SKIP, run_selftest
 
 
 def test_inspect_onnx(tiny_onnx, capsys):
@@ -19,25 +18,6 @@ def test_inspect_built_artifact(tiny_onnx, tmp_path, capsys):
     assert out.startswith("onnxruntime: ") and "compatible    yes" in out and "image 1x3x32x48 float" in out
     assert main(["inspect", path, "--layers"]) == 1  # layers need a TensorRT engine
     assert "needs a TensorRT engine" in capsys.readouterr().err
-
-
-def test_selftest_on_this_machine_checks_onnxruntime_and_reports_what_is_missing():
-    result = run_selftest()
-    checks = {c.name: c for c in result["checks"]}
-    assert checks["ONNX Runtime, native upsample"].status == OK
-    assert checks["ONNX Runtime, native upsample"].detail.startswith("max abs diff")
-    if result["environment"]["tensorrt"] is None:
-        assert checks["TensorRT"].status == SKIP and "edge-saliency[tensorrt]" in checks["TensorRT"].detail
-        assert checks["TensorRT engines"].status == SKIP
-
-
-def test_selftest_fails_when_a_path_computes_wrong_numbers(monkeypatch):
-    from edge_saliency.engine import selftest
-
-    monkeypatch.setattr(selftest, "_reference", lambda x: selftest.upsample_op.bilinear_resize(
-        x, selftest.OUT_HW, align_corners=True))
-    checks = {c.name: c for c in run_selftest()["checks"]}
-    assert checks["ONNX Runtime, native upsample"].status == FAIL
 
 
 def test_inspect_takes_a_glob_over_the_cache_folder(tiny_onnx, tmp_path, capsys):
