@@ -31,6 +31,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import system
+from ..devices import check_device, parse_device
 from ..errors import UserError
 from ..sidecar import read_sidecar
 from .schema import BenchResult, Cell
@@ -39,7 +40,6 @@ log = logging.getLogger("edge_saliency")
 
 BACKENDS = ("onnxruntime", "tensorrt", "torch")
 PRECISIONS = ("fp32", "fp16", "int8")
-DEVICES = ("auto", "cpu", "cuda")
 REFERENCE_ORDER = ("torch", "onnxruntime", "tensorrt")
 SOURCE_KEYS = ("model", "weights_sha256", "pretrained", "backbone_weights", "seed")
 OTHER_CPU_WARNING = 0.2  # cores other processes used during a cell, on average, above which timings are flagged
@@ -76,8 +76,7 @@ class BenchOptions:
             bad = [v for v in values if v not in allowed]
             if bad or not values:
                 raise UserError("{} takes {}, got {}".format(name, ", ".join(allowed), ", ".join(bad) or "nothing"))
-        if self.device not in DEVICES:
-            raise UserError("--device must be one of {}, got {!r}".format(", ".join(DEVICES), self.device))
+        self.device = check_device(self.device)
         for name, value, low in (("--iterations", self.iterations, 1), ("--warmup", self.warmup, 0),
                                  ("--accuracy-frames", self.accuracy_frames, 1),
                                  ("--stage-frames", self.stage_frames, 0),
@@ -119,7 +118,9 @@ def capabilities() -> Dict[str, Any]:
 
 
 def cell_device(backend: str, precision: str, device: str, caps: Mapping[str, Any]) -> Tuple[Optional[str], str]:
-    """(the device a cell runs on, "") or (None, why it cannot run here)."""
+    """(the device a cell runs on, "cpu" or "cuda", and "") or (None, why it cannot run here). ``device``: auto,
+    cpu, cuda or cuda:N (the GPU number travels to the cell beside the plan: :func:`cell_spec`)."""
+    device = parse_device(device)[0]
     if backend == "tensorrt":
         if device == "cpu":
             return None, "TensorRT runs on NVIDIA GPUs only (--device cpu)"
@@ -196,8 +197,15 @@ class Models:
     """The ONNX file of each (precision, size, batch) and the source record of the PyTorch model."""
 
     def __init__(self, options: BenchOptions) -> None:
+        from ..models.source import ModelSource
+
         self.options = options
-        self.onnx_mode = options.model.lower().endswith(".onnx")
+        o = options
+        parsed = ModelSource.parse(o.model, o.weights, o.pretrained, o.backbone_weights, o.seed)
+        if parsed.kind in ("engine", "onnxruntime"):
+            raise UserError("{} is a {} built for one machine; bench exports and builds its own: give the model, "
+                            "or the exported .onnx it was built from".format(o.model, parsed.kind))
+        self.onnx_mode = parsed.kind == "onnx"
         self.files: Dict[Tuple[str, Tuple[int, int], bool], str] = {}
         self.source: Optional[Dict[str, Any]] = None
         self.weights_label = ""
@@ -210,10 +218,6 @@ class Models:
 
     def _describe_onnx(self) -> None:
         path = self.options.model
-        if not os.path.isfile(path):
-            raise UserError("ONNX file not found: {}".format(path))
-        if self.options.weights or self.options.pretrained or self.options.backbone_weights:
-            raise UserError("{} holds its weights; drop --weights / --pretrained / --backbone-weights".format(path))
         info, source = _onnx_input(path)
         reference = (info or {}).get("reference") or {}
         if info is not None and info.get("precision") not in (None, "fp32") and reference.get("file"):
@@ -360,7 +364,8 @@ def other_cpu(before: Optional[Tuple[float, float, float]], after: Optional[Tupl
 def cell_spec(cell: Cell, options: BenchOptions, models: Models, video: str, maps_path: str) -> Dict[str, Any]:
     return {
         "backend": cell.backend, "precision": cell.precision, "size": list(cell.size), "batch": cell.batch,
-        "device": cell.device, "threads": cell.threads, "model_file": cell.model_file, "source": models.source,
+        "device": cell.device, "gpu": parse_device(options.device)[1], "threads": cell.threads,
+        "model_file": cell.model_file, "source": models.source,
         "warmup": options.warmup, "iterations": options.iterations, "video": video,
         "accuracy_frames": options.accuracy_frames, "stage_frames": options.stage_frames,
         "pipeline_frames": options.pipeline_frames, "engine_dir": options.engine_dir,

@@ -9,7 +9,7 @@ import threading
 from typing import Any, List, Optional, Tuple
 
 from ..errors import UserError
-from .common import add_plugin_argument, add_subcommand, parse_pair, parse_size
+from .common import add_device_argument, add_plugin_argument, add_subcommand, parse_pair, parse_size
 
 log = logging.getLogger("edge_saliency")
 
@@ -37,8 +37,7 @@ def register(subparsers: Any) -> None:
     model.add_argument("--backend", choices=("auto", "onnxruntime", "tensorrt", "torch", "classic"), default="auto",
                        help="auto: by the model file (engine: tensorrt; .onnx: tensorrt with TensorRT and a GPU, else "
                             "onnxruntime; .safetensors/preset: torch; none: classic). Default %(default)s")
-    model.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                       help="ONNX Runtime / PyTorch device (auto: CUDA where available). Default %(default)s")
+    add_device_argument(model)
     model.add_argument("--precision", choices=("fp32", "fp16", "int8"),
                        help="PyTorch (default fp16 on CUDA, fp32 on CPU); the TensorRT build of an .onnx "
                             "(default: the ONNX file's); the ONNX Runtime TensorRT provider")
