@@ -388,20 +388,27 @@ def comparison_markdown(results: Dict[str, Any]) -> str:
                  for i, r in enumerate(rows)]
         lines.append("| {} | {} | {} |".format(LABELS[metric], " | ".join(texts),
                                                 "higher" if comparison["higher_is_better"][metric] else "lower"))
-    lines += ["", "| model | file | sha256 | input | backend | precision | pre-processing |", "|---" * 7 + "|"]
+    lines += ["", "| model | file (sha256) | weights (sha256) | input | backend | precision | pre-processing |",
+              "|---" * 7 + "|"]
     for label, model in zip(labels, results["models"]):
         info = model.get("model_info")
         if info is None:
             lines.append("| {} | {} | | | | | saved maps |".format(label, model["model"]))
             continue
-        entry = info["file"]
         lines.append("| {} | {} | {} | {}x{} | {} | {} | {} |".format(
-            label, entry.get("file") or entry.get("preset") or "official checkpoints", entry.get("sha256", ""),
+            label, _short(info["file"]), _short(info["weights"]) if info["weights"] else "in the file",
             info["input_size"][0], info["input_size"][1], info["backend"], info["precision"], info["preprocess"]))
     lines += ["", "Averaging: {}.".format(results["averaging"]), ""]
     lines += ["Conventions ({}):".format(results["convention"]), ""]
     lines += ["- {}: {}".format(LABELS[m], text) for m, text in results["conventions"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _short(entry: Dict[str, Any]) -> str:
+    """A file entry of ``model_info`` in a table cell: its name and the start of its sha256."""
+    if "file" in entry:
+        return "{} ({})".format(os.path.basename(entry["file"]), entry["sha256"][:12])
+    return "preset " + entry["preset"] if "preset" in entry else "official checkpoints"
 
 
 def _fmt(value: Optional[float]) -> str:
