@@ -159,3 +159,25 @@ def test_device_takes_the_one_vocabulary(models, capsys):
     with pytest.raises(SystemExit):
         main(["eval", models["lite.onnx"], "--data", models["data"], "--device", "gpu0"])
     assert "--device must be auto, cpu, cuda or cuda:N (N = GPU number), got 'gpu0'" in capsys.readouterr().err
+
+
+def test_the_readme_command_runs_as_written(models):
+    """README's "what fp16 / int8 cost" lines, run in a folder holding the lite*.onnx files they name."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "lite-int8.onnx --data" in b)
+    env = dict(os.environ, PYTHONPATH=root)
+    for line in block.strip().splitlines():
+        words = shlex.split(line, comments=True)
+        command = [sys.executable] + words[1:] if words[0] == "python" else \
+            [sys.executable, "-m", "edge_saliency"] + words[1:]
+        result = subprocess.run(command, cwd=models["root"], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, (line, result.stderr[-2000:])
+    results = json.load(open(os.path.join(models["root"], "lite-cost.json")))
+    assert [m["model_info"]["precision"] for m in results["models"]] == ["fp32", "fp16", "int8"]
+    assert "lite-int8.onnx" in result.stdout.splitlines()[0]
