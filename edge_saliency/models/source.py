@@ -234,11 +234,11 @@ class ModelSource:
             return self.sidecar.model
         if self.kind == "safetensors":
             assert self.path is not None
-            config = saved_config(self.path)
-            if config is None:
+            saved = saved_config(self.path)
+            if saved is None:
                 raise WeightsError("no model config for {}: expected {} or config metadata in the file".format(
                     self.path, sidecar_path(self.path)))
-            return config
+            return saved
         return None
 
     def trained_config(self) -> Optional[ModelConfig]:
@@ -328,7 +328,7 @@ class ModelSource:
         """``{"model": {"file", "sha256"}, "weights": {"file", "sha256"} | None}`` of the files it is made of."""
         model = {"file": self.path, "sha256": file_sha256(self.path)} if self.path else (
             {"preset": self.name} if self.kind == "preset" else {"files": self.official})
-        weights = None
+        weights: Optional[Dict[str, Any]] = None
         if self.weights and self.kind != "safetensors":
             weights = {"file": self.weights, "sha256": self.weights_sha256 or file_sha256(self.weights)}
         elif self.official:
@@ -399,7 +399,9 @@ class ModelSource:
         else:
             from .factory import create_model
 
-            model = create_model(self.config(), pretrained=self.pretrained,
+            config = self.config()
+            assert config is not None
+            model = create_model(config, pretrained=self.pretrained,
                                  backbone_weights=self.backbone_weights or None, weights=self.weights)
         if self.weights_file and not self.weights_sha256:
             self.weights_sha256 = file_sha256(self.weights_file)
