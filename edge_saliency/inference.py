@@ -9,7 +9,6 @@ output size. numpy + OpenCV here; the backend needs what it needs (torch only fo
 """
 import dataclasses
 import logging
-import os
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 from .config import check_input_size
@@ -153,7 +152,3 @@ def predict_files(
                 "fixations": item["fixations"],
             }
 
-
-def model_label(path: str) -> str:
-    """A short name for a model in tables: the file name, or the preset name."""
-    return os.path.basename(path.rstrip("/")) or path
