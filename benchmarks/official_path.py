@@ -38,6 +38,19 @@ def photo_paths():
     return [os.path.join(os.path.dirname(skimage.__file__), "data", name) for name in PHOTOS]
 
 
+def _predict(predict_files, model, files, files_dir, **kwargs):
+    """``predict``'s first map: through the runners (this version), or the in-memory model (older ones)."""
+    try:
+        from edge_saliency.inference import open_model
+        from edge_saliency.models.source import ModelSource
+    except ImportError:
+        return next(predict_files(model, files, device="cpu", workers=0, **kwargs))["saliency"]
+    source = ModelSource.official_checkpoints(*(os.path.join(files_dir, "res_{}.pth".format(k))
+                                                for k in ("imagenet", "places", "decoder")))
+    with open_model(source, device="cpu") as opened:
+        return next(predict_files(opened, files, workers=0, **kwargs))["saliency"]
+
+
 def dump(files_dir, out, modes):
     """Maps of the edge-saliency on sys.path (old or new), for every photo: ``predict`` at the image size (and
     at the model size where supported), and the runtime per pre-processing mode ("model": the model's own)."""
@@ -59,10 +72,9 @@ def dump(files_dir, out, modes):
     for path in photo_paths():
         name = os.path.splitext(os.path.basename(path))[0]
         files = [SampleFiles(name, path)]
-        maps[name + "/predict"] = next(predict_files(model, files, device="cpu", workers=0))["saliency"]
+        maps[name + "/predict"] = _predict(predict_files, model, files, files_dir)
         if "model" in modes:
-            maps[name + "/predict-model"] = next(predict_files(model, files, device="cpu", workers=0,
-                                                               map_size="model"))["saliency"]
+            maps[name + "/predict-model"] = _predict(predict_files, model, files, files_dir, map_size="model")
         for mode in modes:
             runner = create_runner(model, "torch", device="cpu").activate()
             options = PipelineOptions() if mode in ("model", "old") else PipelineOptions(preprocess=mode)

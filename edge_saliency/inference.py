@@ -1,66 +1,121 @@
-"""Saliency maps from a PyTorch EML-Net for image files: loading a model the way the CLI names it, batched
-prediction with the model's own pre-processing, and the official post-processing, at each image's own size
-or at the model's output size (``edge-saliency predict`` and ``eval``). Needs torch (the ``[export]``
-extra)."""
+"""Saliency maps for image files through the runners ``run`` uses (``edge-saliency predict`` and ``eval``).
+
+Any model kind (:mod:`edge_saliency.models.source`: a preset with ``--weights``, a ``.safetensors``, an ONNX
+file in fp32 / fp16 / int8, an ONNX Runtime artifact, a TensorRT engine) is opened with
+:func:`open_model`: the backend that runs it (ONNX Runtime, PyTorch, TensorRT), the input size (the model's
+own unless ``--size`` is given) and the model's own pre-processing. :func:`predict_files` then feeds it
+batches of images and applies the official post-processing, at each image's own size or at the model's
+output size. numpy + OpenCV here; the backend needs what it needs (torch only for PyTorch models).
+"""
 import dataclasses
 import logging
-import os
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
-
-import torch
-from torch.utils.data import DataLoader
 
 from .config import check_input_size
 from .data.datasets import SampleFiles
+from .data.images import ImageDataset, batches
 from .errors import UserError
-from .models import create_model, load_model, load_state, read_checkpoint
-from .models.emlnet import EMLNet
+from .models.source import ModelSource
 from .postprocess import MAP_SIZES, OFFICIAL_SIGMA, postprocess
-from .training.dataset import ImageDataset, collate_images, worker_error
-from .training.distributed import pick_device
+from .preprocess import DEFAULT_MODE, check_available
 
 log = logging.getLogger("edge_saliency")
 
 
-def load_inference_model(
-    model: str, weights: Optional[str] = None, input_size: Optional[Sequence[int]] = None
-) -> Tuple[EMLNet, bool]:
-    """(model in eval mode, whether it holds trained weights).
+@dataclasses.dataclass
+class OpenModel:
+    """An active runner with the size and pre-processing its images get, and where each comes from."""
 
-    ``model``: a ``.safetensors`` file saved by edge-saliency (its config comes along), or a preset name /
-    config ``.json`` together with ``weights`` (a ``.safetensors`` or a ``weights_only`` torch state dict of
-    that model). ``input_size`` overrides the config's nominal input size (what images are resized to).
-    """
-    overrides: Dict[str, Any] = {}
-    if input_size is not None:
-        overrides["input_size"] = check_input_size(input_size)
-    if model.endswith(".safetensors"):
-        if weights:
-            raise UserError("{} already holds weights; --weights goes with a preset name or a config .json".format(
-                model))
-        net = load_model(model)
-        if overrides:
-            net.config = dataclasses.replace(net.config, **overrides)
-        return net.eval(), True
-    if model.endswith(".json") and not os.path.isfile(model):
-        raise UserError("model config not found: {}".format(model))
-    net = create_model(model, **overrides)
-    if weights is None:
-        return net, False
-    load_state(net, read_checkpoint(weights), what=weights)
-    return net.eval(), True
+    source: ModelSource
+    runner: Any  # an active edge_saliency.runtime.runners.Runner
+    size: Tuple[int, int]  # (H, W) of the model input
+    size_origin: str
+    preprocess: str
+    preprocess_origin: str
+
+    def describe(self) -> str:
+        """The one line predict / eval print: what runs, on what, at which size, with which pre-processing."""
+        return "{}: {}; input {}x{} ({}), pre-processing {} ({})".format(
+            self.source.name, self.runner.describe(), self.size[0], self.size[1], self.size_origin,
+            self.preprocess, self.preprocess_origin)
+
+    def record(self) -> Dict[str, Any]:
+        """What a result JSON records about the model: its file and weights with their sha256, the input
+        size, backend, precision and pre-processing."""
+        sums = self.source.checksums()
+        return {
+            "name": self.source.name,
+            "kind": self.source.kind,
+            "file": sums["model"],
+            "weights": sums["weights"],
+            "input_size": list(self.size),
+            "input_size_from": self.size_origin,
+            "backend": self.runner.backend,
+            "precision": self.runner.precision,
+            "runner": self.runner.describe(),
+            "preprocess": self.preprocess,
+            "preprocess_from": self.preprocess_origin,
+        }
+
+    def close(self) -> None:
+        self.runner.deactivate()
+
+    def __enter__(self) -> "OpenModel":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
-def warn_if_untrained(trained: bool, model: str) -> None:
-    if not trained:
+def open_model(model: Any, weights: Optional[str] = None, input_size: Optional[Sequence[int]] = None,
+               backend: str = "auto", device: str = "auto", precision: Optional[str] = None,
+               threads: Optional[int] = None, engine_dir: str = "engines") -> OpenModel:
+    """Parse ``model`` (with ``weights`` for a preset or config), create and activate its runner, and settle
+    the input size: ``input_size`` when given (a static ONNX file / engine must have it), else the model's own
+    (its static input shape, the ONNX export size, the size saved with the weights, the config's).
+    PyTorch models run in fp32 unless ``precision`` says otherwise."""
+    from .runtime.runners import create_runner
+
+    source = ModelSource.parse(model, weights)
+    size = check_input_size(input_size, hint=" (EML-Net sizes are multiples of 32)") if input_size else None
+    if source.is_torch and precision is None:
+        precision = "fp32"  # the reference; run's default (fp16 on a GPU) is a speed choice
+    if not source.is_torch and not source.trained:  # (the PyTorch runner says so itself)
         log.warning("warning: %s has random readouts and decoder (no --weights): the maps show the pipeline, "
-                    "not saliency", model)
+                    "not saliency", source.name)
+    runner = create_runner(source, backend, device=device, precision=precision, input_size=size, threads=threads,
+                           engine_dir=engine_dir)
+    runner.activate()
+    try:
+        chosen, origin = _input_size(source, runner, size)
+        mode = runner.preprocess or source.preprocess
+        mode_origin = "the model's" if mode else "the default: the model records none"
+        mode = check_available(mode or DEFAULT_MODE)
+    except BaseException:
+        runner.deactivate()
+        raise
+    return OpenModel(source, runner, chosen, origin, mode, mode_origin)
+
+
+def _input_size(source: ModelSource, runner: Any, size: Optional[Tuple[int, int]]) -> Tuple[Tuple[int, int], str]:
+    fixed = runner.fixed_size
+    if size is not None:
+        if fixed is not None and tuple(fixed) != tuple(size):
+            raise UserError("{} takes {}x{} inputs only (a static export): drop --size, or export it again with "
+                            "--size {}x{} (or --dynamic)".format(source.name, fixed[0], fixed[1], size[0], size[1]))
+        return (int(size[0]), int(size[1])), "--size"
+    own = source.input_size
+    if fixed is not None:
+        return (int(fixed[0]), int(fixed[1])), source.size_origin if own == tuple(fixed) else "its input shape"
+    preferred = runner.preferred_size or own
+    if preferred is None:
+        raise UserError("{} has a dynamic input size and records none: give --size HxW".format(source.name))
+    return (int(preferred[0]), int(preferred[1])), source.size_origin
 
 
 def predict_files(
-    model: EMLNet,
+    model: OpenModel,
     files: Sequence[SampleFiles],
-    device: str = "auto",
     batch_size: int = 4,
     workers: int = 2,
     sigma: float = OFFICIAL_SIGMA,
@@ -70,31 +125,30 @@ def predict_files(
     """For every image: ``{"name", "saliency" (uint8, official post-processing), "raw" (the model's float
     map), "shape", "density", "fixations"}`` (annotations only when asked).
 
-    Images are stretched to ``model.config.input_size`` (RGB in [0, 1]) with the model's pre-processing
-    (``model.config.preprocess``); ``sigma`` is the post-processing blur at 480×640 (0 switches it off);
-    ``map_size``: ``"image"`` resizes each map to its image's size, ``"model"`` keeps the model's output size
-    (480×640 for the official model: the official script's map).
+    Images are stretched to ``model.size`` (RGB in [0, 1]) with ``model.preprocess``, decoded ahead by
+    ``workers`` threads; ``sigma`` is the post-processing blur at 480×640 (0 switches it off); ``map_size``:
+    ``"image"`` resizes each map to its image's size, ``"model"`` keeps the model's output size (480×640 for
+    the official model: the official script's map).
     """
+    import numpy as np
+
     if map_size not in MAP_SIZES:
         raise UserError("map size must be one of {}, got {!r}".format(", ".join(MAP_SIZES), map_size))
-    torch_device = pick_device(device, 0)
-    model = model.to(torch_device).eval()
-    size = model.config.input_size
-    loader = DataLoader(ImageDataset(files, size, model.config.preprocess, annotations=annotations),
-                        batch_size=batch_size, num_workers=workers, collate_fn=collate_images)
-    with torch.no_grad():
-        try:
-            for batch in loader:
-                output = model(batch["image"].to(torch_device)).float().cpu().numpy()[:, 0]
-                for i, raw in enumerate(output):
-                    shape = tuple(int(v) for v in batch["shape"][i])
-                    yield {
-                        "name": batch["name"][i],
-                        "raw": raw,
-                        "saliency": postprocess(raw, shape if map_size == "image" else None, sigma=sigma),
-                        "shape": shape,
-                        "density": batch["density"][i],
-                        "fixations": batch["fixations"][i],
-                    }
-        except UserError as exc:
-            raise worker_error(exc) from None
+    if batch_size < 1:
+        raise UserError("--batch-size must be at least 1, got {}".format(batch_size))
+    from .runtime.runners import saliency_maps
+
+    dataset = ImageDataset(files, model.size, model.preprocess, annotations=annotations)
+    for batch in batches(dataset, batch_size, workers):
+        output = saliency_maps(model.runner.infer(np.stack([item["image"] for item in batch])))
+        for item, raw in zip(batch, output):
+            shape = tuple(int(v) for v in item["shape"])
+            yield {
+                "name": item["name"],
+                "raw": raw,
+                "saliency": postprocess(raw, shape if map_size == "image" else None, sigma=sigma),
+                "shape": shape,
+                "density": item["density"],
+                "fixations": item["fixations"],
+            }
+

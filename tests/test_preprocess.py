@@ -158,7 +158,7 @@ def test_every_path_feeds_the_model_the_same_tensor(preset, size, tmp_path):
     from edge_saliency.data.transforms import to_model_input
     from edge_saliency.export import api, evaluate
     from edge_saliency.export.frames import load_frames
-    from edge_saliency.inference import load_inference_model, predict_files
+    from edge_saliency.inference import open_model, predict_files
     from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
     from edge_saliency.runtime.runners import create_runner
     from edge_saliency.runtime.sources import open_source
@@ -185,15 +185,16 @@ def test_every_path_feeds_the_model_the_same_tensor(preset, size, tmp_path):
         pipeline.run()
     runner.deactivate()
 
-    # predict / eval: the images predict_files feeds the PyTorch model
-    model, _ = load_inference_model(preset, input_size=size)
+    # predict / eval: the images predict_files feeds the model's runner
+    with open_model(preset, input_size=size, device="cpu") as opened:
+        assert opened.preprocess == mode and opened.size == tuple(size)
 
-    def forward(x):
-        inputs["predict"] = x.numpy().copy()
-        return torch.full((x.shape[0], 1) + tuple(size), 0.5)
+        def forward(x):
+            inputs["predict"] = x.numpy().copy()
+            return torch.full((x.shape[0], 1) + tuple(size), 0.5)
 
-    model.forward = forward
-    list(predict_files(model, [SampleFiles("hubble", path)], device="cpu", workers=0))
+        opened.runner.model.forward = forward
+        list(predict_files(opened, [SampleFiles("hubble", path)], workers=0))
 
     # export: parity frames and INT8 calibration frames, with the mode export_model reads from the config
     export_mode = api.mode_of(api.config_without_weights(preset))

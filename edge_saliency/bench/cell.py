@@ -102,13 +102,15 @@ def _runner(spec: Dict[str, Any]) -> Any:
     from ..runtime.runners import create_runner
 
     backend = spec["backend"]
+    device = spec["device"]
+    if device == "cuda" and spec.get("gpu") is not None:
+        device = "cuda:{}".format(spec["gpu"])
     if backend == "torch":
         from ..export.api import rebuild_model
 
         model: Any = rebuild_model(spec["source"])
-        return create_runner(model, "torch", device=spec["device"], precision=spec["precision"],
-                             threads=spec["threads"])
-    return create_runner(spec["model_file"], backend, device=spec["device"], precision=spec["precision"],
+        return create_runner(model, "torch", device=device, precision=spec["precision"], threads=spec["threads"])
+    return create_runner(spec["model_file"], backend, device=device, precision=spec["precision"],
                          input_size=spec["size"], batch=spec["batch"], threads=spec["threads"],
                          engine_dir=spec["engine_dir"], plugins=spec.get("plugins") or None)
 

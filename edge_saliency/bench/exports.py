@@ -39,8 +39,15 @@ class ExportCache:
     records the same source and size — and the source record of the PyTorch model."""
 
     def __init__(self, options: BenchOptions) -> None:
+        from ..models.source import ModelSource
+
         self.options = options
-        self.onnx_mode = options.model.lower().endswith(".onnx")
+        o = options
+        parsed = ModelSource.parse(o.model, o.weights, o.pretrained, o.backbone_weights, o.seed)
+        if parsed.kind in ("engine", "onnxruntime"):
+            raise UserError("{} is a {} built for one machine; bench exports and builds its own: give the model, "
+                            "or the exported .onnx it was built from".format(o.model, parsed.kind))
+        self.onnx_mode = parsed.kind == "onnx"
         self.files: Dict[Tuple[str, Tuple[int, int], bool], str] = {}
         self.source: Optional[Dict[str, Any]] = None
         self.weights_label = ""
@@ -53,10 +60,6 @@ class ExportCache:
 
     def _describe_onnx(self) -> None:
         path = self.options.model
-        if not os.path.isfile(path):
-            raise UserError("ONNX file not found: {}".format(path))
-        if self.options.weights or self.options.pretrained or self.options.backbone_weights:
-            raise UserError("{} holds its weights; drop --weights / --pretrained / --backbone-weights".format(path))
         info, source = _onnx_input(path)
         reference = (info or {}).get("reference") or {}
         if info is not None and info.get("precision") not in (None, "fp32") and reference.get("file"):

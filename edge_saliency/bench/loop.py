@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import system
+from ..devices import parse_device
 from ..errors import UserError
 from .accounting import cpu_seconds, load_average, other_cpu, run_warnings
 from .accuracy import add_accuracy
@@ -27,7 +28,8 @@ def cell_spec(cell: Cell, options: BenchOptions, models: ExportCache, video: str
     """What the cell's process needs (plain JSON-ready values: it is spawned)."""
     return {
         "backend": cell.backend, "precision": cell.precision, "size": list(cell.size), "batch": cell.batch,
-        "device": cell.device, "threads": cell.threads, "model_file": cell.model_file, "source": models.source,
+        "device": cell.device, "gpu": parse_device(options.device)[1], "threads": cell.threads,
+        "model_file": cell.model_file, "source": models.source,
         "warmup": options.warmup, "iterations": options.iterations, "video": video,
         "accuracy_frames": options.accuracy_frames, "stage_frames": options.stage_frames,
         "pipeline_frames": options.pipeline_frames, "engine_dir": options.engine_dir,

@@ -25,9 +25,9 @@ from .accounting import cpu_seconds, load_average, other_cpu, run_warnings
 from .accuracy import REFERENCE_ORDER, add_accuracy, reference_for
 from .exports import ExportCache
 from .loop import cell_spec, run_benchmark
-from .options import BACKENDS, DEVICES, PRECISIONS, BenchOptions
+from .options import BACKENDS, PRECISIONS, BenchOptions
 from .probes import capabilities, cell_device, plan_cells
 
-__all__ = ["BACKENDS", "DEVICES", "PRECISIONS", "REFERENCE_ORDER", "BenchOptions", "ExportCache", "add_accuracy",
+__all__ = ["BACKENDS", "PRECISIONS", "REFERENCE_ORDER", "BenchOptions", "ExportCache", "add_accuracy",
            "capabilities", "cell_device", "cell_spec", "cpu_seconds", "load_average", "other_cpu", "plan_cells",
            "reference_for", "run_benchmark", "run_warnings"]

@@ -2,11 +2,11 @@
 import dataclasses
 from typing import Dict, Optional, Sequence, Tuple
 
+from ..devices import check_device
 from ..errors import UserError
-from ..vocabulary import AUTO, ENGINE_DIR, MODEL_BACKENDS, PRECISIONS
+from ..vocabulary import ENGINE_DIR, MODEL_BACKENDS, PRECISIONS
 
 BACKENDS = MODEL_BACKENDS
-DEVICES = (AUTO, "cpu", "cuda")
 
 
 @dataclasses.dataclass
@@ -40,8 +40,7 @@ class BenchOptions:
             bad = [v for v in values if v not in allowed]
             if bad or not values:
                 raise UserError("{} takes {}, got {}".format(name, ", ".join(allowed), ", ".join(bad) or "nothing"))
-        if self.device not in DEVICES:
-            raise UserError("--device must be one of {}, got {!r}".format(", ".join(DEVICES), self.device))
+        self.device = check_device(self.device)
         for name, value, low in (("--iterations", self.iterations, 1), ("--warmup", self.warmup, 0),
                                  ("--accuracy-frames", self.accuracy_frames, 1),
                                  ("--stage-frames", self.stage_frames, 0),

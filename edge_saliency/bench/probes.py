@@ -4,6 +4,7 @@ The backends are probed once, by :func:`edge_saliency.runtime.runners.capabiliti
 """
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
+from ..devices import parse_device
 from ..runtime.runners import capabilities
 from .options import BenchOptions
 from .schema import Cell
@@ -12,7 +13,9 @@ __all__ = ["capabilities", "cell_device", "plan_cells"]
 
 
 def cell_device(backend: str, precision: str, device: str, caps: Mapping[str, Any]) -> Tuple[Optional[str], str]:
-    """(the device a cell runs on, "") or (None, why it cannot run here)."""
+    """(the device a cell runs on, "cpu" or "cuda", and "") or (None, why it cannot run here). ``device``: auto,
+    cpu, cuda or cuda:N (the GPU number travels to the cell beside the plan: :func:`~.loop.cell_spec`)."""
+    device = parse_device(device)[0]
     if backend == "tensorrt":
         if device == "cpu":
             return None, "TensorRT runs on NVIDIA GPUs only (--device cpu)"

@@ -6,7 +6,14 @@ from typing import Any
 
 from ..errors import UserError
 from ..vocabulary import ENGINE_DIR, MODEL_BACKENDS, PRECISIONS, expand_precisions
-from .common import add_export_weights_arguments, add_plugin_argument, add_subcommand, backbone_weights, parse_size
+from .common import (
+    add_device_argument,
+    add_export_weights_arguments,
+    add_plugin_argument,
+    add_subcommand,
+    backbone_weights,
+    parse_size,
+)
 
 DESCRIPTION = """Benchmark a model over backend (onnxruntime, tensorrt, torch) × precision (fp32, fp16, int8) ×
 input size × batch. Each cell runs in its own process: warm-up, then timed iterations on real video frames
@@ -37,9 +44,7 @@ def register(subparsers: Any) -> None:
     matrix.add_argument("--batch", nargs="+", type=int, default=[1], metavar="N",
                         help="batch sizes (default: 1; above 1 needs a dynamic ONNX, exported automatically for a "
                              "preset)")
-    matrix.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="ONNX Runtime / PyTorch device (auto: CUDA where the backend can use it; TensorRT "
-                             "always runs on the GPU). Default %(default)s")
+    add_device_argument(matrix, "ONNX Runtime / PyTorch device (TensorRT always runs on the GPU)")
     matrix.add_argument("--threads", type=int, metavar="N",
                         help="ONNX Runtime / PyTorch CPU threads (default: every CPU core)")
     matrix.add_argument("--baseline", default="torch:fp32", metavar="BACKEND:PRECISION",

@@ -17,7 +17,8 @@ def register(subparsers: Any) -> None:
                     "(nvcc), the TensorRT plugin (nvcc + TensorRT >= 8.5). " + JETPACK_HINT + ".",
     )
     where = parser.add_argument_group("where")
-    where.add_argument("--build-dir", help="build folder (default: <repository>/build/plugins)")
+    where.add_argument("--build-dir", help="build folder (default: <repository>/build/plugins in an editable checkout, "
+                                           "else ~/.cache/edge-saliency/plugins, $XDG_CACHE_HOME respected)")
     where.add_argument("--source", help="folder with CMakeLists.txt (default: the repository of this package)")
     trt = parser.add_argument_group("TensorRT")
     trt.add_argument("--tensorrt-root", help="TensorRT install folder with include/ and lib/ (CMake TensorRT_ROOT)")
@@ -39,14 +40,23 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plugins.build import build_plugins, run_ctest
-    from ..plugins.library import ENV_VAR
+    import logging
 
+    from ..plugins.build import build_plugins, run_ctest
+    from ..plugins.library import ENV_VAR, default_build_dir, source_dir
+
+    log = logging.getLogger("edge_saliency")
+    if not args.build_dir:
+        folder = default_build_dir()
+        why = "this checkout's build folder" if source_dir() else \
+            "the package is not an editable checkout, so the libraries go to your user folder"
+        log.info("building into %s (%s; --build-dir to choose another)", folder, why)
     report = build_plugins(
         build_dir=args.build_dir, source=args.source, tensorrt_root=args.tensorrt_root,
         trt_include=args.trt_include, trt_lib=args.trt_lib, cuda_archs=args.cuda_archs,
         build_type=args.build_type, cuda=not args.no_cuda, tensorrt=not args.no_tensorrt,
         require_tensorrt=args.require_tensorrt, tests=True, jobs=args.jobs,
+        progress=lambda line: log.info("build-plugin: %s", line),
     )
     print(report.summary())
     if args.test:

@@ -30,20 +30,51 @@ def parse_size(text: str) -> Tuple[int, int]:
     return parse_pair(text, "--size", "480x640")
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model") -> None:
-    """MODEL (a saved .safetensors, or a preset / config .json with --weights), input size and device."""
-    parser.add_argument("model", metavar="MODEL",
-                        help="{}: a .safetensors saved by edge-saliency (its .json sidecar beside it), or a preset "
-                             "name / model config .json together with --weights".format(what))
+def parse_device_arg(text: str) -> str:
+    """``--device``: auto, cpu, cuda or cuda:N (:mod:`edge_saliency.devices`), as an argparse type."""
+    from ..devices import check_device
+
+    try:
+        return check_device(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_device_argument(parser: Any, what: str = "ONNX Runtime / PyTorch device") -> None:
+    """``--device`` with the one vocabulary every command shares."""
+    from ..devices import DEVICE_HELP
+
+    parser.add_argument("--device", type=parse_device_arg, default="auto", metavar="DEVICE",
+                        help="{}: {}. Default %(default)s".format(what, DEVICE_HELP))
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model", many: bool = False) -> None:
+    """MODEL (any kind: a preset or config .json with --weights, a .safetensors, an .onnx, an ONNX Runtime
+    artifact, a TensorRT engine; several with ``many``), the backend, input size and device."""
+    kinds = ("a preset name or config .json (with --weights), a .safetensors saved by edge-saliency, an .onnx "
+             "(fp32, fp16, int8), an ONNX Runtime artifact or a TensorRT engine")
+    if many:
+        parser.add_argument("model", nargs="+", metavar="MODEL",
+                            help="{}: {}; several are scored on the same images and compared".format(what, kinds))
+    else:
+        parser.add_argument("model", metavar="MODEL", help="{}: {}".format(what, kinds))
     group = parser.add_argument_group("model")
     group.add_argument("--weights", metavar="FILE",
-                       help="weights for a preset or config MODEL (.safetensors, or a weights-only torch file)")
+                       help="weights for a preset or config MODEL (.safetensors, or a weights-only torch file); a "
+                            ".safetensors saved by edge-saliency also gives the size it was trained at")
     group.add_argument("--size", dest="input_size", type=parse_size, metavar="HxW",
-                       help="resize images to this (multiples of 32); default: the model config's input size")
-    group.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+                       help="resize images to this (multiples of 32); default: the model's own (an ONNX file's "
+                            "export size, the size saved with the weights, the config's)")
+    group.add_argument("--backend", choices=("auto", "onnxruntime", "tensorrt", "torch"), default="auto",
+                       help="auto: by the model (engine: tensorrt; .onnx: tensorrt with TensorRT and a GPU, else "
+                            "onnxruntime; .safetensors / preset: torch). Default %(default)s")
+    group.add_argument("--precision", choices=PRECISIONS,
+                       help="PyTorch models: fp32 (default) or fp16 (CUDA); an .onnx on TensorRT: the engine's "
+                            "(default: the ONNX file's). ONNX files and engines otherwise run as they are")
+    add_device_argument(group)
     group.add_argument("--batch-size", type=int, default=4, metavar="N", help="images per forward pass (default 4)")
     group.add_argument("--workers", type=int, default=2, metavar="N",
-                       help="image-decoding processes (default 2; 0 decodes in the main process)")
+                       help="image-decoding threads (default 2; 0 decodes in the main thread)")
 
 
 def add_dataset_arguments(

@@ -35,9 +35,10 @@ def run(args: argparse.Namespace) -> int:
     folder = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(folder):
         raise UserError("output folder does not exist: {}".format(folder))
-    from ..models.weights import load_official_emlnet, save_model
+    from ..models.source import ModelSource
+    from ..models.weights import save_model
 
-    model = load_official_emlnet(args.imagenet, args.places, args.decoder)
+    model = ModelSource.official_checkpoints(args.imagenet, args.places, args.decoder).build()
     save_model(model, args.out)
     print("wrote {} ({}, pre-processing {}) and its sidecar {}.json".format(
         args.out, model.config.name, model.config.preprocess, args.out))

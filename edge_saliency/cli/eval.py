@@ -1,12 +1,15 @@
-"""``edge-saliency eval``: score a model, or a folder of saved maps, on a dataset split with every saliency
-metric; writes a JSON file and a markdown table beside it.
+"""``edge-saliency eval``: score a model — any kind the runtime runs — or a folder of saved maps on a dataset
+split with every saliency metric; writes a JSON file and a markdown table beside it. Several models are
+scored on the same images and compared, metric by metric, against the first (docs/evaluation.md).
 
     edge-saliency eval runs/fused/best.safetensors --data SALICON --split val -o results/salicon-val.json
+    edge-saliency eval lite.onnx lite-fp16.onnx lite-int8.onnx --data SALICON --split val   # what fp16/int8 cost
     edge-saliency eval maps/ --data MIT1003 --split all --convention pysaliency
 """
 import argparse
+import logging
 import os
-from typing import Any
+from typing import Any, Dict, List
 
 from .common import add_dataset_arguments, add_model_arguments, add_subcommand
 
@@ -19,10 +22,13 @@ def register(subparsers: Any) -> None:
         subparsers, "eval", run, help="score a model or a folder of saved maps on a dataset split (all metrics)",
         description="Score MODEL on a dataset split with AUC-Judd, AUC-Borji, shuffled AUC, NSS, CC, KLD, SIM and "
                     "IG, at each image's own size after the official post-processing (blur sigma 5 px at "
-                    "480x640, min-max, uint8). MODEL may also be a folder of saved maps (NAME.png per image, as "
-                    "'predict' writes them). Writes OUT (JSON) and the markdown table beside it (.md).",
+                    "480x640, min-max, uint8). MODEL runs through the backend 'run' uses, at its own input size "
+                    "and with its own pre-processing (both printed); it may also be a folder of saved maps "
+                    "(NAME.png per image, as 'predict' writes them). With several MODELs, each is scored on the "
+                    "same images and a table compares every metric with the first MODEL's. Writes OUT (JSON) and "
+                    "the markdown table beside it (.md).",
     )
-    add_model_arguments(parser, what="the model, or a folder of saved maps")
+    add_model_arguments(parser, what="the model, or a folder of saved maps", many=True)
     add_dataset_arguments(parser, split="val")
     parser.add_argument("-o", "--out", default="eval.json", metavar="FILE.json",
                         help="results JSON; the markdown table goes beside it as .md (default eval.json)")
@@ -42,7 +48,8 @@ def register(subparsers: Any) -> None:
                        help="post-processing blur sigma at 480x640 (default 5; 0: none); models only")
     group.add_argument("--limit", type=int, metavar="N", help="score the first N images of the split only")
     group.add_argument("--per-image", action="store_true", help="also store every image's scores in the JSON")
-    group.add_argument("--save-maps", metavar="DIR", help="also write the post-processed maps (NAME.png) to DIR")
+    group.add_argument("--save-maps", metavar="DIR",
+                       help="also write the post-processed maps (NAME.png) to DIR (several models: DIR/MODEL/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -50,31 +57,131 @@ def run(args: argparse.Namespace) -> int:
     from .._lazy import require
     from ..data.datasets import find_samples
     from ..errors import UserError
-    from ..evaluation import check_metrics, evaluate, saved_maps, write_report
+    from ..evaluation import check_metrics, compare, comparison_lines, write_report
 
     metrics = check_metrics([m.strip() for m in args.metrics.split(",") if m.strip()])
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1, got {}".format(args.limit))
     files = find_samples(args.data, args.layout or "auto", args.split)
     files = files[: args.limit] if args.limit else files
+    labels = _labels(args.model)
+    _check(args, files, labels)
     tqdm = require("tqdm", extra="train", purpose="the progress bar").tqdm
-    results = {"model": args.model, "dataset": os.path.abspath(args.data), "split": args.split}
-    if os.path.isdir(args.model):
-        given = [flag for flag, value in (("--weights", args.weights), ("--size", args.input_size),
-                                          ("--save-maps", args.save_maps)) if value]
-        if given:
-            raise UserError("{} is a folder of saved maps; {} only apply to models".format(
-                args.model, ", ".join(given)))
-        predictions = saved_maps(args.model, files)
-        results["source"] = "saved maps"
+    every: List[Dict[str, Any]] = []
+    for model, label in zip(args.model, labels):
+        maps = None
+        if args.save_maps:
+            maps = args.save_maps if len(args.model) == 1 else os.path.join(args.save_maps, label)
+        results = {"model": model, "dataset": os.path.abspath(args.data), "split": args.split}
+        with tqdm(total=len(files), disable=args.no_progress, leave=False, unit="img", desc=label) as bar:
+            results.update(_score(args, model, files, metrics, maps, bar.update))
+        every.append(results)
+    if len(every) == 1:
+        results = every[0]
+        json_path, md_path = write_report(results, args.out)
+        _print_means(results)
     else:
-        predictions = _model_predictions(args, files)
-        results["source"] = "model"
-        results["postprocess"] = "blur sigma {} px at 480x640, min-max, uint8, at the image's size".format(args.sigma)
-    with tqdm(total=len(files), disable=args.no_progress, leave=False, unit="img", desc="eval") as bar:
-        results.update(evaluate(predictions, files, metrics, args.convention, args.ig_baseline, args.sauc_others,
-                                args.seed, args.per_image, progress=bar.update))
-    json_path, md_path = write_report(results, args.out)
+        first = every[0]
+        results = {"dataset": first["dataset"], "split": args.split, "images": first["images"],
+                   "convention": first["convention"], "averaging": first["averaging"],
+                   "conventions": first["conventions"], "settings": first["settings"],
+                   "models": every, "comparison": compare(labels, every)}
+        json_path, md_path = write_report(results, args.out)
+        print("\n".join(comparison_lines(results["comparison"])))
+    print("wrote {} and {}".format(json_path, md_path))
+    return 0
+
+
+def _labels(models: List[str]) -> List[str]:
+    """Short, distinct names for the table: file names, or the paths as given where names repeat."""
+    names = [os.path.basename(m.rstrip("/")) or m for m in models]
+    return [name if names.count(name) == 1 else model for name, model in zip(names, models)]
+
+
+def _check(args: argparse.Namespace, files: Any, labels: List[str]) -> None:
+    """Options against the models, and the outputs against every input (the dataset's files, the models'),
+    before anything runs."""
+    from ..errors import UserError
+    from ..models.source import ModelSource
+    from ..outputs import Output, check_outputs
+
+    if len(set(labels)) != len(labels):
+        raise UserError("a model is given twice: {}".format(", ".join(sorted({m for m in labels
+                                                                              if labels.count(m) > 1}))))
+    inputs = [p for f in files for p in (f.image, f.map, f.fixations) if p]
+    takes_weights = False
+    for model in args.model:
+        if os.path.isdir(model):
+            given = [flag for flag, value in (("--weights", args.weights), ("--size", args.input_size),
+                                              ("--save-maps", args.save_maps)) if value]
+            if given and len(args.model) == 1:
+                raise UserError("{} is a folder of saved maps; {} only apply to models".format(
+                    model, ", ".join(given)))
+            inputs.append(model)
+            continue
+        source = ModelSource.parse(model)
+        takes_weights = takes_weights or source.kind in ("preset", "config")
+        inputs += source.inputs()
+    if args.weights and not takes_weights:
+        raise UserError("--weights goes with a preset name or a config .json; {} hold{} {} weights".format(
+            ", ".join(args.model), "s" if len(args.model) == 1 else "", "its" if len(args.model) == 1 else "their"))
+    if args.weights:
+        inputs.append(args.weights)
+    outputs = [Output(args.out, "results JSON"), Output(_md_path(args.out), "results table")]
+    if args.save_maps:
+        for model, label in zip(args.model, labels):
+            if os.path.isdir(model):
+                continue
+            folder = args.save_maps if len(args.model) == 1 else os.path.join(args.save_maps, label)
+            outputs += [Output(os.path.join(folder, f.name + ".png"), "saved map") for f in files]
+    check_outputs(outputs, inputs)
+
+
+def _md_path(json_path: str) -> str:
+    return (json_path[:-5] if json_path.endswith(".json") else json_path) + ".md"
+
+
+def _score(args: argparse.Namespace, model: str, files: Any, metrics: Any, maps: Any, progress: Any) -> Dict[str, Any]:
+    from ..evaluation import evaluate, saved_maps
+
+    scoring = (metrics, args.convention, args.ig_baseline, args.sauc_others, args.seed, args.per_image)
+    if os.path.isdir(model):
+        results: Dict[str, Any] = {"source": "saved maps"}
+        results.update(evaluate(saved_maps(model, files), files, *scoring, progress=progress))
+        return results
+    from ..inference import open_model
+
+    weights = args.weights if _takes_weights(model) else None
+    with open_model(model, weights, args.input_size, args.backend, args.device, args.precision) as opened:
+        logging.getLogger("edge_saliency").info("%s", opened.describe())
+        results = {"source": "model", "model_info": opened.record(),
+                   "postprocess": "blur sigma {} px at 480x640, min-max, uint8, at the image's size".format(
+                       args.sigma)}
+        results.update(evaluate(_predictions(args, opened, files, maps), files, *scoring, progress=progress))
+    return results
+
+
+def _takes_weights(model: str) -> bool:
+    from ..models.source import ModelSource
+
+    return ModelSource.parse(model).kind in ("preset", "config")
+
+
+def _predictions(args: argparse.Namespace, opened: Any, files: Any, maps: Any) -> Any:
+    import cv2
+
+    from ..atomic import atomic_write_bytes
+    from ..inference import predict_files
+
+    for item in predict_files(opened, files, args.batch_size, args.workers, args.sigma, annotations=True):
+        if maps:
+            ok, png = cv2.imencode(".png", item["saliency"])
+            assert ok
+            atomic_write_bytes(os.path.join(maps, item["name"] + ".png"), png.tobytes())
+        yield item
+
+
+def _print_means(results: Dict[str, Any]) -> None:
     for metric, value in results["metrics"].items():
         if not value["degenerate"]:
             print("{:<18} {:.4f}".format(metric, value["mean"]))
@@ -82,22 +189,3 @@ def run(args: argparse.Namespace) -> int:
             rest = value["mean_excluding_degenerate"]
             print("{:<18} NaN ({} of {} images degenerate; {} without them)".format(
                 metric, value["degenerate"], value["images"], "n/a" if rest is None else "{:.4f}".format(rest)))
-    print("wrote {} and {}".format(json_path, md_path))
-    return 0
-
-
-def _model_predictions(args: argparse.Namespace, files: Any) -> Any:
-    import cv2
-
-    from ..atomic import atomic_write_bytes
-    from ..inference import load_inference_model, predict_files, warn_if_untrained
-
-    model, trained = load_inference_model(args.model, args.weights, args.input_size)
-    warn_if_untrained(trained, args.model)
-    for item in predict_files(model, files, args.device, args.batch_size, args.workers, args.sigma,
-                              annotations=True):
-        if args.save_maps:
-            ok, png = cv2.imencode(".png", item["saliency"])
-            assert ok
-            atomic_write_bytes(os.path.join(args.save_maps, item["name"] + ".png"), png.tobytes())
-        yield item

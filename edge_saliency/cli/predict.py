@@ -1,9 +1,10 @@
-"""``edge-saliency predict``: saliency maps for images, folders or globs, with the model's own
-pre-processing and the official post-processing (blur σ = 5 px at 480×640 repeating the edge pixel, min-max,
-truncation to a uint8 PNG, at the image's own size or at the model's output size) and optional heat-map
-overlays.
+"""``edge-saliency predict``: saliency maps for images, folders or globs, from any model kind the runtime runs
+(through the same runners as ``run``), at the model's own input size, with the model's own pre-processing and
+the official post-processing (blur σ = 5 px at 480×640 repeating the edge pixel, min-max, truncation to a uint8
+PNG, at the image's own size or at the model's output size) and optional heat-map overlays.
 
     edge-saliency predict runs/fused/best.safetensors photos/ -o maps/ --overlay
+    edge-saliency predict lite-int8.onnx photos/ -o maps-int8/
     edge-saliency predict emlnet-official.safetensors photo.jpg --map-size model   # the official script's map
 """
 import argparse
@@ -71,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_bytes
     from ..data.datasets import SampleFiles
     from ..errors import UserError
-    from ..inference import load_inference_model, predict_files, warn_if_untrained
+    from ..inference import open_model, predict_files
+    from ..models.source import ModelSource
+    from ..outputs import Output, check_outputs
     from ..postprocess import overlay
 
     log = logging.getLogger("edge_saliency")
@@ -83,26 +86,31 @@ def run(args: argparse.Namespace) -> int:
     if duplicates:
         raise UserError("several inputs are named {} (outputs are OUT/NAME.png); predict them into separate "
                         "--out folders".format(", ".join(duplicates[:3])))
-    model, trained = load_inference_model(args.model, args.weights, args.input_size)
-    warn_if_untrained(trained, args.model)
+    source = ModelSource.parse(args.model, args.weights)
+    outputs = [Output(os.path.join(args.out, name + ".png"), "saliency map") for name in names]
+    if args.overlay:
+        outputs += [Output(os.path.join(args.out, name + "_overlay.jpg"), "overlay") for name in names]
+    check_outputs(outputs, paths + source.inputs())  # before anything is loaded or written
     files = [SampleFiles(name, path) for name, path in zip(names, paths)]
     by_name = dict(zip(names, paths))
-    os.makedirs(args.out, exist_ok=True)
     written = 0
-    for item in predict_files(model, files, args.device, args.batch_size, args.workers, args.sigma,
-                              map_size=args.map_size):
-        name = item["name"]
-        ok, png = cv2.imencode(".png", item["saliency"])
-        assert ok
-        atomic_write_bytes(os.path.join(args.out, name + ".png"), png.tobytes())
-        if args.overlay:
-            image = cv2.imread(by_name[name], cv2.IMREAD_COLOR)
-            ok, jpg = cv2.imencode(".jpg", overlay(image, item["saliency"], args.alpha, args.colormap),
-                                   [cv2.IMWRITE_JPEG_QUALITY, 92])
+    with open_model(source, input_size=args.input_size, backend=args.backend, device=args.device,
+                    precision=args.precision) as opened:
+        log.info("%s", opened.describe())
+        os.makedirs(args.out, exist_ok=True)
+        for item in predict_files(opened, files, args.batch_size, args.workers, args.sigma, map_size=args.map_size):
+            name = item["name"]
+            ok, png = cv2.imencode(".png", item["saliency"])
             assert ok
-            atomic_write_bytes(os.path.join(args.out, name + "_overlay.jpg"), jpg.tobytes())
-        written += 1
-        log.debug("%s -> %s", by_name[name], os.path.join(args.out, name + ".png"))
+            atomic_write_bytes(os.path.join(args.out, name + ".png"), png.tobytes())
+            if args.overlay:
+                image = cv2.imread(by_name[name], cv2.IMREAD_COLOR)
+                ok, jpg = cv2.imencode(".jpg", overlay(image, item["saliency"], args.alpha, args.colormap),
+                                       [cv2.IMWRITE_JPEG_QUALITY, 92])
+                assert ok
+                atomic_write_bytes(os.path.join(args.out, name + "_overlay.jpg"), jpg.tobytes())
+            written += 1
+            log.debug("%s -> %s", by_name[name], os.path.join(args.out, name + ".png"))
     print("wrote {} saliency map{}{} to {}".format(written, "" if written == 1 else "s",
                                                    " and overlays" if args.overlay else "", args.out))
     return 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..errors import UserError
 from ..vocabulary import AUTO, BACKENDS, ENGINE_DIR, PRECISIONS
-from .common import add_plugin_argument, add_subcommand, parse_pair, parse_size
+from .common import add_device_argument, add_plugin_argument, add_subcommand, parse_pair, parse_size
 
 if TYPE_CHECKING:
     from ..runtime.options import PipelineOptions
@@ -47,8 +47,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--backend", choices=(AUTO,) + BACKENDS, default=AUTO,
                        help="auto: by the model file (engine: tensorrt; .onnx: tensorrt with TensorRT and a GPU, else "
                             "onnxruntime; .safetensors/preset: torch; none: classic). Default %(default)s")
-    model.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                       help="ONNX Runtime / PyTorch device (auto: CUDA where available). Default %(default)s")
+    add_device_argument(model)
     model.add_argument("--precision", choices=PRECISIONS,
                        help="PyTorch (default fp16 on CUDA, fp32 on CPU); the TensorRT build of an .onnx "
                             "(default: the ONNX file's); the ONNX Runtime TensorRT provider")

@@ -218,9 +218,14 @@ def _build_onnxruntime(onnx_path: str, description: OnnxDescription, options: Bu
         raise UserError("ONNX Runtime cannot load {}: {}".format(onnx_path, first)) from None
     if not os.path.isfile(tmp):
         raise UserError("ONNX Runtime did not write the optimized model for {}".format(onnx_path))
+    from .onnx_info import load_graph, weights_precision
+
     return {
         "onnxruntime_version": onnxruntime.__version__,
         "provider": provider,
+        # what the optimised weights are (the CPU provider stores an fp16 file's weights as fp32): the runner and
+        # inspect report this, not "precision" (the ONNX file it was built from)
+        "weights_precision": weights_precision(load_graph(tmp)),
         "graph_optimization_level": "ORT_ENABLE_ALL",
         "custom_ops": description.plugin_nodes > 0,
         "inputs": description.inputs,

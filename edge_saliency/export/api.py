@@ -74,12 +74,10 @@ from .._lazy import require
 from .._version import __version__
 from ..atomic import OutputGroup, check_writable, write_temp
 from ..config import ModelConfig, check_input_size
-from ..errors import UserError, WeightsError
+from ..errors import UserError
 from ..hashing import file_sha256
 from ..models.emlnet import INPUT_MULTIPLE, EMLNet
-from ..models.factory import create_model
-from ..models.registry import get_preset, list_presets
-from ..models.weights import CONFIG_METADATA_KEY, load_model, load_state, read_checkpoint, saved_config
+from ..models.source import CONFIG_METADATA_KEY, ModelSource
 from ..outputs import Output, check_outputs
 from ..plugins import upsample_op as contract
 from ..plugins.ort_op import create_session
@@ -108,70 +106,31 @@ class ExportResult:
 # -- the PyTorch model and how to rebuild it -----------------------------------------------------------
 
 
-def _sha256(path: str) -> str:
-    return file_sha256(path)
-
-
 def build_source(model: str, weights: Optional[str] = None, pretrained: bool = False,
                  backbone_weights: Optional[Mapping[str, str]] = None, seed: int = 0) -> Dict[str, Any]:
-    """The ``source`` record: everything :func:`rebuild_model` needs (checked here, before any slow step)."""
-    saved = model.endswith(".safetensors")
-    if model.endswith((".json", ".safetensors")):
-        if not os.path.isfile(model):
-            raise WeightsError("model file not found: {}".format(model))
-        model_ref = os.path.abspath(model)
-    elif model not in list_presets():
-        raise UserError("unknown preset {!r}; valid presets: {} (or pass a config .json or a saved "
-                        ".safetensors model)".format(model, ", ".join(list_presets())))
-    else:
-        model_ref = model
-    if saved and (weights or pretrained or backbone_weights):
-        raise UserError("{} holds its weights; drop --weights / --pretrained / --backbone-weights".format(model))
-    if weights is not None and not os.path.isfile(weights):
-        raise WeightsError("weights file not found: {}".format(weights))
-    for key, path in (backbone_weights or {}).items():
-        if not os.path.isfile(path):
-            raise WeightsError("backbone weights for '{}' not found: {}".format(key, path))
-    weights_file = model_ref if saved else (os.path.abspath(weights) if weights else None)
-    return {
-        "model": model_ref,
-        "weights": os.path.abspath(weights) if weights else None,
-        "weights_sha256": _sha256(weights_file) if weights_file else None,
-        "pretrained": bool(pretrained),
-        "backbone_weights": {k: os.path.abspath(v) for k, v in (backbone_weights or {}).items()},
-        "seed": int(seed),
-        "trained": bool(saved or weights or pretrained or backbone_weights),
-        "torch": torch.__version__,
-        "timm": require("timm").__version__,
-    }
+    """The ``source`` record (:meth:`ModelSource.record`): everything :func:`rebuild_model` needs, checked here,
+    before any slow step. Only PyTorch models export: a preset, a config .json or a saved .safetensors."""
+    source = ModelSource.parse(model, weights, pretrained, backbone_weights, seed)
+    if not source.is_torch:
+        raise UserError("{} is a {} file; export takes the PyTorch model: a preset, a config .json or a saved "
+                        ".safetensors{}".format(model, source.kind, _origin_hint(source)))
+    return source.record()
+
+
+def _origin_hint(source: ModelSource) -> str:
+    origin = source.origin
+    return " (it was exported from {})".format(origin.name) if origin is not None else ""
 
 
 def config_without_weights(model: str) -> Optional[ModelConfig]:
-    """The config of a preset / config file / saved model, read cheaply (None: a saved model without one)."""
-    if model.endswith(".json"):
-        return ModelConfig.load(model)
-    if model.endswith(".safetensors"):
-        return saved_config(model)
-    return get_preset(model)
+    """The config of a preset / config file / saved model, read cheaply (no torch)."""
+    return ModelSource.parse(model).config()
 
 
 def rebuild_model(source: Mapping[str, Any]) -> EMLNet:
-    """The PyTorch model a ``source`` record describes (random parts re-drawn from its seed)."""
-    model_ref = source["model"]
-    if source.get("weights_sha256"):
-        path = model_ref if model_ref.endswith(".safetensors") else source.get("weights")
-        if not path or not os.path.isfile(path):
-            raise WeightsError("the weights this model was exported from are gone: {}".format(path))
-        if _sha256(path) != source["weights_sha256"]:
-            raise WeightsError("{} changed since the export (sha256 differs)".format(path))
-    torch.manual_seed(int(source.get("seed", 0)))
-    if model_ref.endswith(".safetensors"):
-        return load_model(model_ref)
-    model = create_model(model_ref, pretrained=bool(source.get("pretrained")),
-                         backbone_weights=source.get("backbone_weights") or None)
-    if source.get("weights"):
-        load_state(model, read_checkpoint(source["weights"]), what=source["weights"])
-    return model.eval()
+    """The PyTorch model a ``source`` record describes (random parts re-drawn from its seed; the weights checked
+    against their recorded sha256)."""
+    return ModelSource.from_record(source).build()
 
 
 # -- one variant ---------------------------------------------------------------------------------------

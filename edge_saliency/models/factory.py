@@ -6,7 +6,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 from ..config import DecoderConfig, ModelConfig
 from ..errors import UserError
 from .emlnet import EMLNet
-from .registry import get_preset
+from .source import ModelSource
 
 ConfigLike = Union[str, ModelConfig, Dict[str, Any]]
 
@@ -21,10 +21,14 @@ def resolve_config(preset_or_config: ConfigLike, **overrides: Any) -> ModelConfi
         config = dataclasses.replace(preset_or_config)
     elif isinstance(preset_or_config, dict):
         config = ModelConfig.from_dict(preset_or_config)
-    elif isinstance(preset_or_config, str) and preset_or_config.endswith(".json"):
-        config = ModelConfig.load(preset_or_config)
     elif isinstance(preset_or_config, str):
-        config = get_preset(preset_or_config)
+        source = ModelSource.parse(preset_or_config)
+        if not source.is_torch:
+            raise UserError("{} is a {} file, not a PyTorch model: give a preset, a config .json or a saved "
+                            ".safetensors".format(preset_or_config, source.kind))
+        found = source.config()
+        assert found is not None
+        config = found
     else:
         raise UserError("create_model takes a preset name, a config or a path, got {!r}".format(preset_or_config))
     decoder = overrides.pop("decoder", None)
@@ -46,6 +50,7 @@ def create_model(
     preset_or_config: ConfigLike,
     pretrained: bool = False,
     backbone_weights: Optional[Mapping[str, str]] = None,
+    weights: Optional[str] = None,
     **overrides: Any
 ) -> EMLNet:
     """Build an EML-Net.
@@ -54,11 +59,12 @@ def create_model(
     ``.json`` path, or a ``.safetensors`` file saved by :func:`save_model` (loaded with its weights).
     ``pretrained``: initialise backbones from trained weights (local files in ``backbone_weights`` by
     encoder key, the installed EfficientNet-Lite0 package, or timm downloads); heads and decoder stay random.
-    The model is returned in eval mode.
+    ``weights``: a checkpoint of the whole model (a ``.safetensors``, or a weights-only torch state dict), loaded
+    strictly after the model is built (timm's ``checkpoint_path``). The model is returned in eval mode.
     """
-    if isinstance(preset_or_config, str) and preset_or_config.endswith(".safetensors"):
-        if pretrained or backbone_weights or overrides:
-            raise UserError("a saved model is loaded as is; drop pretrained/backbone_weights/overrides")
+    if isinstance(preset_or_config, str) and ModelSource.parse(preset_or_config).kind == "safetensors":
+        if pretrained or backbone_weights or weights or overrides:
+            raise UserError("a saved model is loaded as is; drop pretrained/backbone_weights/weights/overrides")
         from .weights import load_model
 
         return load_model(os.fspath(preset_or_config))
@@ -66,5 +72,11 @@ def create_model(
     if pretrained or backbone_weights:
         from .weights import create_pretrained
 
-        return create_pretrained(config, backbone_weights).eval()
-    return EMLNet(config).eval()
+        model = create_pretrained(config, backbone_weights)
+    else:
+        model = EMLNet(config)
+    if weights is not None:
+        from .weights import load_state, read_checkpoint
+
+        load_state(model, read_checkpoint(os.fspath(weights)), what=os.fspath(weights))
+    return model.eval()

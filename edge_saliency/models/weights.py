@@ -21,10 +21,10 @@ from ..errors import UserError, WeightsError
 from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from .emlnet import EMLEncoder, EMLNet, TappedBackbone
 from .registry import EncoderSpec, get_encoder_spec, get_preset
+from .source import CONFIG_METADATA_KEY
 
 StateDict = Dict[str, torch.Tensor]
 log = logging.getLogger("edge_saliency")
-CONFIG_METADATA_KEY = "edge_saliency_config"
 # classifier heads of the backbones; never part of an EML encoder
 _HEAD_PREFIXES = ("fc.", "classifier.", "last_linear.", "head.")
 
@@ -128,21 +128,6 @@ def save_model(model: EMLNet, path: str) -> None:
     with atomic_output(path) as tmp:
         st.save_file(state, tmp, metadata={CONFIG_METADATA_KEY: model.config.to_json()})
     Sidecar(kind="weights", model=model.config, info={"tensors": len(state)}).save(path)
-
-
-def saved_config(path: str) -> Optional[ModelConfig]:
-    """The config of a model saved by :func:`save_model`, read without its tensors: from the sidecar, else
-    from the safetensors metadata; None when neither holds one."""
-    sidecar = read_sidecar(path, required=False)
-    if sidecar is not None and sidecar.model is not None:
-        return sidecar.model
-    safe_open = require("safetensors", purpose="reading .safetensors weights").safe_open
-    try:
-        with safe_open(path, framework="pt") as f:
-            metadata = dict(f.metadata() or {})
-    except Exception as exc:  # SafetensorError, OSError, header/JSON errors
-        raise WeightsError("cannot read {}: {} (is it a complete .safetensors file?)".format(path, exc)) from exc
-    return ModelConfig.from_json(metadata[CONFIG_METADATA_KEY]) if CONFIG_METADATA_KEY in metadata else None
 
 
 def load_model(path: str, strict: bool = True) -> EMLNet:

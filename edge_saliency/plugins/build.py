@@ -9,16 +9,23 @@ import re
 import shutil
 import subprocess
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from ..atomic import atomic_write_text
 from ..errors import UserError
 from .library import BUILD_COMMAND, LIBRARIES, default_build_dir, source_dir
 
+Progress = Optional[Callable[[str], None]]
+
 PARTS = {"host library": "host", "CUDA library": "cuda", "TensorRT plugin": "tensorrt",
          "TensorRT autoregister": "autoregister"}
 BUILD_TYPES = ("Release", "Debug", "RelWithDebInfo", "MinSizeRel")
 _REPORT = re.compile(r"^(?:-- )?edge-saliency: ({}): (.*)$".format("|".join(PARTS)))
+_LACKS = re.compile(r"^(?:-- )?edge-saliency: CUDA architectures: this nvcc lacks: ?(.*)$")
+_BUILT_FOR = re.compile(r"with nvcc (\S+) for (\S+)")
+_STEP = re.compile(r"^\[\s*\d+%\]")  # make / ninja progress lines: "[ 40%] Building CUDA object ..."
+# the boards behind the Jetson architectures (desktop GPUs are many; Jetsons are named)
+BOARDS = {"72": "Jetson Xavier", "87": "Jetson Orin", "110": "Jetson Thor", "53": "Jetson Nano", "62": "Jetson TX2"}
 
 
 class BuildReport:
@@ -30,12 +37,56 @@ class BuildReport:
         self.skipped: Dict[str, str] = {}
         self.messages: List[str] = []
         self.log_path = os.path.join(build_dir, "edge_saliency_build.log")
+        self.nvcc: Optional[str] = None
+        self.cuda_archs: List[str] = []  # CMAKE_CUDA_ARCHITECTURES as built ("75-real", ..., "120")
+        self.archs_lacking: List[str] = []  # wanted by default, not supported by this nvcc ("72" on CUDA 13)
+
+    def read_configure(self, output: str) -> None:
+        """The parts, the CUDA architectures and those this nvcc cannot build, from CMake's configure output."""
+        for line in output.splitlines():
+            lacks = _LACKS.match(line.strip())
+            if lacks:
+                self.archs_lacking = [a for a in re.split(r"[;\s]+", lacks.group(1)) if a]
+                continue
+            match = _REPORT.match(line.strip())
+            if not match:
+                continue
+            kind, text = PARTS[match.group(1)], match.group(2)
+            self.messages.append("{}: {}".format(match.group(1), text))
+            if text.startswith("skipped"):
+                self.skipped[kind] = text[len("skipped"):].strip().strip("()")
+                continue
+            self.built[kind] = os.path.join(self.build_dir, LIBRARIES[kind])
+            built_for = _BUILT_FOR.search(text) if kind == "cuda" else None
+            if built_for:
+                self.nvcc, self.cuda_archs = built_for.group(1), built_for.group(2).split(";")
+
+    def architectures(self) -> Optional[str]:
+        """"sm_75 sm_80 ... sm_120 (+ PTX compute_120); not built: sm_72 (Jetson Xavier): nvcc 13.0 has dropped it
+        ...", or None when no CUDA code was built."""
+        if not self.cuda_archs:
+            return None
+        sass = ["sm_" + a.split("-")[0] for a in self.cuda_archs]
+        ptx = ["compute_" + a for a in self.cuda_archs if "-" not in a and a not in ("native", "all", "all-major")]
+        text = " ".join(sass) + (" (+ PTX {}, which newer GPUs compile at load time)".format(" ".join(ptx))
+                                 if ptx else "")
+        if self.archs_lacking:
+            named = ", ".join("sm_{}{}".format(a, " ({})".format(BOARDS[a]) if a in BOARDS else "")
+                              for a in self.archs_lacking)
+            text += "; not built: {} (nvcc {} cannot compile for {}{})".format(
+                named, self.nvcc or "", "it" if len(self.archs_lacking) == 1 else "them",
+                ": CUDA 13 dropped sm_72; for Xavier build on the board with its JetPack CUDA, or with a CUDA 12 "
+                "nvcc" if "72" in self.archs_lacking else "")
+        return text
 
     def summary(self) -> str:
         lines = ["built in {}:".format(self.build_dir)]
         names = {v: k for k, v in PARTS.items()}
         for kind, path in self.built.items():
             lines.append("  {:<16} {}".format(names[kind], path))
+        archs = self.architectures()
+        if archs:
+            lines.append("CUDA architectures: " + archs)
         if self.skipped:
             lines.append("skipped:")
             for kind, reason in self.skipped.items():
@@ -51,16 +102,30 @@ def _cmake() -> str:
     return cmake
 
 
-def _run(command: List[str], log: List[str], what: str, log_path: str) -> str:
+def _run(command: List[str], log: List[str], what: str, log_path: str, progress: Progress = None) -> str:
+    """Run a CMake step; its progress lines ("[ 40%] Building CUDA object ...") go to ``progress`` as they come."""
     log.append("$ " + " ".join(command))
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    log.append(result.stdout)
-    if result.returncode != 0:
+    lines: List[str] = []
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if progress is not None and _STEP.match(line.strip()):
+                progress(line.strip())
+        returncode = process.wait()
+    except BaseException:  # Ctrl-C: stop the compilers too
+        process.kill()
+        process.wait()
+        raise
+    output = "".join(lines)
+    log.append(output)
+    if returncode != 0:
         atomic_write_text(log_path, "\n".join(log))
-        tail = [line for line in result.stdout.strip().splitlines() if line.strip()][-12:]
+        tail = [line for line in output.strip().splitlines() if line.strip()][-12:]
         raise UserError("CMake {} failed (exit {}); full log: {}\n{}".format(
-            what, result.returncode, log_path, "\n".join(tail)))
-    return result.stdout
+            what, returncode, log_path, "\n".join(tail)))
+    return output
 
 
 def build_plugins(
@@ -77,8 +142,11 @@ def build_plugins(
     tests: bool = True,
     jobs: Optional[int] = None,
     cmake_args: Sequence[str] = (),
+    progress: Progress = None,
 ) -> BuildReport:
-    """Configure and build ``plugins/`` with CMake into ``build_dir`` (default ``<repository>/build/plugins``).
+    """Configure and build ``plugins/`` with CMake into ``build_dir`` (default: ``<repository>/build/plugins`` in
+    an editable checkout, else the user's ``~/.cache/edge-saliency/plugins``, see
+    :func:`~edge_saliency.plugins.library.default_build_dir`); ``progress`` receives CMake's progress lines.
 
     ``cuda_archs`` is CMAKE_CUDA_ARCHITECTURES ("87", "87;110", "native"; default: Jetson + desktop archs that
     nvcc supports). Parts whose toolchain is missing are skipped and reported, not errors, unless
@@ -113,19 +181,15 @@ def build_plugins(
                                               else value))
     configure.extend(cmake_args)
     log: List[str] = []
-    output = _run(configure, log, "configure", report.log_path)
-    for line in output.splitlines():
-        match = _REPORT.match(line.strip())
-        if not match:
-            continue
-        kind, text = PARTS[match.group(1)], match.group(2)
-        report.messages.append("{}: {}".format(match.group(1), text))
-        if text.startswith("skipped"):
-            report.skipped[kind] = text[len("skipped"):].strip().strip("()")
-        else:
-            report.built[kind] = os.path.join(build_dir, LIBRARIES[kind])
+    if progress is not None:
+        progress("configuring with CMake ({})".format(os.path.abspath(source)))
+    report.read_configure(_run(configure, log, "configure", report.log_path))
+    if progress is not None:
+        archs = report.architectures()
+        progress("compiling {}{}".format(", ".join(sorted(report.built)), "; CUDA architectures: " + archs
+                                         if archs else ""))
     build = [cmake, "--build", build_dir, "--parallel", str(jobs or os.cpu_count() or 1)]
-    _run(build, log, "build", report.log_path)
+    _run(build, log, "build", report.log_path, progress)
     atomic_write_text(report.log_path, "\n".join(log))
     for kind, path in list(report.built.items()):
         if not os.path.isfile(path):

@@ -11,7 +11,8 @@ Four shared libraries, all in one build folder:
   that only dlopen (Triton, DeepStream).
 
 They are looked up in: the path given, then ``$EDGE_SALIENCY_PLUGIN`` (the plugin file itself, or the folder of
-the libraries), then the default build folder ``<repository>/build/plugins``.
+the libraries), then the default build folder: ``<repository>/build/plugins`` in an editable checkout, else
+``~/.cache/edge-saliency/plugins`` (``$XDG_CACHE_HOME``).
 """
 import ctypes
 import os
@@ -49,9 +50,17 @@ def source_dir() -> Optional[str]:
     return None
 
 
+def user_build_dir() -> str:
+    """The user's own build folder: ``$XDG_CACHE_HOME/edge-saliency/plugins`` (``~/.cache/edge-saliency/plugins``)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "edge-saliency", "plugins")
+
+
 def default_build_dir() -> str:
-    """``<repository>/build/plugins`` (git-ignored); ``./build/plugins`` when the sources are not beside the package."""
-    return os.path.join(source_dir() or os.getcwd(), "build", "plugins")
+    """``<repository>/build/plugins`` (git-ignored) for an editable checkout; otherwise the user's folder
+    (:func:`user_build_dir`): an installed package's folder is not the place to build into."""
+    root = source_dir()
+    return os.path.join(root, "build", "plugins") if root is not None else user_build_dir()
 
 
 def _check_kind(kind: str) -> None:

@@ -1,13 +1,12 @@
-"""PyTorch datasets over :mod:`edge_saliency.data`: training samples at the model's input size, and images
-for prediction / evaluation with their annotations at the image's own size."""
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+"""The PyTorch dataset of training and validation samples over :mod:`edge_saliency.data`, at the model's input
+size (images for prediction and evaluation: :class:`edge_saliency.data.images.ImageDataset`)."""
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..data.datasets import SampleFiles, load_sample, read_annotations
-from ..data.io import read_image_rgb
+from ..data.datasets import SampleFiles, load_sample
 from ..data.transforms import hflip, hflip_points, points_to_map, resize_image, scale_points, to_model_input
 from ..errors import UserError
 
@@ -81,39 +80,3 @@ class SaliencyDataset(Dataset):
             "fixations": torch.from_numpy(fixmap)[None],
             "index": index,
         }
-
-
-class ImageDataset(Dataset):
-    """Images at the model input size, with what evaluation needs at the image's own size:
-    ``{"image": 3×h×w, "name", "shape", "density" (or None), "fixations" (or None)}``."""
-
-    def __init__(self, files: Sequence[SampleFiles], size: Sequence[int], mode: str, annotations: bool = True) -> None:
-        self.files = list(files)
-        self.size = (int(size[0]), int(size[1]))
-        self.mode = mode
-        self.annotations = annotations
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> Dict[str, Any]:
-        files = self.files[index]
-        image = read_image_rgb(files.image)
-        density: Optional[np.ndarray] = None
-        fixations: Optional[np.ndarray] = None
-        if self.annotations:
-            density, fixations = read_annotations(files, image.shape[:2])
-        return {
-            "image": torch.from_numpy(to_model_input(image, self.size, self.mode)),
-            "name": files.name,
-            "shape": image.shape[:2],
-            "density": density,
-            "fixations": fixations,
-        }
-
-
-def collate_images(items: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """Stack the images; keep names, shapes and annotations as lists (their sizes differ)."""
-    batch: Dict[str, Any] = {key: [item[key] for item in items] for key in items[0] if key != "image"}
-    batch["image"] = torch.stack([item["image"] for item in items])
-    return batch

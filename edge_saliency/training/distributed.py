@@ -9,6 +9,7 @@ from typing import Iterable, Optional
 import torch
 import torch.distributed as dist
 
+from ..devices import torch_device
 from ..errors import UserError
 
 log = logging.getLogger("edge_saliency")
@@ -57,18 +58,9 @@ def default_workers(cap: int = 4) -> int:
 
 
 def pick_device(requested: str, local_rank: int) -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
-    try:
-        device = torch.device(requested)
-    except RuntimeError:
-        raise UserError("unknown device {!r}; use auto, cpu, cuda or cuda:N".format(requested)) from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError("device {} requested but CUDA is not available to PyTorch".format(requested))
-        if device.index is None:
-            device = torch.device("cuda", local_rank)
-    return device
+    """This process's device (:func:`edge_saliency.devices.torch_device`: auto, cpu, cuda = cuda:LOCAL_RANK,
+    cuda:N)."""
+    return torch_device(requested or "auto", local_rank)
 
 
 def setup(requested_device: str = "auto") -> DistInfo:

@@ -16,12 +16,10 @@ preset → torch. :func:`~.base.compare_runners` checks that backends agree with
 """
 import importlib.util
 import logging
-import os
 from typing import Any, Dict, List, Optional, Sequence
 
 from ... import system
 from ...errors import UserError
-from ...sidecar import read_sidecar
 from ...vocabulary import AUTO, ENGINE_DIR
 from ...vocabulary import BACKENDS as _BACKENDS
 from .base import (
@@ -38,13 +36,11 @@ from .base import (
 
 __all__ = ["BACKENDS", "TOLERANCES", "Comparison", "Runner", "RunnerLeftActiveWarning", "TensorMetadata", "Tolerance",
            "available_backends", "capabilities", "check_saliency_model", "choose_backend", "compare_runners",
-           "create_runner", "model_kind", "saliency_maps"]
+           "create_runner", "model_kind", "model_source", "saliency_maps"]
 
 log = logging.getLogger("edge_saliency.runtime")
 
 BACKENDS = (AUTO,) + _BACKENDS
-ENGINE_EXTENSIONS = (".engine", ".plan", ".trt")
-MODEL_EXTENSIONS = (".onnx", ".safetensors") + ENGINE_EXTENSIONS
 # which backends can run which kind of model
 _RUNS = {
     "onnxruntime": ("onnx", "onnxruntime"),
@@ -54,37 +50,27 @@ _RUNS = {
 }
 
 
+# ModelSource kinds -> the kinds the backends run
+_RUNNER_KINDS = {"preset": "preset", "config": "preset", "safetensors": "weights", "official": "weights",
+                 "onnx": "onnx", "onnxruntime": "onnxruntime", "engine": "engine"}
+
+
+def model_source(model: Any) -> Any:
+    """The :class:`~edge_saliency.models.source.ModelSource` of a model string (None for no model or an in-memory
+    torch model)."""
+    from ...models.source import ModelSource
+
+    if model is None or not isinstance(model, (str, ModelSource)):
+        return None
+    return ModelSource.parse(model, flag="--model")
+
+
 def model_kind(model: Any) -> str:
     """none | engine | onnxruntime | onnx | weights | preset | module (an in-memory torch model)."""
     if model is None:
         return "none"
-    if not isinstance(model, str):
-        return "module"
-    from ...models.registry import list_presets
-
-    if model in list_presets() and not os.path.exists(model):
-        return "preset"
-    if os.path.isdir(model):
-        found = sorted(n for n in os.listdir(model) if os.path.splitext(n)[1].lower() in MODEL_EXTENSIONS)
-        raise UserError("--model {} is a folder; give the model file in it{}".format(
-            model, " ({})".format(", ".join(found[:5])) if found else " (it holds no .onnx, .engine or .safetensors)"))
-    if not os.path.isfile(model):
-        if os.path.splitext(model)[1].lower() in MODEL_EXTENSIONS + (".json",) or os.sep in model or "/" in model:
-            raise UserError("model file not found: {}".format(model))
-        raise UserError("--model {}: no such file, and not a preset; presets: {} (or give a model file: .onnx, "
-                        ".engine, .safetensors)".format(model, ", ".join(list_presets())))
-    sidecar = read_sidecar(model, required=False)
-    if sidecar is not None and sidecar.kind in ("engine", "onnxruntime", "onnx", "weights"):
-        return sidecar.kind
-    extension = os.path.splitext(model)[1].lower()
-    if extension in ENGINE_EXTENSIONS:
-        return "engine"
-    if extension == ".onnx":
-        return "onnx"
-    if extension == ".safetensors":
-        return "weights"
-    raise UserError("cannot tell what kind of model {} is: expected .onnx, .engine / .plan, .safetensors (with its "
-                    "sidecar) or a preset name ({})".format(model, ", ".join(list_presets())))
+    source = model_source(model)
+    return "module" if source is None else _RUNNER_KINDS[source.kind]
 
 
 def capabilities(deep: bool = True) -> Dict[str, Any]:
@@ -149,13 +135,15 @@ def create_runner(model: Any = None, backend: str = "auto", *, device: str = "au
                   engine_dir: str = ENGINE_DIR) -> Runner:
     """A runner (not yet active: nothing is loaded or built until ``activate()``) for ``model`` on ``backend``.
 
-    ``model``: a file path (.onnx, .engine/.plan, ONNX Runtime artifact, .safetensors), a preset name, an
-    in-memory torch model, or None (classic). ``device``: auto | cpu | cuda (ONNX Runtime, PyTorch).
+    ``model``: a file path (.onnx, .engine/.plan, ONNX Runtime artifact, .safetensors), a preset name, a
+    :class:`~edge_saliency.models.source.ModelSource` (e.g. a preset with its weights), an in-memory torch
+    model, or None (classic). ``device``: auto | cpu | cuda | cuda:N (ONNX Runtime, PyTorch).
     ``precision``: PyTorch (fp16 on CUDA by default), the TensorRT build of an ONNX file, the TensorRT
     execution provider. ``input_size`` / ``batch``: for models with dynamic shapes. ``threads``: CPU threads
     (ONNX Runtime intra-op, PyTorch). TensorRT: ``cuda_api`` (auto | cuda-python | pycuda), ``cuda_graph``,
     ``allow_host_code`` (version-compatible engines), ``plugins`` (extra plugin libraries).
     """
+    source = model_source(model)
     kind = model_kind(model)
     chosen = choose_backend(kind, backend)
     if chosen == "classic":
@@ -165,15 +153,19 @@ def create_runner(model: Any = None, backend: str = "auto", *, device: str = "au
     if chosen == "onnxruntime":
         from .ort_runner import OnnxRuntimeRunner
 
-        return OnnxRuntimeRunner(model, device=device, tensorrt_ep=tensorrt_ep, precision=precision, threads=threads,
+        return OnnxRuntimeRunner(source.path, device=device, tensorrt_ep=tensorrt_ep, precision=precision,
+                                 threads=threads,
                                  cache_dir=engine_dir)
     if chosen == "torch":
         from .torch_runner import TorchRunner
 
-        return TorchRunner(model, device=device, precision=precision, threads=threads)
+        return TorchRunner(model if source is None else source, device=device, precision=precision, threads=threads,
+                           input_size=input_size)
     from .trt_runner import EngineFromOnnx, TensorRTRunner
 
     # an ONNX file's engine is built (or found in the cache) when the runner activates
-    path = EngineFromOnnx(model, precision, input_size, batch, plugins or [], engine_dir) if kind == "onnx" else model
+    path = source.path
+    if kind == "onnx":
+        path = EngineFromOnnx(path, precision, input_size, batch, list(plugins or []), engine_dir)
     return TensorRTRunner(path, allow_host_code=allow_host_code, cuda_api=cuda_api, cuda_graph=cuda_graph,
                           input_size=input_size, batch=batch, plugins=plugins)

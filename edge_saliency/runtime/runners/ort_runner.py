@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..._lazy import require
+from ...devices import device_index, parse_device
 from ...errors import InputShapeError, UserError
 from ...plugins.upsample_op import OP_TYPE
 from ...sidecar import Sidecar, read_sidecar
@@ -21,15 +22,15 @@ from .base import Runner, numpy_dtype
 log = logging.getLogger("edge_saliency.runtime")
 
 CPU, CUDA, TENSORRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"
-DEVICES = ("auto", "cpu", "cuda")
 Provider = Union[str, Tuple[str, Dict[str, Any]]]
 
 
 def choose_providers(device: str, available: Sequence[str], tensorrt_ep: bool = False, fp16: bool = False,
                      device_id: int = 0, cache_dir: str = ENGINE_DIR) -> List[Provider]:
-    """Execution providers in priority order for ``device`` given the providers this ONNX Runtime has."""
-    if device not in DEVICES:
-        raise UserError("--device must be one of {}, got {!r}".format(", ".join(DEVICES), device))
+    """Execution providers in priority order for ``device`` (auto | cpu | cuda | cuda:N, which sets the GPU
+    number) given the providers this ONNX Runtime has."""
+    kind, index = parse_device(device)
+    device_id = device_id if index is None else index
     providers: List[Provider] = []
     if tensorrt_ep:
         if TENSORRT not in available:
@@ -37,7 +38,7 @@ def choose_providers(device: str, available: Sequence[str], tensorrt_ep: bool = 
                             "built with TensorRT, or use --backend tensorrt".format(", ".join(available)))
         providers.append((TENSORRT, {"device_id": device_id, "trt_fp16_enable": fp16,
                                      "trt_engine_cache_enable": True, "trt_engine_cache_path": cache_dir}))
-    use_cuda = device == "cuda" or (device == "auto" and CUDA in available) or tensorrt_ep
+    use_cuda = kind == "cuda" or (kind == "auto" and CUDA in available) or tensorrt_ep
     if use_cuda:
         if CUDA not in available:
             raise UserError("this ONNX Runtime has no CUDA execution provider (it has {}): pip install onnxruntime-gpu "
@@ -62,11 +63,11 @@ class OnnxRuntimeRunner(Runner):
         super().__init__(os.path.basename(path))
         self.path = path
         self.device = device
+        self.device_id = device_index(device, device_id)
         self.tensorrt_ep = tensorrt_ep
         self.requested_precision = precision
         self.threads = threads
         self.spinning = spinning
-        self.device_id = device_id
         self.cache_dir = cache_dir
         self.session: Any = None
         self.providers: List[str] = []
@@ -138,6 +139,11 @@ class OnnxRuntimeRunner(Runner):
         return [provider] if provider == CPU else [provider, CPU]
 
     def _precision(self, sidecar: Optional[Sidecar]) -> str:
+        if sidecar is not None and sidecar.kind == "onnxruntime":
+            from ...models.source import ModelSource
+
+            # what the artifact's weights are, not the precision of the ONNX file it was optimised from
+            return ModelSource.parse(self.path).precision
         if sidecar is not None and sidecar.info.get("precision") in PRECISIONS:
             return str(sidecar.info["precision"])
         if self.input_dtype == np.float16:

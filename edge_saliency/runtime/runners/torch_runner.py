@@ -1,8 +1,10 @@
-"""PyTorch runner: an EML-Net from saved weights (``.safetensors`` + sidecar) or a preset name (random
-weights), on the CPU or a CUDA GPU; fp16 on CUDA by default; channels-last memory format."""
+"""PyTorch runner: an EML-Net from a :class:`~edge_saliency.models.source.ModelSource` (saved weights
+``.safetensors`` + sidecar, a preset or config with ``--weights``, a preset alone with random weights), or an
+in-memory module, on the CPU or a CUDA GPU (``cuda:N``); fp16 on CUDA by default; channels-last memory
+format."""
 import logging
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -20,10 +22,16 @@ class TorchRunner(Runner):
     backend = "torch"
 
     def __init__(self, model: Any, device: str = "auto", precision: Optional[str] = None,
-                 channels_last: bool = True, threads: Optional[int] = None) -> None:
-        name = os.path.basename(model) if isinstance(model, str) else type(model).__name__
+                 channels_last: bool = True, threads: Optional[int] = None,
+                 input_size: Optional[Sequence[int]] = None) -> None:
+        from ...models.source import ModelSource
+
+        if isinstance(model, str):
+            model = ModelSource.parse(model, flag="--model")
+        name = os.path.basename(model.name) if isinstance(model, ModelSource) else type(model).__name__
         super().__init__(name)
         self.source = model
+        self.input_size = tuple(input_size) if input_size else None
         self.device_request = device
         self.requested_precision = precision
         self.channels_last = channels_last
@@ -34,32 +42,29 @@ class TorchRunner(Runner):
         self.input_shape = (-1, 3, -1, -1)
 
     def _load(self) -> Any:
-        from ...inference import load_inference_model, warn_if_untrained
+        from ...models.source import ModelSource
 
-        if not isinstance(self.source, str):
+        if not isinstance(self.source, ModelSource):
             return self.source
-        if self.source.endswith(".safetensors") and not os.path.isfile(self.source):
-            raise UserError("weights file not found: {}".format(self.source))
-        model, trained = load_inference_model(self.source)  # a saved model, a preset or a config .json
-        warn_if_untrained(trained, self.source)
-        return model
+        if not self.source.trained:
+            log.warning("warning: %s has random readouts and decoder (no --weights): the maps show the pipeline, "
+                        "not saliency", self.source.name)
+        return self.source.build(self.input_size)
 
     def _activate(self) -> None:
+        from ...devices import torch_device
+
         torch = require("torch", purpose="the PyTorch backend")
         if self.threads:
             torch.set_num_threads(self.threads)
-        want = self.device_request
-        if want not in ("auto", "cpu", "cuda"):
-            raise UserError("--device must be auto, cpu or cuda, got {!r}".format(want))
-        if want == "cuda" and not torch.cuda.is_available():
-            raise UserError("--device cuda: this PyTorch sees no CUDA GPU (CPU-only build, or no driver)")
-        use_cuda = want == "cuda" or (want == "auto" and torch.cuda.is_available())
+        device = torch_device(self.device_request)
+        use_cuda = device.type == "cuda"
         precision = self.requested_precision or ("fp16" if use_cuda else "fp32")
         if precision not in TORCH_PRECISIONS:
             raise UserError("the PyTorch backend runs fp32 or fp16 (int8 needs TensorRT), got {}".format(precision))
         if precision == "fp16" and not use_cuda:
             raise UserError("fp16 with PyTorch needs a CUDA GPU; use --precision fp32 on the CPU")
-        self.device = torch.device("cuda" if use_cuda else "cpu")
+        self.device = device
         self.dtype = torch.float16 if precision == "fp16" else torch.float32
         self.precision = precision
         model = self._load().eval()
