@@ -381,6 +381,7 @@ def comparison_lines(comparison: Dict[str, Any]) -> List[str]:
 
 
 def comparison_markdown(results: Dict[str, Any]) -> str:
+    """Several models' results as one markdown table: each metric per model, with its difference to the first model."""
     comparison = results["comparison"]
     labels = [row["model"] for row in next(iter(comparison["metrics"].values()))]
     lines = ["# Saliency evaluation: {} models on the same images".format(len(labels)), "",
