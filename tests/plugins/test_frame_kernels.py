@@ -138,3 +138,17 @@ def test_cuda_library_exports_the_frame_kernels(plugin_build):
     for name in ("preprocess_bgr8", "blur_map", "map_range", "overlay_bgr8", "frame_abi_version",
                  "frame_status_string"):
         assert "es_cuda_" + name in symbols
+
+
+def test_gpu_check_script_dry_run(plugin_build, tmp_path):
+    """benchmarks/gpu_frame_kernels.py --dry-run: the CPU part (host twins vs torch) runs anywhere, writes nothing."""
+    import os
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "benchmarks", "gpu_frame_kernels.py")
+    result = subprocess.run([sys.executable, script, "--lib-dir", plugin_build.build_dir, "--dry-run",
+                             "--out", str(tmp_path / "r.json")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "host twins vs torch (CPU)" in result.stdout and "GPU parity and timing skipped" in result.stdout
+    assert not (tmp_path / "r.json").exists()
