@@ -158,23 +158,30 @@ def colormap_lut(colormap: str = "jet") -> np.ndarray:
     return _LUTS[colormap]
 
 
-def heatmap(saliency_u8: np.ndarray, size: Sequence[int], colormap: str = "jet") -> np.ndarray:
+def heatmap(saliency_u8: np.ndarray, size: Sequence[int], colormap: str = "jet",
+            out: Optional[np.ndarray] = None) -> np.ndarray:
     """The heat map of a small uint8 map at ``size`` (H, W): coloured by table lookup at the map's own resolution,
     then ONE bilinear resize of the colour image (a 256×320 map costs 1/25 of a 1920×1080 colour-map pass).
 
     It differs from colouring the resized map only where the colour map bends between two neighbouring map values
     (tests/test_postprocess.py states the tolerance on real frames)."""
     heat = colormap_lut(colormap)[np.asarray(saliency_u8, dtype=np.uint8)]
-    return resize(heat, size)
+    h, w = int(size[0]), int(size[1])
+    if heat.shape[:2] == (h, w):
+        return heat
+    # ``out``: an H×W×3 uint8 buffer to reuse (a fresh 6 MB array per 1080p frame costs its page faults)
+    return _cv2().resize(heat, (w, h), dst=out, interpolation=_cv2().INTER_LINEAR)
 
 
 def overlay_small(image_bgr: np.ndarray, saliency_u8: np.ndarray, alpha: float = 0.5, colormap: str = "jet",
-                  out: Optional[np.ndarray] = None) -> np.ndarray:
+                  out: Optional[np.ndarray] = None, work: Optional[np.ndarray] = None) -> np.ndarray:
     """:func:`overlay` for the real-time path: ``saliency_u8`` at the model's resolution is coloured there
     (:func:`heatmap`), resized once to the image and blended in uint8 (``cv2.addWeighted``, saturating, rounded).
-    ``out``: an image-sized uint8 buffer to reuse (may be ``image_bgr`` itself)."""
+    ``out``: an image-sized uint8 buffer to reuse (may be ``image_bgr`` itself); ``work``: one for the heat map."""
     cv2 = _cv2()
     if not 0.0 <= alpha <= 1.0:
         raise UserError("--alpha must be in [0, 1], got {}".format(alpha))
-    heat = heatmap(saliency_u8, image_bgr.shape[:2], colormap)
+    if work is not None and work.shape != image_bgr.shape:
+        work = None
+    heat = heatmap(saliency_u8, image_bgr.shape[:2], colormap, out=work)
     return cv2.addWeighted(image_bgr, 1.0 - alpha, heat, alpha, 0.0, dst=out)

@@ -73,6 +73,7 @@ class Postprocessor:
         self.views = list(views)
         self.float_map = float_map
         self.full_map = full_map or "map" in self.views
+        self._heat: Optional[np.ndarray] = None  # the overlay's heat map buffer, reused frame after frame
         self.smoother = TemporalSmoother(options.smooth)
 
     def __call__(self, packet: Packet) -> Packet:
@@ -97,7 +98,10 @@ class Postprocessor:
             packet.map_float = resize(np.asarray(saliency, dtype=np.float32), size)
         for view in self.views:
             if view == "overlay":
-                packet.views[view] = overlay_small(packet.frame, small, options.alpha, options.colormap)
+                if self._heat is None or self._heat.shape != packet.frame.shape:
+                    self._heat = np.empty_like(packet.frame)
+                packet.views[view] = overlay_small(packet.frame, small, options.alpha, options.colormap,
+                                                   work=self._heat)
             elif view == "side-by-side":
                 packet.views[view] = np.concatenate([packet.frame, heatmap(small, size, options.colormap)], axis=1)
             else:
