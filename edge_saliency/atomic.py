@@ -17,6 +17,9 @@ never leaves a half-written file under the final name, and the previous file sta
   rolls back the ones already renamed).
 
 Pure Python; Python 3.8.
+
+Long on purpose: it is the one atomic-output mechanism (temp files, checked writes, grouped commits, stale temps)
+every writer uses; one mechanism by design.
 """
 import errno
 import itertools

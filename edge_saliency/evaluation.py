@@ -18,6 +18,9 @@ reference code leaves undefined (NaN: a constant map, no fixation inside the ima
 docs/metrics.md) is *degenerate*: the mean is then NaN, as both benchmarks average (MATLAB's ``mean`` in
 the MIT benchmark, numpy's in pysaliency), and the report names the degenerate images and gives the mean
 of the others beside it. The JSON writes NaN as ``null``.
+
+Long on purpose: scoring a split and the report of that score (JSON, markdown, the comparison of several models)
+share one result schema; they change together.
 """
 import json
 import math

@@ -24,6 +24,9 @@ Inputs: ``saliency_map`` is a 2-D array of any size, treated as doubles (the MIT
 (non-zero = fixated; an integer map of counts keeps multiplicities for the pysaliency convention) or an
 N×2 array of (x, y) 0-based pixel coordinates together with ``shape=(height, width)``; points outside the
 image are dropped. Degenerate inputs return NaN as described above; malformed ones raise ``ValueError``.
+
+Long on purpose: eight short metrics, each beside its two conventions (MIT, pysaliency); splitting them would
+separate a metric from the convention switch that defines it.
 """
 import math
 from typing import Optional, Sequence, Tuple

@@ -12,6 +12,8 @@ the layer contracts in ``NvInfer.h``. The parser tables used per TensorRT line: 
 ``warning``: accepted but treated differently from ONNX Runtime; ``note``: what the build will need).
 ``edge-saliency inspect FILE.onnx --tensorrt [VERSION]`` prints it; ``export`` and ``build-engine`` run it.
 Pure Python + onnx.
+
+Long on purpose: a table of rules, each with the NVIDIA source line it comes from; mostly data.
 """
 import dataclasses
 import re

@@ -23,6 +23,9 @@ it came from (:attr:`ModelSource.origin`).
 
 Pure Python: parsing, :meth:`ModelSource.config`, the precision, input size and pre-processing need no torch
 (a ``.safetensors`` header is read as JSON); only :meth:`ModelSource.build` imports torch.
+
+Long on purpose: it is the ONE parse of a model string over seven kinds (the point of it is that nothing else
+decides what a model string means).
 """
 import dataclasses
 import json

@@ -4,6 +4,9 @@ Our format is a ``.safetensors`` file with the model config JSON beside it (``mo
 ``model.safetensors``) and also inside the safetensors metadata. Checkpoints in other formats are read with
 ``torch.load(weights_only=True)`` and never unpickled otherwise. Missing or unexpected keys are an error that
 lists them, unless the caller asks for a partial load.
+
+Long on purpose: every checkpoint layout the package reads (our safetensors + config, the official checkpoints,
+CSAIL Places365 and timm backbones with their key conversions) in one place, so no other module opens a checkpoint.
 """
 import logging
 import os

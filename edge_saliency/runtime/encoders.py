@@ -16,6 +16,9 @@ Backends (``--encoder``):
 ``target`` is a file path or a URL (``rtp://HOST:PORT``, ``udp://``, ``rtsp://``, ``tcp://``...), so network
 outputs reuse the same encoders. :func:`probe` says what this machine has. Measured costs: docs/performance.md.
 Python 3.8.
+
+Long on purpose: three encoder backends behind one interface, their probes and the automatic choice with fallback; a
+backend's probe and its writer belong together.
 """
 import collections
 import dataclasses

@@ -18,6 +18,9 @@ seconds is dropped; at most ``max_clients`` streams are open at once (more get 5
 Access: with a token (``--output-token``, or generated and printed when the host is not a loopback address),
 every request must carry it as ``?token=``, an ``Authorization: Bearer`` header or the cookie the page sets
 after ``?token=``; the comparison is constant-time (``hmac.compare_digest``) and request logs mask it.
+
+Long on purpose: one small HTTP server: its endpoints, client limits and token check share the server's state; the
+page and the metrics format live in live_page.py and prometheus.py.
 """
 import collections
 import errno

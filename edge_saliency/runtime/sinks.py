@@ -8,6 +8,9 @@ once: OpenCV's writer itself reports no write errors). The files of one run (vid
 committed together by the pipeline: all of them, or on a failure none, so previous files stay intact. Maps
 are committed one by one (each is a whole file the moment it appears). An interrupted run (Ctrl-C) still
 finishes its files: they are playable and complete up to the last frame.
+
+Long on purpose: every output kind (window, video, maps, JSON lines, summary) and the URI registry that picks them,
+as sources.py does for inputs; the network outputs live in http_sink.py and stream_sink.py.
 """
 import dataclasses
 import errno

@@ -15,6 +15,9 @@ same way. Every wait (back-off, a stalled open) ends at once on ``stop_event`` o
 opened is explained: a truncated or unfinished file is named as such (:func:`media_problem`), not as a codec
 problem. Credentials in URLs are never logged: every message shows :func:`mask_url`'s form
 (``rtsp://***@cam/stream``).
+
+Long on purpose: every input kind (files, cameras, streams, CSI, GStreamer, images) and the URI parsing that picks
+them, after jetson-utils' videoSource.
 """
 import dataclasses
 import glob

@@ -5,6 +5,9 @@ run): DistributedDataParallel over the trained part (stage 1: the whole stage-1 
 decoder), a DistributedSampler over the training split, validation sharded over the processes and summed.
 Process 0 writes the checkpoints, ``log.json`` and the per-epoch line; every process returns the trained
 model. See :mod:`edge_saliency.training.checkpoint` for the run folder.
+
+Long on purpose: the training loop of both stages with resume, validation and checkpoints, which share the loop's
+state.
 """
 import dataclasses
 import json
