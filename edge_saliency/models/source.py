@@ -31,7 +31,7 @@ import dataclasses
 import json
 import os
 import struct
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ..config import ModelConfig
 from ..errors import UnknownNameError, UserError, WeightsError
@@ -93,7 +93,7 @@ class ModelSource:
 
     # -- parsing ----------------------------------------------------------------------------------------
     @classmethod
-    def parse(cls, model: str, weights: Optional[str] = None, pretrained: bool = False,
+    def parse(cls, model: Union[str, "ModelSource"], weights: Optional[str] = None, pretrained: bool = False,
               backbone_weights: Optional[Mapping[str, str]] = None, seed: int = 0,
               flag: Optional[str] = None) -> "ModelSource":
         """The source ``model`` names (see the module docstring); ``weights`` / ``pretrained`` /

@@ -12,7 +12,7 @@ import logging
 import os
 import pickle
 import re
-from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, cast
 
 import torch
 from torch import nn
@@ -278,7 +278,8 @@ def create_pretrained(config: ModelConfig, backbone_weights: Optional[Mapping[st
             "the file" if len(missing) == 1 else "the files",
             " ".join("{}=<{}>".format(key, expected) for key, _, expected in missing)))
     model = EMLNet(config)
-    for key, encoder in model.encoders.items():
+    encoders = cast(Dict[str, Any], dict(model.encoders.items()))  # ModuleDict values: EMLEncoder
+    for key, encoder in encoders.items():
         if key in cached:
             encoder.backbone = TappedBackbone(encoder.spec, timm_weights=cached[key][0], weights_file=cached[key][1])
         elif key in downloads:
@@ -408,7 +409,7 @@ def load_official_emlnet(imagenet_path: str, places_path: str, decoder_path: str
     for key, path in (("imagenet", imagenet_path), ("places", places_path)):
         state = read_official_checkpoint(path, key, expected)
         load_state(model.encoders[key], _official_encoder_state(state), what=path)
-    maps = model.encoders["imagenet"].num_maps
+    maps = cast(int, model.encoders["imagenet"].num_maps)
     expected = _official_keys(model.decoder.state_dict(), "decoder", maps)
     state = read_official_checkpoint(decoder_path, "decoder", expected)
     load_state(model.decoder, _official_decoder_state(state, maps), what=decoder_path)

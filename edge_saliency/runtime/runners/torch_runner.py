@@ -49,7 +49,8 @@ class TorchRunner(Runner):
         if not self.source.trained:
             log.warning("warning: %s has random readouts and decoder (no --weights): the maps show the pipeline, "
                         "not saliency", self.source.name)
-        return self.source.build(self.input_size)
+        size = None if self.input_size is None else (int(self.input_size[0]), int(self.input_size[1]))
+        return self.source.build(size)
 
     def _activate(self) -> None:
         from ...devices import torch_device
