@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(kBlockX* kBlockY) overlay_kernel(float const* 
     if (range != nullptr)
     {
         lo = range[0];
-        scale = range[1] > range[0] ? 1.0F / (range[1] - range[0]) : 0.0F;
+        scale = es::range_scale(range[0], range[1]);
     }
     es::Tap const ty = es::source_tap(ratio_h, y, map_h, false);
     es::Tap const tx = es::source_tap(ratio_w, x, map_w, false);

@@ -174,7 +174,7 @@ int es_host_overlay_bgr8(float const* map, int map_h, int map_w, int map_stride,
     if (range != nullptr)
     {
         lo = range[0];
-        scale = range[1] > range[0] ? 1.0F / (range[1] - range[0]) : 0.0F; // a constant map: all zeros
+        scale = es::range_scale(range[0], range[1]); // a constant map: all zeros
     }
     float const ratio_h = es::source_ratio(map_h, height, false, 0.0);
     float const ratio_w = es::source_ratio(map_w, width, false, 0.0);

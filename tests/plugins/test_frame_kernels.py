@@ -105,9 +105,10 @@ def test_overlay_twin_within_one_grey_level_of_the_cpu_path(lib, frame_size):
     for frame in real_frames():
         frame = cv2.resize(frame, frame_size[::-1])
         blurred = P.blur(model_map(frame), 5.0)
-        cpu = P.overlay_small(frame, P.to_uint8(P.minmax(blurred)), 0.5, "jet")
-        twin = F.overlay(frame, blurred, 0.5, "jet", library=lib)
-        assert twin.shape == frame.shape and np.abs(twin.astype(int) - cpu).max() <= 1
+        for alpha, colormap in ((0.5, "jet"), (0.3, "turbo")):
+            cpu = P.overlay_small(frame, P.to_uint8(P.minmax(blurred)), alpha, colormap)
+            twin = F.overlay(frame, blurred, alpha, colormap, library=lib)
+            assert twin.shape == frame.shape and np.abs(twin.astype(int) - cpu).max() <= 1
     # alpha 0 is the frame; a constant map is colour 0 of the table everywhere
     assert np.array_equal(F.overlay(frame, blurred, 0.0, library=lib), frame)
     flat = F.overlay(frame, np.full((8, 8), 3.0, np.float32), 1.0, "turbo", library=lib)

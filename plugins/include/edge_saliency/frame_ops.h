@@ -86,6 +86,13 @@ ES_HD float blur_line(T const* base, int pos, int n, int step, float const* w, i
     return sum;
 }
 
+//! The min-max factor 1 / (hi - lo), computed in double and rounded to float as the CPU path does (numpy: a Python
+//! float made float32), so both round a map value to the same level; 0 for a constant map (all zeros).
+ES_HD float range_scale(float lo, float hi)
+{
+    return hi > lo ? static_cast<float>(1.0 / (static_cast<double>(hi) - static_cast<double>(lo))) : 0.0F;
+}
+
 //! The uint8 map value at (y, x): min-max scaled by range (lo, hi) when given, clipped to [0, 1], x255, rounded.
 ES_HD int map_level(float const* map, int map_stride, int y, int x, float lo, float scale)
 {
