@@ -16,14 +16,15 @@
 import argparse
 import json
 import os
-import statistics
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from gpu_kernels import median_ms  # noqa: E402 (this folder: the same CUDA-event timing as the resize check)
 
 from edge_saliency import postprocess as P  # noqa: E402
 from edge_saliency.plugins import frame_kernels as FK  # noqa: E402
@@ -94,21 +95,6 @@ def cpu_part(host: FK.FrameLibrary) -> Dict[str, Any]:
     return out
 
 
-def time_cuda(fn: Any, repeat: int) -> float:
-    import torch
-
-    fn()
-    times: List[float] = []
-    for _ in range(repeat):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
-
-
 def gpu_part(host: FK.FrameLibrary, cuda: FK.FrameLibrary, repeat: int) -> Dict[str, Any]:
     import torch
 
@@ -116,7 +102,7 @@ def gpu_part(host: FK.FrameLibrary, cuda: FK.FrameLibrary, repeat: int) -> Dict[
     stream = torch.cuda.current_stream().cuda_stream
     src = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
     dst = torch.empty_like(src)
-    copy_ms = time_cuda(lambda: dst.copy_(src), repeat)
+    copy_ms = median_ms(lambda: dst.copy_(src), repeat)
     peak = 2 * src.numel() / (copy_ms / 1000.0)  # bytes/s read + written by a device-to-device copy
     result: Dict[str, Any] = {"device": torch.cuda.get_device_name(0), "copy_bandwidth_gbs": peak / 1e9, "sizes": {}}
     m = torch.from_numpy(a_map()).to(dev)
@@ -151,9 +137,9 @@ def gpu_part(host: FK.FrameLibrary, cuda: FK.FrameLibrary, repeat: int) -> Dict[
             "blur_vs_twin_max": float(np.abs(blurred.cpu().numpy() - twin_b).max()),
             "overlay_vs_twin_max": int(np.abs(out.cpu().numpy().astype(int) - twin_o).max()),
         }
-        row["preprocess_ms"] = time_cuda(pre, repeat)
-        row["torch_preprocess_ms"] = time_cuda(lambda frame=frame: torch_preprocess(frame, MAP), repeat)
-        row["post_ms"] = time_cuda(post, repeat)
+        row["preprocess_ms"] = median_ms(pre, repeat)
+        row["torch_preprocess_ms"] = median_ms(lambda frame=frame: torch_preprocess(frame, MAP), repeat)
+        row["post_ms"] = median_ms(post, repeat)
 
         def torch_post(frame: Any = frame, size: Sequence[int] = size) -> None:
             b = torch_blur(m, kx, ky)
@@ -162,7 +148,7 @@ def gpu_part(host: FK.FrameLibrary, cuda: FK.FrameLibrary, repeat: int) -> Dict[
             up = torch.nn.functional.interpolate(heat, size=size, mode="bilinear", align_corners=False)
             (frame.float() * 0.5 + up[0].permute(1, 2, 0) * 0.5).round().to(torch.uint8)
 
-        row["torch_post_ms"] = time_cuda(torch_post, repeat)
+        row["torch_post_ms"] = median_ms(torch_post, repeat)
         moved_pre = h * w * 3 + 3 * MAP[0] * MAP[1] * 4
         moved_post = 2 * h * w * 3 + 4 * MAP[0] * MAP[1] * 4
         row["preprocess_of_roofline"] = moved_pre / (row["preprocess_ms"] / 1000.0) / peak
