@@ -70,7 +70,7 @@ def test_export_killed_then_rerun(tmp_path):
     process = start("export", "emlnet-lite", "--size", "64x96", "-o", out, cwd=str(tmp_path))
     wait_for_line(process, "exporting to ONNX")
     kill_after(process, rng.uniform(0.5, 4.0))
-    finals = [n for n in os.listdir(tmp_path) if not n.startswith(".")]
+    finals = sorted(n for n in os.listdir(tmp_path) if not n.startswith("."))
     assert finals in ([], sorted(["lite.onnx", "lite.onnx.json", "lite.accuracy.json", "lite.accuracy.md"])), finals
     rerun = cli("export", "emlnet-lite", "--size", "64x96", "-o", out, cwd=str(tmp_path), timeout=300)
     assert rerun.returncode == 0, rerun.stderr
