@@ -76,13 +76,14 @@ def to_uint8(saliency: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(saliency, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def resize(saliency: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    """Bilinear resize of a 2-D map (any dtype OpenCV resizes) to ``size`` = (height, width)."""
+def resize(saliency: np.ndarray, size: Sequence[int], out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Bilinear resize of a 2-D map (any dtype OpenCV resizes) to ``size`` = (height, width); ``out``: a buffer
+    of that size and dtype to write into."""
     h, w = int(size[0]), int(size[1])
     if saliency.shape[:2] == (h, w):
         return saliency
     cv2 = _cv2()
-    return cv2.resize(saliency, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(saliency, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
 
 
 def postprocess(

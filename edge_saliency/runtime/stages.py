@@ -9,6 +9,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import UserError
+from .buffers import FramePool
 from .frames import (
     TemporalSmoother,
     blur,
@@ -74,6 +75,7 @@ class Postprocessor:
         self.float_map = float_map
         self.full_map = full_map or "map" in self.views
         self._heat: Optional[np.ndarray] = None  # the overlay's heat map buffer, reused frame after frame
+        self._pool = FramePool()  # the views and maps handed to the sinks, reused once every sink let go of them
         self.smoother = TemporalSmoother(options.smooth)
 
     def __call__(self, packet: Packet) -> Packet:
@@ -93,7 +95,7 @@ class Postprocessor:
         size = packet.frame.shape[:2]
         small = to_uint8(saliency)
         if self.full_map:
-            packet.map_u8 = resize(small, size)
+            packet.map_u8 = resize(small, size, out=self._pool.take(size))
         if self.float_map:
             packet.map_float = resize(np.asarray(saliency, dtype=np.float32), size)
         for view in self.views:
@@ -101,9 +103,10 @@ class Postprocessor:
                 if self._heat is None or self._heat.shape != packet.frame.shape:
                     self._heat = np.empty_like(packet.frame)
                 packet.views[view] = overlay_small(packet.frame, small, options.alpha, options.colormap,
-                                                   work=self._heat)
+                                                   out=self._pool.take(packet.frame.shape), work=self._heat)
             elif view == "side-by-side":
-                packet.views[view] = np.concatenate([packet.frame, heatmap(small, size, options.colormap)], axis=1)
+                packet.views[view] = np.concatenate([packet.frame, heatmap(small, size, options.colormap)], axis=1,
+                                                    out=self._pool.take((size[0], 2 * size[1], 3)))
             else:
                 packet.views[view] = map_view(packet.map_u8)
         packet.raw = None
