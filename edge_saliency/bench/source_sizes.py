@@ -136,7 +136,8 @@ def _video_sink(path: str) -> Any:
 
         def write(self, packet: Any) -> None:
             if not self.encoder_used:  # "FFmpeg process: ffmpeg -y ..." -> "FFmpeg process"
-                text = getattr(self._writers.get(packet.stream), "description", "")
+                writer = getattr(self, "_writers", {}).get(packet.stream)  # the VideoSink's open encoder
+                text = getattr(writer, "description", "")
                 self.encoder_used = re.split(r"[:,]", text, maxsplit=1)[0].strip()
             super().write(packet)
 
