@@ -2,7 +2,8 @@
 inference time of the same run, the encoders' cost, and the pipeline's end-to-end rate.
 
 For each source size (default 480x640, 720x1280, 1080x1920; frames of opencv-doc's vtest.avi scaled up, else
-the sample clip's photos, written to an mp4v clip) it times every stage alone over the same frames
+the sample clip's photos, written to an mp4v clip by ``edge_saliency.bench.source_sizes.write_source_clip``, as
+``edge-saliency bench --frame-sizes`` does) it times every stage alone over the same frames
 (``edge_saliency.bench.frame_path.time_stages``: decode, pre-process, inference through the pipeline's own
 Inferencer, post-process with the overlay, output = the overlay video) and reports the p50 of each as a
 fraction of inference's p50. Then the whole pipeline with the overlay video (end-to-end FPS / the rate of
@@ -19,7 +20,6 @@ import json
 import os
 import platform
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -40,37 +40,6 @@ ENCODERS = {
 }
 
 
-def parse_size(text: str) -> Tuple[int, int]:
-    h, w = text.lower().split("x")
-    return int(h), int(w)
-
-
-def make_clip(path: str, size: Tuple[int, int], frames: int) -> str:
-    """``frames`` real frames scaled to ``size`` (H, W), written with OpenCV's mp4v (what most clips decode like)."""
-    import cv2
-
-    from edge_saliency.bench.frame_path import default_video
-
-    source = default_video()
-    images: List[Any] = []
-    if source:
-        capture = cv2.VideoCapture(source)
-        while len(images) < frames:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            images.append(frame)
-    if not images:
-        from edge_saliency.runtime.sample_clip import load_photos
-
-        images = load_photos()
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (size[1], size[0]))
-    for i in range(frames):
-        writer.write(cv2.resize(images[i % len(images)], (size[1], size[0]), interpolation=cv2.INTER_LINEAR))
-    writer.release()
-    return path
-
-
 def video_sink(path: str, spec: Dict[str, Any]) -> Any:
     """A VideoSink with the encoder ``spec`` asks for (falls back to the FourCC alone on code without encoders)."""
     from edge_saliency.runtime.sinks import VideoSink
@@ -83,10 +52,6 @@ def video_sink(path: str, spec: Dict[str, Any]) -> Any:
     return VideoSink(path, fourcc=spec.get("fourcc"), encoder=spec.get("encoder", "auto"), options=options)
 
 
-def p50_ms(values: Optional[List[float]]) -> Optional[float]:
-    return None if not values else 1000.0 * statistics.median(values)
-
-
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -94,16 +59,19 @@ def children_cpu() -> float:
 
 def measure_size(runner: Any, clip: str, frames: int, folder: str, encoder: str) -> Dict[str, Any]:
     from edge_saliency.bench.frame_path import pipeline_rate, time_stages
+    from edge_saliency.bench.source_sizes import stage_ratios
+    from edge_saliency.bench.stats import stage_stats
     from edge_saliency.runtime.pipeline import PipelineOptions
 
     ext, spec = ENCODERS[encoder]
     options = PipelineOptions()
     times = time_stages(clip, runner, frames, options, [video_sink(os.path.join(folder, "alone" + ext), spec)])
-    p50 = {name: p50_ms(times.get(name)) for name in STAGES}
+    stats = stage_stats(times, STAGES)
+    p50 = {name: value["p50"] if value else None for name, value in stats.items()}
     infer = p50["inference"] or float("nan")
     rate = pipeline_rate(clip, runner, frames, options,
                          sinks=lambda: [video_sink(os.path.join(folder, "pipeline" + ext), spec)])
-    return {"p50_ms": p50, "vs_inference": {k: (v / infer if v is not None else None) for k, v in p50.items()},
+    return {"p50_ms": p50, "vs_inference": stage_ratios(stats),
             "pipeline_fps": rate["fps"], "inference_fps": 1000.0 / infer,
             "pipeline_vs_inference": rate["fps"] * infer / 1000.0, "cores_used": rate["cores_used"]}
 
@@ -198,7 +166,8 @@ def to_markdown(result: Dict[str, Any]) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="an emlnet-lite ONNX file (default: export one at 256x320)")
-    parser.add_argument("--sizes", nargs="+", type=parse_size, default=[(480, 640), (720, 1280), (1080, 1920)])
+    parser.add_argument("--sizes", nargs="+", default=None, metavar="HxW",
+                        help="source sizes HxW (default 480x640 720x1280 1080x1920)")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--threads", type=int, help="ONNX Runtime threads (default: the runtime's default)")
     parser.add_argument("--encoder", default="auto", choices=sorted(ENCODERS), help="the output of the stage table")
@@ -206,7 +175,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--label", default="cpu")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
+    from edge_saliency.bench.source_sizes import DEFAULT_FRAME_SIZES, parse_frame_sizes, source_clips
     from edge_saliency.runtime.runners import create_runner
+
+    args.sizes = parse_frame_sizes(args.sizes) if args.sizes else list(DEFAULT_FRAME_SIZES)
 
     start_machine = machine()
     with tempfile.TemporaryDirectory() as folder:
@@ -218,8 +190,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         result: Dict[str, Any] = {"label": args.label, "machine": start_machine, "model": os.path.basename(model),
                                   "frames": args.frames, "encoder": args.encoder, "sizes": {},
                                   "command": " ".join(sys.argv[1:])}
-        clips = {size: make_clip(os.path.join(folder, "clip{}x{}.mp4".format(*size)), size, args.frames)
-                 for size in args.sizes}
+        clips = dict(source_clips(None, args.sizes, args.frames, folder))
         with create_runner(model, "onnxruntime", device="cpu", threads=args.threads) as runner:
             result["threads"] = args.threads or "default"
             import numpy as np

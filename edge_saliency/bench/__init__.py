@@ -6,6 +6,7 @@ precision × input size × batch, written as schema-versioned JSON, CSV, markdow
   run), :mod:`.accounting` (other processes' CPU time) and :mod:`.accuracy` (the accuracy column);
 - :mod:`.cell` — one cell in its own process (warm-up, timed iterations, memory, maps, stages, pipeline);
 - :mod:`.frame_path` — the stages of the frame path alone, and the streaming pipeline's rate;
+- :mod:`.source_sizes` — the same stages at each camera resolution (``--frame-sizes``), as ratios to inference;
 - :mod:`.stats` — latency statistics; :mod:`.schema` — the result document; :mod:`.report` — the files and
   ``--compare``.
 

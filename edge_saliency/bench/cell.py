@@ -12,7 +12,8 @@ In that process :func:`measure`:
 3. reads the peak RSS (``VmHWM``) and the device memory taken;
 4. saves the model's maps of ``accuracy_frames`` video frames (the accuracy column is computed by the caller
    against the reference cell's maps);
-5. times the stages of the full frame path and runs the streaming pipeline (:mod:`.frame_path`).
+5. times the stages of the full frame path on the video and runs the streaming pipeline (:mod:`.frame_path`);
+   times the stages again over the clip made at each ``--frame-sizes`` source size (:mod:`.source_sizes`).
 """
 import logging
 import os
@@ -23,7 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from ..errors import UserError
-from .stats import latency_stats, throughput
+from .stats import latency_stats, stage_stats, throughput
 
 log = logging.getLogger("edge_saliency")
 
@@ -149,16 +150,6 @@ def _timed_loop(runner: Any, x: np.ndarray, warmup: int, iterations: int,
     return latency, host, time.perf_counter() - loop_start
 
 
-def _stage_stats(times: Dict[str, Optional[List[float]]]) -> Dict[str, Optional[Dict[str, float]]]:
-    from .schema import STAGES
-
-    out: Dict[str, Optional[Dict[str, float]]] = {}
-    for name in STAGES:
-        values = times.get(name)
-        out[name] = latency_stats([v * 1000.0 for v in values]) if values else None
-    return out
-
-
 def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Measure one cell (see the module docstring); returns the cell's fields as a dict."""
     from ..export.frames import video_frames
@@ -166,6 +157,8 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     from ..runtime.pipeline import PipelineOptions
     from ..runtime.runners import check_saliency_model
     from . import frame_path
+    from .schema import STAGES
+    from .source_sizes import measure_source_sizes
 
     started = time.perf_counter()
     size, batch = tuple(spec["size"]), int(spec["batch"])
@@ -198,8 +191,13 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
         options = PipelineOptions(size=size, batch=batch)
         stages: Dict[str, Optional[Dict[str, float]]] = {}
         if spec["stage_frames"] > 0:
-            stages = _stage_stats(frame_path.time_stages(spec["video"], runner, spec["stage_frames"], options,
-                                                         batch=batch))
+            stages = stage_stats(frame_path.time_stages(spec["video"], runner, spec["stage_frames"], options,
+                                                        batch=batch), STAGES)
+        source_stages = None
+        if spec["stage_frames"] > 0 and spec.get("frame_clips"):
+            clips = [((int(h), int(w)), path) for h, w, path in spec["frame_clips"]]
+            source_stages = measure_source_sizes(clips, runner, spec["stage_frames"], options, batch,
+                                                 os.path.dirname(os.path.abspath(spec["maps_path"])))
         pipeline = None
         if spec["pipeline_frames"] > 0:
             pipeline = frame_path.pipeline_rate(spec["video"], runner, spec["pipeline_frames"], options)
@@ -212,7 +210,8 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
         "wall_ms": latency_stats([v * 1000.0 for v in host]),
         "throughput_fps": throughput(batch * len(host), loop_s),
         "peak_rss_mib": rss, "device_memory_mib": memory.mib(), "device_memory_note": memory.note,
-        "stages_ms": stages, "pipeline": pipeline, "seconds": time.perf_counter() - started,
+        "stages_ms": stages, "source_stages": source_stages, "pipeline": pipeline,
+        "seconds": time.perf_counter() - started,
     }
 
 

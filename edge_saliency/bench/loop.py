@@ -20,12 +20,16 @@ from .exports import ExportCache
 from .options import BenchOptions
 from .probes import capabilities, plan_cells
 from .schema import BenchResult, Cell
+from .source_sizes import source_clips
+from .source_sizes import summary as source_summary
 
 log = logging.getLogger("edge_saliency")
 
 
-def cell_spec(cell: Cell, options: BenchOptions, models: ExportCache, video: str, maps_path: str) -> Dict[str, Any]:
-    """What the cell's process needs (plain JSON-ready values: it is spawned)."""
+def cell_spec(cell: Cell, options: BenchOptions, models: ExportCache, video: str, maps_path: str,
+              clips: Sequence[Tuple[Tuple[int, int], str]] = ()) -> Dict[str, Any]:
+    """What the cell's process needs (plain JSON-ready values: it is spawned); ``clips``: the video at each
+    ``--frame-sizes`` source size, [((H, W), path)]."""
     return {
         "backend": cell.backend, "precision": cell.precision, "size": list(cell.size), "batch": cell.batch,
         "device": cell.device, "gpu": parse_device(options.device)[1], "threads": cell.threads,
@@ -34,6 +38,7 @@ def cell_spec(cell: Cell, options: BenchOptions, models: ExportCache, video: str
         "accuracy_frames": options.accuracy_frames, "stage_frames": options.stage_frames,
         "pipeline_frames": options.pipeline_frames, "engine_dir": options.engine_dir,
         "plugins": list(options.plugins), "maps_path": maps_path,
+        "frame_clips": [[size[0], size[1], path] for size, path in clips],
     }
 
 
@@ -67,6 +72,9 @@ def _summary_line(cell: Cell) -> str:
         cell.throughput_fps or 0.0)
     if cell.pipeline:
         line += "; pipeline {:.2f} FPS".format(cell.pipeline["fps"])
+    at_sizes = source_summary(cell.source_stages)
+    if at_sizes:
+        line += "; " + at_sizes
     if cell.other_cpu is not None:
         line += " [other CPU {:.2f}, stolen {:.2f}]".format(cell.other_cpu, cell.steal_cpu or 0.0)
     return line
@@ -120,10 +128,15 @@ def _run_cells(cells: Sequence[Cell], options: BenchOptions, models: ExportCache
                say: Callable[[str], None]) -> Dict[str, str]:
     """Run every planned cell; returns the file of each successful cell's maps."""
     maps: Dict[str, str] = {}
+    clips: List[Tuple[Tuple[int, int], str]] = []
+    if options.stage_frames > 0 and options.frame_sizes and any(c.status == "planned" for c in cells):
+        say("clips of the video at {} for the frame-path stages".format(
+            ", ".join("{}x{}".format(*s) for s in options.frame_sizes)))
+        clips = source_clips(video, options.frame_sizes, options.stage_frames, work)  # type: ignore[arg-type]
     for index, cell in enumerate(cells, 1):
         if cell.status == "planned":
             maps_path = os.path.join(work, cell.id + ".npy")
-            _run_cell(cell, cell_spec(cell, options, models, video, maps_path), options)
+            _run_cell(cell, cell_spec(cell, options, models, video, maps_path, clips), options)
             if cell.ok:
                 maps[cell.id] = maps_path
         say("[{}/{}] {}".format(index, len(cells), _summary_line(cell)))
@@ -138,6 +151,7 @@ def _settings(options: BenchOptions, models: ExportCache, sizes: Sequence[Tuple[
         "sizes": [list(s) for s in sizes], "batches": list(options.batches), "device": options.device,
         "threads": threads, "warmup": options.warmup, "iterations": options.iterations, "video": video_label,
         "accuracy_frames": options.accuracy_frames, "stage_frames": options.stage_frames,
+        "frame_sizes": [list(s) for s in options.frame_sizes] if options.stage_frames > 0 else [],
         "pipeline_frames": options.pipeline_frames, "baseline": options.baseline,
         "isolation": "one spawned process per cell",
     }

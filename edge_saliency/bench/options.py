@@ -1,10 +1,11 @@
 """What ``edge-saliency bench`` measures (:class:`BenchOptions`), checked before anything runs."""
 import dataclasses
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 from ..devices import check_device
 from ..errors import UserError
 from ..vocabulary import ENGINE_DIR, MODEL_BACKENDS, PRECISIONS
+from .source_sizes import DEFAULT_FRAME_SIZES, parse_frame_sizes
 
 BACKENDS = MODEL_BACKENDS
 
@@ -23,6 +24,8 @@ class BenchOptions:
     video: Optional[str] = None
     accuracy_frames: int = 8
     stage_frames: int = 30
+    # source sizes (H, W) the stages are timed at too ("HxW" strings are parsed); (): only the video's own size
+    frame_sizes: Sequence[Union[str, Tuple[int, int]]] = DEFAULT_FRAME_SIZES
     pipeline_frames: int = 60
     weights: Optional[str] = None
     pretrained: bool = False
@@ -47,6 +50,7 @@ class BenchOptions:
                                  ("--pipeline-frames", self.pipeline_frames, 0)):
             if value < low:
                 raise UserError("{} must be at least {}, got {}".format(name, low, value))
+        self.frame_sizes = parse_frame_sizes(self.frame_sizes)
         if any(b < 1 for b in self.batches) or not self.batches:
             raise UserError("--batch takes sizes of 1 or more, got {}".format(list(self.batches)))
         if self.threads is not None and self.threads < 1:

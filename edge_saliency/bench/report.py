@@ -17,6 +17,7 @@ import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..atomic import atomic_output
+from . import source_sizes
 from .schema import STAGES, BenchResult, Cell
 
 STAGE_LABELS = {"decode": "decode", "preprocess": "pre-process", "copy_in": "copy-in", "infer": "infer",
@@ -194,9 +195,10 @@ def markdown(result: BenchResult) -> str:
     staged = [c for c in cells if c.stages_ms]
     if staged or any(c.pipeline for c in cells):
         lines += ["", "## Frame path", "",
-                  "p50 ms per stage over {} video frames, each stage alone (copy-in / infer / copy-out per batch, on "
-                  "the cell's clock; `n/a`: inside the backend's call, counted in infer), and the streaming "
-                  "pipeline (`edge-saliency run`'s threads) over {} frames.".format(
+                  "p50 ms per stage over {} frames of the video at its own size, each stage alone, no output "
+                  "(copy-in / infer / copy-out per batch, on the cell's clock; `n/a`: inside the backend's call, "
+                  "counted in infer), and the streaming pipeline (`edge-saliency run`'s threads) over {} "
+                  "frames.".format(
                       s.get("stage_frames"), s.get("pipeline_frames")), "",
                   "| cell | " + " | ".join(STAGE_LABELS[st] for st in STAGES) + " | pipeline FPS | pipeline p50 "
                   "latency ms |", "|---|" + "---|" * (len(STAGES) + 2)]
@@ -206,6 +208,7 @@ def markdown(result: BenchResult) -> str:
             pipe = cell.pipeline or {}
             lines.append("| {} | {} | {} | {} |".format(cell.id, " | ".join(values), _f(pipe.get("fps")),
                                                         _f((pipe.get("latency_ms") or {}).get("p50"), 1)))
+    lines += source_sizes.markdown_lines(cells, s.get("stage_frames"))
     return "\n".join(lines) + "\n"
 
 

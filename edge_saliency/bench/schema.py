@@ -16,7 +16,8 @@ key                   value
 ``warnings``          strings: unlocked Jetson clocks, a scaling CPU governor, a busy machine, ...
 ``settings``          ``model``, ``weights``, ``backends``, ``precisions``, ``sizes``, ``batches``,
                       ``device``, ``threads``, ``warmup``, ``iterations``, ``video``, ``accuracy_frames``,
-                      ``stage_frames``, ``pipeline_frames``, ``baseline``, ``isolation``
+                      ``stage_frames``, ``frame_sizes`` ([H, W] source sizes, ``[]``: none), ``pipeline_frames``,
+                      ``baseline``, ``isolation``
 ``cells``             one :class:`Cell` per backend × precision × size × batch, in the order run
 ====================  ===============================================================================
 
@@ -35,8 +36,14 @@ A cell (``status``: ``ok``, ``skipped`` — not attempted, ``reason`` says why �
   timed); ``device_memory_mib``: device memory the cell took (None without a GPU; ``device_memory_note``
   says how it was measured);
 - ``stages_ms``: per stage of the full frame path — ``decode``, ``preprocess``, ``copy_in``, ``infer``,
-  ``copy_out``, ``postprocess`` — the latency stats over ``stage_frames`` video frames (None for a part the
-  backend does not expose separately);
+  ``copy_out``, ``postprocess`` — the latency stats over ``stage_frames`` frames of the video at its own size,
+  without an output (None for a part the backend does not expose separately);
+- ``source_stages``: the frame path at each ``--frame-sizes`` source size (None when not measured): a list of
+  ``{"source": [H, W], "frames": n, "encoder": the overlay video's encoder, "stages_ms": {stage: latency stats
+  or None}, "vs_inference": {stage: p50 per frame / inference p50 per frame or None}}`` over the stages
+  ``decode``, ``preprocess``, ``copy_in``, ``infer``, ``copy_out``, ``inference`` (the runner's whole call,
+  host clock), ``postprocess`` (with the overlay view) and ``output`` (the overlay video), each timed alone over
+  the same clip of real frames scaled to that size (:mod:`edge_saliency.bench.source_sizes`);
 - ``pipeline``: the streaming pipeline on the video (``fps`` end to end, ``frames``, ``wall_s``,
   ``latency_ms`` p50/p90, ``busy`` share per stage);
 - ``accuracy``: against the cell named in ``reference`` on ``frames`` real video frames: ``cc``, ``cc_min``,
@@ -47,6 +54,9 @@ A cell (``status``: ``ok``, ``skipped`` — not attempted, ``reason`` says why �
   elsewhere); ``steal_cpu``: CPU cores the hypervisor took from this virtual machine meanwhile (steal time;
   0 on bare metal); ``load_1min`` [before, after] the cell (it includes the benchmark's own threads); ``seconds`` the
   cell took (loading included).
+
+A field added later (``source_stages``, ``frame_sizes``) is absent from older results and read as None / absent:
+the version changes only when a field changes meaning.
 """
 import dataclasses
 import json
@@ -85,6 +95,7 @@ class Cell:
     device_memory_note: Optional[str] = None
     stages_ms: Optional[Dict[str, Optional[Dict[str, float]]]] = None
     stage_frames: int = 0
+    source_stages: Optional[List[Dict[str, Any]]] = None
     pipeline: Optional[Dict[str, Any]] = None
     accuracy: Optional[Dict[str, Any]] = None
     load_1min: List[float] = dataclasses.field(default_factory=list)

@@ -6,7 +6,7 @@ h = (n − 1)·q/100, i.e. x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊
 between the largest ones (p99 of 10 samples is 0.91 of the way from the 9th to the 10th): the result records
 the sample count beside them. ``std`` is the sample standard deviation (n − 1), 0 for one sample.
 """
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -34,3 +34,14 @@ def latency_stats(samples_ms: Sequence[float]) -> Dict[str, float]:
 def throughput(frames: int, seconds: float) -> Optional[float]:
     """Frames per second: ``frames`` processed in ``seconds`` of wall time (None for no time)."""
     return frames / seconds if seconds > 0 else None
+
+
+def stage_stats(times: Mapping[str, Optional[List[float]]],
+                names: Sequence[str]) -> Dict[str, Optional[Dict[str, float]]]:
+    """:func:`latency_stats` in ms of each stage ``names`` lists, from its samples in seconds (None for a stage
+    without samples: not timed, or not exposed separately by the backend)."""
+    out: Dict[str, Optional[Dict[str, float]]] = {}
+    for name in names:
+        values = times.get(name)
+        out[name] = latency_stats([v * 1000.0 for v in values]) if values else None
+    return out

@@ -19,7 +19,8 @@ DESCRIPTION = """Benchmark a model over backend (onnxruntime, tensorrt, torch) Ã
 input size Ã— batch. Each cell runs in its own process: warm-up, then timed iterations on real video frames
 (CUDA events for TensorRT and PyTorch on the GPU, perf_counter otherwise): mean, p50, p90, p99, min, max,
 frames/s, peak RSS and device memory; the stages of the full frame path (decode, pre-process, copy-in, infer,
-copy-out, post-process) and the streaming pipeline's rate on the video; and CC / KLD / SIM of its maps vs the
+copy-out, post-process) and the streaming pipeline's rate on the video, and the stages again over the video
+scaled to each --frame-sizes source size, as ratios to inference; and CC / KLD / SIM of its maps vs the
 fp32 reference. Cells this machine cannot run are listed as skipped, with the reason. Writes OUT.json
 (schema-versioned), OUT.csv, OUT.md and OUT.png. MODEL: a preset, config .json or saved .safetensors (exported
 to ONNX per size into --work-dir, then reused), or an exported .onnx file (its -fp16 / -int8 siblings are
@@ -59,7 +60,11 @@ def register(subparsers: Any) -> None:
     timing.add_argument("--accuracy-frames", type=int, default=8, metavar="N",
                         help="video frames for the accuracy column (default 8)")
     timing.add_argument("--stage-frames", type=int, default=30, metavar="N",
-                        help="video frames for the per-stage latencies (default 30; 0: skip)")
+                        help="video frames for the per-stage latencies (default 30; 0: skip, --frame-sizes too)")
+    timing.add_argument("--frame-sizes", nargs="*", metavar="HxW",
+                        help="source sizes the frame-path stages are also timed at, each stage as a ratio to "
+                             "inference: the video's frames scaled to each size (default 480x640 720x1280 "
+                             "1080x1920; nothing or 'none': skip)")
     timing.add_argument("--pipeline-frames", type=int, default=60, metavar="N",
                         help="video frames through the streaming pipeline (default 60; 0: skip)")
     files = parser.add_argument_group("files")
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give a MODEL to benchmark (a preset, .safetensors, config .json or .onnx), or --compare "
                         "A.json B.json")
     from ..bench.matrix import BenchOptions, run_benchmark
+    from ..bench.source_sizes import DEFAULT_FRAME_SIZES
 
     precisions = expand_precisions(args.precision)
     options = BenchOptions(
@@ -95,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         sizes=list(dict.fromkeys(args.size)), batches=list(dict.fromkeys(args.batch)), device=args.device,
         threads=args.threads, warmup=args.warmup, iterations=args.iterations, video=args.video,
         accuracy_frames=args.accuracy_frames, stage_frames=args.stage_frames, pipeline_frames=args.pipeline_frames,
+        frame_sizes=DEFAULT_FRAME_SIZES if args.frame_sizes is None else args.frame_sizes,
         weights=args.weights, pretrained=args.pretrained, backbone_weights=backbone_weights(args.backbone_weights),
         seed=args.seed, calibration=args.calib, work_dir=args.work_dir, engine_dir=args.engine_dir,
         plugins=args.plugin, baseline=args.baseline)

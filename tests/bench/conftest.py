@@ -2,7 +2,16 @@
 import pytest
 
 from edge_saliency.bench.schema import BenchResult, Cell
+from edge_saliency.bench.source_sizes import STAGES as SOURCE_STAGES
+from edge_saliency.bench.source_sizes import stage_ratios
 from edge_saliency.bench.stats import latency_stats
+
+
+def source_record(size, **samples):
+    """One ``source_stages`` entry: latency stats of the given samples (ms) per stage, None for the others."""
+    stats = {s: latency_stats(samples[s]) if s in samples else None for s in SOURCE_STAGES}
+    return {"source": list(size), "frames": len(samples["decode"]), "encoder": "OpenCV VideoWriter",
+            "stages_ms": stats, "vs_inference": stage_ratios(stats)}
 
 
 def ok_cell(backend, precision, samples, size=(64, 96), batch=1, accuracy=None, fps=None):
@@ -16,6 +25,11 @@ def ok_cell(backend, precision, samples, size=(64, 96), batch=1, accuracy=None, 
     cell.stages_ms = {"decode": latency_stats([1.0, 2.0]), "preprocess": latency_stats([0.5]), "copy_in": None,
                       "infer": latency_stats(samples), "copy_out": None, "postprocess": latency_stats([2.0])}
     cell.stage_frames = 2
+    cell.source_stages = [
+        source_record((480, 640), decode=[1.0, 3.0], preprocess=[1.0, 1.0], inference=[8.0, 8.0],
+                      postprocess=[2.0, 2.0], output=[4.0, 4.0]),
+        source_record((1080, 1920), decode=[6.0, 6.0], preprocess=[3.0, 3.0], inference=[8.0, 12.0],
+                      postprocess=[15.0, 15.0], output=[9.0, 11.0])]
     cell.pipeline = {"fps": 10.0, "frames": 5, "wall_s": 0.5, "latency_ms": {"p50": 80.0, "p90": 90.0},
                      "busy": {"infer": 0.9}, "cores_used": 1.1, "batch": batch}
     cell.accuracy = accuracy

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from edge_saliency.bench import source_sizes
 from edge_saliency.bench.exports import ExportCache
 from edge_saliency.bench.options import BenchOptions
 from edge_saliency.bench.schema import STAGES, load_result
@@ -14,6 +15,7 @@ from edge_saliency.bench.stats import latency_stats
 from edge_saliency.cli import main
 
 ITERATIONS = 4
+write_clip = source_sizes.write_source_clip
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +30,21 @@ def run(tmp_path_factory, clip):
     pytest.importorskip("matplotlib")
     folder = tmp_path_factory.mktemp("bench")
     out = str(folder / "results" / "tiny")
-    code = main(["bench", "emlnet-lite", "--size", "64x96", "--precision", "fp32", "fp16", "int8", "--warmup", "1",
-                 "--iterations", str(ITERATIONS), "--video", clip, "--accuracy-frames", "2", "--stage-frames", "3",
-                 "--pipeline-frames", "4", "--threads", "1", "--work-dir", str(folder / "models"), "-o", out,
-                 "--backend", "onnxruntime", "torch", "tensorrt", "--calib", clip])
+    clips = []  # every source clip written: once per size for the whole run, not per cell
+
+    def counted(path, size, frames, video=None, fps=25.0):
+        clips.append((tuple(size), frames, video))
+        return write_clip(path, size, frames, video, fps)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(source_sizes, "write_source_clip", counted)
+        code = main(["bench", "emlnet-lite", "--size", "64x96", "--precision", "fp32", "fp16", "int8", "--warmup",
+                     "1", "--iterations", str(ITERATIONS), "--video", clip, "--accuracy-frames", "2", "--stage-frames",
+                     "3", "--pipeline-frames", "4", "--threads", "1", "--work-dir", str(folder / "models"), "-o", out,
+                     "--backend", "onnxruntime", "torch", "tensorrt", "--calib", clip,
+                     "--frame-sizes", "48x64", "96x160"])
     assert code == 0
+    assert clips == [((48, 64), 3, clip), ((96, 160), 3, clip)]
     return folder, out
 
 
@@ -77,6 +89,30 @@ def test_all_four_files_with_consistent_numbers(run):
     data = json.load(open(out + ".json", encoding="utf-8"))
     assert data["environment"]["cpu_count"] == os.cpu_count() and data["settings"]["iterations"] == ITERATIONS
     assert data["environment"]["load_before"] and data["environment"]["load_after"]
+
+
+def test_the_stages_at_each_source_size_are_ratios_to_the_same_cells_inference(run):
+    _, out = run
+    result = load_result(out + ".json")
+    assert result.settings["frame_sizes"] == [[48, 64], [96, 160]]
+    md = open(out + ".md", encoding="utf-8").read()
+    for cell in [c for c in result.cells if c.ok]:
+        assert [r["source"] for r in cell.source_stages] == [[48, 64], [96, 160]]
+        for record in cell.source_stages:
+            stats, ratios = record["stages_ms"], record["vs_inference"]
+            assert record["frames"] == 3 and record["encoder"]
+            for stage in ("decode", "preprocess", "inference", "postprocess", "output"):
+                assert stats[stage]["n"] == 3 and stats[stage]["p50"] > 0
+            for stage, value in stats.items():  # batch 1: each ratio is the stage's p50 / inference's p50
+                if value is None:
+                    assert ratios[stage] is None
+                else:
+                    assert ratios[stage] == pytest.approx(value["p50"] / stats["inference"]["p50"])
+            assert ratios["inference"] == 1.0
+            row = "| {}×{} | {:.2f} ({:.2f}×) |".format(record["source"][0], record["source"][1],
+                                                        stats["decode"]["p50"], ratios["decode"])
+            assert row in md
+        assert "### " + cell.id in md
 
 
 def test_the_exports_are_reused_and_a_static_file_skips_other_sizes(run, clip):
