@@ -68,23 +68,27 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
             times[name].append(inferencer.parts.get(name))
     post = Postprocessor(options, needed_views(sinks), any(s.needs_float_map for s in sinks),
                          any(getattr(s, "needs_map_u8", True) for s in sinks))
-    for packet in packets:
-        started = time.perf_counter()
-        post(packet)
-        times["postprocess"].append(time.perf_counter() - started)
-    if sinks:
-        for sink in sinks:
-            sink.open(infos)
-        try:
-            for packet in packets:
+    for sink in sinks:
+        sink.open(infos)
+    try:
+        # frame by frame, as the pipeline streams them: once written, a frame's images are let go, so the
+        # post-processing reuses their buffers as it does in a run (holding every frame's views would time
+        # fresh memory instead)
+        for packet in packets:
+            started = time.perf_counter()
+            post(packet)
+            times["postprocess"].append(time.perf_counter() - started)
+            if sinks:
                 packet.timings["total"] = 0.0
                 started = time.perf_counter()
                 for sink in sinks:
                     sink.write(packet)
                 times["output"].append(time.perf_counter() - started)
-        finally:
-            for sink in sinks:
-                sink.close()
+            packet.views.clear()
+            packet.map_u8 = packet.map_float = None
+    finally:
+        for sink in sinks:
+            sink.close()
     result: StageTimes = {}
     for name, values in times.items():
         if name == "output" and not sinks:
