@@ -124,9 +124,19 @@ def resize(image: np.ndarray, size: Sequence[int], mode: str) -> np.ndarray:
     if check_mode(mode) == PILLOW:
         return _pillow_resize(image, w, h)
     cv2 = _cv2()
-    shrinking = h <= image.shape[0] and w <= image.shape[1]
-    flag = cv2.INTER_AREA if mode == AREA and shrinking else cv2.INTER_LINEAR
+    flag = cv2.INTER_LINEAR if linear_resize(mode, image.shape[:2], (h, w)) else cv2.INTER_AREA
     return cv2.resize(np.ascontiguousarray(image), (w, h), interpolation=flag)
+
+
+def linear_resize(mode: str, frame_size: Sequence[int], size: Sequence[int]) -> bool:
+    """True when ``mode`` resizes a frame of ``frame_size`` to ``size`` (h, w) with OpenCV ``INTER_LINEAR`` (or
+    keeps it as it is): ``opencv-linear`` always, ``opencv-area`` unless it shrinks both axes, ``pillow-bilinear``
+    never. What the GPU pre-processing kernel computes (docs/performance.md)."""
+    if check_mode(mode) == PILLOW:
+        return False
+    h, w = int(size[0]), int(size[1])
+    shrinking = h <= int(frame_size[0]) and w <= int(frame_size[1])
+    return mode == LINEAR or not shrinking or (h, w) == (int(frame_size[0]), int(frame_size[1]))
 
 
 def preprocess(frame: np.ndarray, size: Sequence[int], mode: str, bgr: bool = False,

@@ -63,6 +63,9 @@ class Pipeline:
                             made_for=self.runner.preferred_size)
         # the model's own pre-processing (its sidecar), unless the options ask for another (e.g. faster) one
         self.preprocess = check_available(self.options.preprocess or runner.preprocess or DEFAULT_MODE)
+        self.frames_to_runner = runner.frame_input(self.preprocess)  # the GPU pre-processing kernels
+        if self.frames_to_runner:
+            log.info("pre-processing (%s) on the GPU: %s uploads uint8 frames", self.preprocess, runner.backend)
         live = any(s.live for s in self.sources)
         policy = self.options.policy
         self.latest = policy == "latest" or (policy == "auto" and live)
@@ -299,7 +302,7 @@ class Pipeline:
         to_infer = TrackedQueue(max(size, self.batch))
         to_post, to_sinks = TrackedQueue(max(size, self.batch)), TrackedQueue(size)
         self._queues = {"capture": feed, "preprocess": to_infer, "infer": to_post, "postprocess": to_sinks}
-        pre = Preprocessor(self.size, self.options.letterbox, self.preprocess)
+        pre = Preprocessor(self.size, self.options.letterbox, self.preprocess, self.frames_to_runner)
         post = Postprocessor(self.options, views, float_map, any(getattr(s, "needs_map_u8", True) for s in self.sinks))
         threads = [threading.Thread(target=self._capture, args=(i, s, feed), name="capture-{}".format(i), daemon=True)
                    for i, s in enumerate(self.sources)]

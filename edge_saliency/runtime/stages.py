@@ -9,8 +9,10 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import UserError
+from ..preprocess import linear_resize
 from .buffers import FramePool
 from .frames import (
+    Geometry,
     TemporalSmoother,
     blur,
     heatmap,
@@ -28,18 +30,30 @@ from .runners.base import Runner, saliency_maps
 
 
 class Preprocessor:
-    """The pre-processing stage: a frame to the model input with the model's own resize, and its geometry."""
-    def __init__(self, size: Tuple[int, int], letterbox: bool, mode: str) -> None:
-        self.size, self.letterbox, self.mode = size, letterbox, mode
+    """The pre-processing stage: a frame to the model input with the model's own resize, and its geometry.
+
+    ``frames`` (the runner's :meth:`~.runners.base.Runner.frame_input`): the runner pre-processes uint8 frames on
+    the GPU; a frame the mode resizes with ``INTER_LINEAR`` (what the kernel computes) then gets its geometry only,
+    ``packet.x`` stays None and the Inferencer hands the frame itself to the runner."""
+    def __init__(self, size: Tuple[int, int], letterbox: bool, mode: str, frames: bool = False) -> None:
+        self.size, self.letterbox, self.mode, self.frames = size, letterbox, mode, frames
 
     def __call__(self, packet: Packet) -> Packet:
-        packet.x, packet.geometry = prepare_frame(packet.frame, self.size, self.mode, self.letterbox, bgr=True)
+        frame = packet.frame
+        if self.frames and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8:
+            geometry = Geometry.fit(frame.shape[:2], self.size, self.letterbox)
+            if linear_resize(self.mode, frame.shape[:2], geometry.content[2:]):
+                packet.x, packet.geometry = None, geometry
+                return packet
+        packet.x, packet.geometry = prepare_frame(frame, self.size, self.mode, self.letterbox, bgr=True)
         return packet
 
 
 class Inferencer:
-    """One batch through the runner. ``timed``: through ``infer_timed``, its parts (copy-in, infer, copy-out on the
-    runner's clock) kept in :attr:`parts` (``edge-saliency bench`` times the frame path with this same step)."""
+    """One batch through the runner: model inputs (``packet.x``) through ``infer``, frames the Preprocessor left to
+    the runner (``packet.x`` None) through ``infer_frames`` (a batch mixing both: one call each). ``timed``: through
+    the ``*_timed`` calls, their parts (copy-in, infer, copy-out on the runner's clock) kept in :attr:`parts`
+    (``edge-saliency bench`` times the frame path with this same step)."""
 
     def __init__(self, runner: Runner, timed: bool = False) -> None:
         self.runner = runner
@@ -47,20 +61,35 @@ class Inferencer:
         self.parts: Dict[str, Optional[float]] = {}
 
     def __call__(self, packets: Sequence[Packet]) -> Sequence[Packet]:
-        x = packets[0].x if len(packets) == 1 else np.concatenate([p.x for p in packets], axis=0)
         started = time.perf_counter()
-        if self.timed:
-            out, self.parts = self.runner.infer_timed(x)
-        else:
-            out = self.runner.infer(x)
-        maps = saliency_maps(out)
+        maps: Dict[int, np.ndarray] = {}
+        for group in ([p for p in packets if p.x is None], [p for p in packets if p.x is not None]):
+            if group:
+                out = saliency_maps(self._infer(group))
+                if out.shape[0] != len(group):
+                    raise UserError("{} returned {} maps for {} frames".format(self.runner.name, out.shape[0],
+                                                                               len(group)))
+                maps.update(zip((id(p) for p in group), out))
         elapsed = time.perf_counter() - started
-        if maps.shape[0] != len(packets):
-            raise UserError("{} returned {} maps for {} frames".format(self.runner.name, maps.shape[0], len(packets)))
-        for packet, saliency in zip(packets, maps):
-            packet.raw, packet.batch, packet.x = saliency, len(packets), None
+        for packet in packets:
+            packet.raw, packet.batch, packet.x = maps[id(packet)], len(packets), None
             packet.timings["infer"] = elapsed
         return packets
+
+    def _infer(self, packets: Sequence[Packet]) -> np.ndarray:
+        if packets[0].x is None:  # the runner pre-processes the frames (the same model size for every packet)
+            frames = [p.frame for p in packets]
+            geometries = [p.geometry for p in packets if p.geometry is not None]
+            size, boxes = geometries[0].model_size, [g.content for g in geometries]
+            if self.timed:
+                out, self.parts = self.runner.infer_frames_timed(frames, size, boxes)
+                return out
+            return self.runner.infer_frames(frames, size, boxes)
+        x = packets[0].x if len(packets) == 1 else np.concatenate([p.x for p in packets], axis=0)
+        if self.timed:
+            out, self.parts = self.runner.infer_timed(x)
+            return out
+        return self.runner.infer(x)
 
 
 class Postprocessor:

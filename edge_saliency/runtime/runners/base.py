@@ -4,7 +4,11 @@ A runner is created cheaply, then ``activate()`` loads the model (or use it as a
 ``infer(x)`` maps an N×C×H×W float32 array to the model's output as float32 numpy, and ``deactivate()``
 frees everything. The base class does what every backend shares: state checks, input validation against
 the model's input shape, and splitting / padding a batch to what the model takes (a static batch, or a
-maximum batch).
+maximum batch). Backends with the GPU pre-processing kernels also take uint8 frames (``frame_input``,
+``infer_frames``; runners/frame_input.py).
+
+Long on purpose: the one runner interface every backend implements (I/O facts, lifecycle, the tensor and the
+frame paths, batching) reads best as one class, with the comparator of its outputs beside it.
 """
 import atexit
 import dataclasses
@@ -17,6 +21,7 @@ import numpy as np
 
 from ...errors import InputShapeError, UserError
 from ...vocabulary import PRECISIONS, TOLERANCES, Tolerance, tolerance_for
+from .frame_input import check_frames, pad_batch
 
 log = logging.getLogger("edge_saliency.runtime")
 
@@ -254,6 +259,40 @@ class Runner:
         out, times = self._infer_timed(x)
         return np.asarray(out)[:count].astype(np.float32, copy=False), times
 
+    # -- uint8 frames pre-processed by the runner (the GPU pre-processing kernels, runners/frame_input.py) --------
+    def frame_input(self, mode: str) -> bool:
+        """True when the runner pre-processes uint8 BGR frames itself (:meth:`infer_frames`) for the model's
+        pre-processing ``mode``; the pipeline then hands it the frames that mode resizes with ``INTER_LINEAR``
+        (:func:`edge_saliency.preprocess.linear_resize`) instead of float tensors. Off unless a backend has the frame
+        kernels (TensorRT, PyTorch on CUDA, with the CUDA library built); only while active."""
+        return False
+
+    def infer_frames(self, frames: Sequence[np.ndarray], size: Sequence[int],
+                     boxes: Optional[Sequence[Sequence[int]]] = None) -> np.ndarray:
+        """Model output(s) for uint8 BGR frames (H×W×3, any sizes): each stretched with ``INTER_LINEAR``'s sample
+        positions into its box (top, left, h, w) of a model input of ``size`` (h, w), ``PAD_VALUE`` around it (None:
+        the whole input), as RGB in [0, 1]: :func:`~edge_saliency.preprocess.preprocess`'s input computed in float
+        (docs/performance.md). Only where :meth:`frame_input` said yes; the output keeps the frames' order."""
+        frames, boxes = check_frames(self, frames, size, boxes)
+        outputs = []
+        for start, stop in self.batches(len(frames)):
+            chunk, chunk_boxes = pad_batch(self, frames[start:stop], boxes[start:stop])
+            out = np.asarray(self._infer_frames(chunk, chunk_boxes, size, None))
+            outputs.append(out[:stop - start].astype(np.float32, copy=False))
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
+
+    def infer_frames_timed(self, frames: Sequence[np.ndarray], size: Sequence[int],
+                           boxes: Optional[Sequence[Sequence[int]]] = None
+                           ) -> Tuple[np.ndarray, Dict[str, Optional[float]]]:
+        """:meth:`infer_frames` for one batch the model takes in one call, timed as :meth:`infer_timed` (``copy_in``:
+        the frames' upload and their pre-processing on the device)."""
+        frames, boxes = check_frames(self, frames, size, boxes)
+        if self.max_batch and len(frames) > self.max_batch:
+            raise InputShapeError("{} takes batches of at most {}, got {}".format(self.name, self.max_batch,
+                                                                                  len(frames)))
+        out, times = self._infer_frames_timed(*pad_batch(self, frames, boxes), size)
+        return np.asarray(out)[:len(frames)].astype(np.float32, copy=False), times
+
     def stage_clock(self) -> Any:
         """The clock :meth:`infer_timed` uses (``.name``: ``perf_counter`` or ``cuda-event``); one per runner."""
         if self._stage_clock is None:
@@ -270,6 +309,18 @@ class Runner:
         out = self._infer(x)
         clock.mark("infer")
         return out, {"copy_in": None, "infer": clock.result()["infer"], "copy_out": None}
+
+    def _infer_frames(self, frames: List[np.ndarray], boxes: List[Any], size: Sequence[int], clock: Any) -> np.ndarray:
+        """Backends with :meth:`frame_input`: one batch of checked frames through the model; with a ``clock``, its
+        ``copy_in`` / ``infer`` / ``copy_out`` marks."""
+        raise NotImplementedError
+
+    def _infer_frames_timed(self, frames: List[np.ndarray], boxes: List[Any],
+                            size: Sequence[int]) -> Tuple[np.ndarray, Dict[str, Optional[float]]]:
+        clock = self.stage_clock()
+        out = self._infer_frames(frames, boxes, size, clock)
+        times = clock.result()
+        return out, {stage: times.get(stage) for stage in ("copy_in", "infer", "copy_out")}
 
     def _activate(self) -> None:
         raise NotImplementedError

@@ -1,10 +1,11 @@
 """PyTorch runner: an EML-Net from a :class:`~edge_saliency.models.source.ModelSource` (saved weights
 ``.safetensors`` + sidecar, a preset or config with ``--weights``, a preset alone with random weights), or an
 in-memory module, on the CPU or a CUDA GPU (``cuda:N``); fp16 on CUDA by default; channels-last memory
-format."""
+format. On CUDA with the frame kernels built, uint8 frames are uploaded and pre-processed on the GPU
+(``infer_frames``, runners/frame_input.py)."""
 import logging
 import os
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from ...config import check_input_size
 from ...errors import UserError
 from ...vocabulary import TORCH_PRECISIONS
 from .base import Runner
+from .frame_input import launch_preprocess, pack_frames, resolve_kernels, takes_frames
 
 log = logging.getLogger("edge_saliency.runtime")
 
@@ -23,7 +25,7 @@ class TorchRunner(Runner):
 
     def __init__(self, model: Any, device: str = "auto", precision: Optional[str] = None,
                  channels_last: bool = True, threads: Optional[int] = None,
-                 input_size: Optional[Sequence[int]] = None) -> None:
+                 input_size: Optional[Sequence[int]] = None, frame_kernels: Any = "auto") -> None:
         from ...models.source import ModelSource
 
         if isinstance(model, str):
@@ -40,6 +42,11 @@ class TorchRunner(Runner):
         self.device: Any = None
         self.dtype: Any = None
         self.input_shape = (-1, 3, -1, -1)
+        # "auto" (the CUDA frame kernels on a CUDA device), "off", or a FrameLibrary of the device's kind (tests:
+        # the host twins on the CPU); the frame path's buffers are kept and grown, never made per frame
+        self.frame_kernels = frame_kernels
+        self._frames: Any = None
+        self._frame_buffers: Dict[str, Any] = {}
 
     def _load(self) -> Any:
         from ...models.source import ModelSource
@@ -75,6 +82,11 @@ class TorchRunner(Runner):
         self.model = model
         config = getattr(model, "config", None)
         self.on_host = not use_cuda
+        self._frames = None
+        if use_cuda or not isinstance(self.frame_kernels, str):  # "auto" on the CPU: the host path
+            self._frames = resolve_kernels(self.frame_kernels, "cuda")
+        if self._frames is not None and self._frames.kind != ("cuda" if use_cuda else "host"):
+            raise UserError("the {} frame kernels cannot write {} memory".format(self._frames.kind, device))
         if config is not None:
             self.preferred_size = tuple(config.input_size)  # type: ignore[assignment]
             self.model_config = config
@@ -104,7 +116,46 @@ class TorchRunner(Runner):
         check_input_size(x.shape[2:], hint=" (EML-Net sizes are multiples of 32: use --size)")
         if clock is not None:
             clock.begin()
-        tensor = torch.from_numpy(x).to(device=self.device, dtype=self.dtype)
+        return self._forward(torch.from_numpy(x).to(device=self.device, dtype=self.dtype), clock)
+
+    def frame_input(self, mode: str) -> bool:
+        """True on CUDA with the frame kernels built (or the host twins given for the CPU) for a mode they compute."""
+        return self.is_active and takes_frames(self._frames, mode, np.float16 if self.precision == "fp16" else
+                                               np.float32)
+
+    def _infer_frames(self, frames: List[np.ndarray], boxes: List[Any], size: Sequence[int], clock: Any) -> np.ndarray:
+        """The frames packed into pinned memory, uploaded in one copy, one kernel per frame into its slot of a kept
+        input tensor on PyTorch's current stream, then the model."""
+        torch = require("torch")
+        check_input_size(size, hint=" (EML-Net sizes are multiples of 32: use --size)")
+        h, w = int(size[0]), int(size[1])
+        on_cuda = self.device.type == "cuda"
+        staging, upload, x = self._buffers(torch, sum(f.nbytes for f in frames), (len(frames), 3, h, w), on_cuda)
+        if clock is not None:
+            clock.begin()
+        offsets = pack_frames(frames, staging.numpy())
+        if on_cuda:  # the previous call's copy-out synchronized: the staging buffer is free again
+            upload.copy_(staging, non_blocking=True)
+        stream = torch.cuda.current_stream(self.device).cuda_stream if on_cuda else None
+        launch_preprocess(self._frames, frames, [upload.data_ptr() + o for o in offsets], x.data_ptr(),
+                          np.float16 if self.dtype == torch.float16 else np.float32, (h, w), boxes, stream)
+        return self._forward(x, clock)
+
+    def _buffers(self, torch: Any, nbytes: int, shape: Tuple[int, ...], on_cuda: bool) -> Tuple[Any, Any, Any]:
+        """(staging, upload, model input): pinned host and device bytes for the frames (one buffer on the CPU) and
+        the input tensor, kept from call to call and made again only when a larger batch or another size comes."""
+        held = self._frame_buffers
+        if "staging" not in held or held["staging"].numel() < nbytes:
+            held["staging"] = torch.empty(nbytes, dtype=torch.uint8, pin_memory=on_cuda)
+            held["upload"] = torch.empty(nbytes, dtype=torch.uint8, device=self.device) if on_cuda else None
+        room = held.get("input")
+        if room is None or room.shape[0] < shape[0] or tuple(room.shape[1:]) != shape[1:]:
+            held["input"] = torch.empty(shape, dtype=self.dtype, device=self.device)
+        staging = held["staging"][:nbytes]
+        return staging, held["upload"][:nbytes] if on_cuda else staging, held["input"][:shape[0]]
+
+    def _forward(self, tensor: Any, clock: Any) -> np.ndarray:
+        torch = require("torch")
         if self.channels_last:
             tensor = tensor.contiguous(memory_format=torch.channels_last)
         if clock is not None:
@@ -124,3 +175,4 @@ class TorchRunner(Runner):
 
     def _deactivate(self) -> None:
         self.model = None
+        self._frame_buffers = {}

@@ -3,6 +3,9 @@ it, run with page-locked host buffers, device buffers and one CUDA stream:
 
     copy in (async) → execute_async_v3 (or a captured CUDA graph) → copy out (async) → synchronize
 
+With the frame kernels built, "copy in" can be the uint8 frames' upload and the pre-processing kernel writing
+the input binding instead (``infer_frames``, runners/frame_input.py).
+
 The runner is created cheaply: given an ONNX file (:class:`EngineFromOnnx`, a lazy loader as in Polygraphy),
 the engine is built — or found in the engine cache — when the runner activates, then deserialized there.
 
@@ -29,6 +32,7 @@ from ...sidecar import read_sidecar
 from ...vocabulary import ENGINE_DIR
 from ..cuda import CudaApi, CudaError, HostBuffer, load_cuda
 from .base import Runner, numpy_dtype
+from .frame_input import FrameUpload, launch_preprocess, resolve_kernels, takes_frames
 
 if TYPE_CHECKING:  # mypy checks the engine / context calls against the tensorrt-stubs package
     import tensorrt
@@ -124,7 +128,7 @@ class TensorRTRunner(Runner):
                  plugins: Optional[List[str]] = None, device: int = 0,
                  cuda: Optional[CudaApi] = None, deserialize: Optional[Callable[..., Any]] = None,
                  describe_io: Optional[Callable[[Any], List[Dict[str, Any]]]] = None,
-                 target: Optional[Target] = None) -> None:
+                 target: Optional[Target] = None, frame_kernels: Any = "auto") -> None:
         # a path, or a lazy loader returning one (EngineFromOnnx); until activate() calls it, ``path`` is its source
         self._loader = path if callable(path) else None
         self.path: str = str(getattr(path, "source", "engine")) if callable(path) else path
@@ -151,6 +155,9 @@ class TensorRTRunner(Runner):
         self.engine_shape: Shape = ()
         self.dynamic_batch = False
         self._current_batch = 0
+        self.frame_kernels = frame_kernels  # "auto", "off" or a FrameLibrary (runners/frame_input.py)
+        self._frames: Any = None
+        self._upload: Optional[FrameUpload] = None
 
     # -- activation -----------------------------------------------------------------------------------
     def _check_sidecar(self) -> List[str]:
@@ -195,6 +202,8 @@ class TensorRTRunner(Runner):
                 self.engine = self._deserialize(data, plugins, self.allow_host_code)
                 self._setup_io()
                 self.stream = cuda.stream_create()
+                self._frames = resolve_kernels(self.frame_kernels, "cuda")
+                self._upload = FrameUpload(cuda)
                 if self.use_graph:
                     self._capture_graph()
         except BaseException:
@@ -301,26 +310,55 @@ class TensorRTRunner(Runner):
         assert self.cuda is not None
         n = x.shape[0]
         with self.cuda.current():
-            if self.dynamic_batch and n != self._current_batch:
-                self._set_input_shape((n,) + tuple(self.run_shape[1:]))
-                self._current_batch = n
             if clock is not None:
                 clock.begin()
             source = self.bindings[self.input_name]
             np.copyto(source.host.array[:n], x, casting="unsafe")  # to the engine's dtype (fp16 inputs)
             self.cuda.copy_htod_async(source.device, source.host.array[:n], self.stream)
+            return self._execute_and_copy_out(n, clock)
+
+    def _execute_and_copy_out(self, n: int, clock: Any) -> np.ndarray:
+        """(a dynamic batch set to ``n``) execute → copy out → synchronize, after the input's copy-in."""
+        assert self.cuda is not None
+        if clock is not None:
+            clock.mark("copy_in")
+        if self.dynamic_batch and n != self._current_batch:
+            self._set_input_shape((n,) + tuple(self.run_shape[1:]))
+            self._current_batch = n
+        self._execute()
+        if clock is not None:
+            clock.mark("infer")
+        outputs = [self.bindings[name] for name in self.output_names]
+        for binding in outputs:
+            self.cuda.copy_dtoh_async(binding.host.array[:n], binding.device, self.stream)
+        if clock is not None:
+            clock.mark("copy_out")
+        self.cuda.synchronize(self.stream)
+        return np.array(outputs[0].host.array[:n], dtype=np.float32)  # a copy: the buffer is reused
+
+    def frame_input(self, mode: str) -> bool:
+        """True with the frame kernels, a float32 / float16 input of 3 channels and a mode the kernel computes."""
+        return (self.is_active and takes_frames(self._frames, mode, self.input_dtype) and len(self.run_shape) == 4
+                and self.run_shape[1] == 3)
+
+    def _infer_frames(self, frames: List[np.ndarray], boxes: List[Any], size: Sequence[int], clock: Any) -> np.ndarray:
+        """upload (one copy) → one pre-processing kernel per frame into its slot of the input → execute → copy out."""
+        assert self.cuda is not None and self._upload is not None
+        with self.cuda.current():
+            self._upload.reserve(frames)
             if clock is not None:
-                clock.mark("copy_in")
-            self._execute()
-            if clock is not None:
-                clock.mark("infer")
-            outputs = [self.bindings[name] for name in self.output_names]
-            for binding in outputs:
-                self.cuda.copy_dtoh_async(binding.host.array[:n], binding.device, self.stream)
-            if clock is not None:
-                clock.mark("copy_out")
-            self.cuda.synchronize(self.stream)
-            return np.array(outputs[0].host.array[:n], dtype=np.float32)  # a copy: the buffer is reused
+                clock.begin()
+            sources = self._upload.upload(frames, self.stream)
+            binding = self.bindings[self.input_name]
+            launch_preprocess(self._frames, frames, sources, self.cuda.device_ptr(binding.device), binding.dtype,
+                              self.run_shape[2:], boxes, self.cuda.stream_handle(self.stream))
+            return self._execute_and_copy_out(len(frames), clock)
+
+    def _infer_frames_timed(self, frames: List[np.ndarray], boxes: List[Any],
+                            size: Sequence[int]) -> Tuple[np.ndarray, Dict[str, Optional[float]]]:
+        assert self.cuda is not None
+        with self.cuda.current():  # the events are read in the device's context (PyCUDA pushes it)
+            return super()._infer_frames_timed(frames, boxes, size)
 
     # -- teardown -------------------------------------------------------------------------------------
     def _release(self) -> None:
@@ -343,6 +381,9 @@ class TensorRTRunner(Runner):
                     cuda.device_free(binding.device)
                 cuda.host_free(binding.host)
             self.bindings = {}
+            if self._upload is not None:
+                self._upload.free()
+                self._upload = None
             if self.stream is not None:
                 cuda.stream_destroy(self.stream)
                 self.stream = None
