@@ -54,7 +54,7 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
         infos = layout.stream_infos()
     if not packets:
         raise UserError("no frames could be decoded from {}".format(video))
-    preprocess = Preprocessor(layout.size, options.letterbox, layout.preprocess)
+    preprocess = Preprocessor(layout.size, options.letterbox, layout.preprocess, layout.frames_to_runner)
     for packet in packets:
         started = time.perf_counter()
         preprocess(packet)

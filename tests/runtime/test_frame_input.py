@@ -213,6 +213,19 @@ def test_the_pipeline_feeds_uint8_frames_and_boxes_and_gets_the_host_paths_maps(
         assert np.abs(saliency - host_saliency).max() <= 1 / 255
 
 
+def test_bench_times_the_frame_path_the_pipeline_takes(host_kernels, clip):
+    """edge-saliency bench's stage timing hands the runner its frames as a run does (inference's parts included)."""
+    from edge_saliency.bench.frame_path import time_stages
+
+    with torch_runner(host_kernels) as runner:
+        seen = []
+        timed = runner.infer_frames_timed
+        runner.infer_frames_timed = lambda frames, size, boxes: seen.append(frames) or timed(frames, size, boxes)
+        times = time_stages(clip, runner, 4, PipelineOptions(size=(64, 96), preprocess="opencv-linear"))
+    assert [f.dtype for frames in seen for f in frames] == [np.uint8] * 4
+    assert len(times["preprocess"]) == 4 and len(times["inference"]) == 4 and times["infer"] is not None
+
+
 def test_a_batch_mixing_frames_and_tensors_keeps_its_order(host_kernels, frames):
     """Frames of several sizes in one batch (opencv-area: one enlarged, one shrunk) take one call each."""
     small = np.ascontiguousarray(frames[0][:40, :60])
