@@ -163,12 +163,12 @@ def plan_decode(kind: str, target: Any, uri: str, decoder: str = "auto", options
     codec = (options.codec or "h264") if stream else container_codec(named)
     probe = probe or gstreamer.default_probe()
     why = None
-    if codec is None:
-        why = "its codec is {}, and GStreamer decoding is offered for {}".format(
-            named or "unknown", " / ".join(gstreamer.DECODABLE))
-    elif not probe.opencv_gstreamer:
+    if not probe.opencv_gstreamer:
         why = "this OpenCV {} has no GStreamer{}".format(_cv2().__version__,
                                                          " ({})".format(OPENCV_GSTREAMER_FIX) if forced else "")
+    elif codec is None:
+        why = "its codec is {}, and GStreamer decoding is offered for {}".format(
+            named or "unknown", " / ".join(gstreamer.DECODABLE))
     else:
         try:
             element, why = gstreamer.choose_decoder(codec, probe, str(target), hardware_only=not forced)

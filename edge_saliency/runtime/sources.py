@@ -49,8 +49,9 @@ def _cv2() -> Any:
 
 def mask_url(text: str) -> str:
     """``text`` with URL credentials (``scheme://user:pass@``) and secret query values replaced by ``***``."""
-    text = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1***@", str(text))
-    return re.sub(r"([?&;]" + _SECRET_KEYS + r"=)[^&;\s]*", r"\1***", text, flags=re.I)
+    # quotes end a value too: pipeline text quotes its locations (location="rtsp://...")
+    text = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"']+@", r"\1***@", str(text))
+    return re.sub(r"([?&;]" + _SECRET_KEYS + r"=)[^&;\s\"']*", r"\1***", text, flags=re.I)
 
 
 @dataclasses.dataclass
