@@ -30,6 +30,7 @@ from edge_saliency.runtime.encoders import ffmpeg_binary  # noqa: E402
 
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 SIZE = (1080, 1920)
+granted = {}  # id(options) -> (decode threads, hardware acceleration) the capture reports after decoding
 
 
 def make_clips(folder, frames):
@@ -84,6 +85,9 @@ def decode(path, opts, limit):
         digest.update(image.tobytes())
         frames += 1
     wall, cpu1 = time.perf_counter() - wall0, os.times()
+    granted[id(opts)] = (int(capture.get(cv2.CAP_PROP_N_THREADS)) if decoders.supports("CAP_PROP_N_THREADS") else None,
+                         int(capture.get(cv2.CAP_PROP_HW_ACCELERATION))
+                         if decoders.supports("CAP_PROP_HW_ACCELERATION") else None)
     capture.release()
     return wall, (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), frames, digest.hexdigest()
 
@@ -123,15 +127,15 @@ def main():
             base = [r[0] for r in results[variants[0][0]]]
             lines += ["", "## {} , {} frames of 1920x1080, {} rounds".format(name, args.frames, args.rounds), "",
                       "| option | wall ms/frame | CPU ms/frame | wall vs default (median of rounds) | frames identical "
-                      "to default |", "|---|---|---|---|---|"]
-            for label, _ in variants:
+                      "to default | capture reports (threads, hw acceleration) |", "|---|---|---|---|---|---|"]
+            for label, opts in variants:
                 rows = results[label]
                 frames = rows[0][2]
-                lines.append("| {} | {:.2f} | {:.2f} | {:.2f}x | {} |".format(
+                lines.append("| {} | {:.2f} | {:.2f} | {:.2f}x | {} | {} |".format(
                     label, 1000 * statistics.median(r[0] for r in rows) / frames,
                     1000 * statistics.median(r[1] for r in rows) / frames,
                     statistics.median(r[0] / b for r, b in zip(rows, base)), "yes" if all(r[3] for r in rows) else
-                    "NO"))
+                    "NO", granted.get(id(opts))))
     load_after = os.getloadavg()
     head = ["# Decode options of OpenCV's FFmpeg backend (edge-saliency run --decoder opencv)", "",
             "Machine: {}, {} cores, OpenCV {}, Python {}; load average {} before, {} after (shared machine: "

@@ -50,6 +50,7 @@ class DecodeOptions:
     latency_ms: int = 200
 
     def validate(self) -> None:
+        """UserError naming the option and its allowed values when one is out of range."""
         if self.threads is not None and self.threads < 1:
             raise UserError("--decoder-threads must be at least 1, got {}".format(self.threads))
         if self.codec is not None and self.codec not in gstreamer.DECODABLE:

@@ -9,8 +9,10 @@ pipeline text are logged at ``-v`` (INFO).
 Element names and properties follow NVIDIA's "Accelerated GStreamer" guide for JetPack: ``nvv4l2h264enc`` /
 ``nvv4l2h265enc`` take NV12 in NVMM memory (``nvvidconv`` converts from system memory), ``bitrate`` in bits per
 second, ``insert-sps-pps`` (parameter sets with every IDR, so a stream can be joined late), ``idrinterval``,
-``maxperf-enable``; ``nvv4l2decoder`` outputs NVMM buffers that ``nvvidconv`` brings back to system memory.
-The desktop fall-backs are the GStreamer "good"/"ugly" plugins' ``x264enc`` / ``x265enc`` / ``jpegenc``.
+``maxperf-enable``; ``nvv4l2decoder`` outputs NVMM buffers that ``nvvidconv`` brings back to system memory
+(decoding: ``filesrc ! qtdemux ! queue ! h264parse ! nvv4l2decoder``, ``rtspsrc ! rtph264depay ! h264parse !
+nvv4l2decoder``; :mod:`.decoders` chooses when). The desktop fall-backs are the GStreamer "good"/"ugly" plugins'
+``x264enc`` / ``x265enc`` / ``jpegenc`` and gst-libav's ``avdec_h264`` / ``avdec_h265``.
 docs/performance.md lists the pipelines. Python 3.8.
 """
 import logging
