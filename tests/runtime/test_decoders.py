@@ -232,3 +232,26 @@ def test_an_opencv_without_open_parameters_still_opens_through_ffmpeg(clip, monk
         got = [frame.image for frame in source]
     assert [len(c) for c in recorder.calls] == [3, 2] and recorder.calls[1] == (clip, cv2.CAP_FFMPEG)
     assert all(np.array_equal(a, b) for a, b in zip(got, default)) and len(got) == len(default)
+
+
+def test_a_pipeline_that_opens_but_gives_no_frame_is_named_and_auto_falls_back(clip, monkeypatch, caplog):
+    class Silent:  # a GStreamer capture whose pipeline starts but never delivers (e.g. a codec the stream lacks)
+        def isOpened(self):
+            return True
+
+        def read(self):
+            return False, None
+
+        def release(self):
+            pass
+
+    real_open = decoders.DecodePlan.open
+    monkeypatch.setattr(decoders.DecodePlan, "open", lambda plan, *a, **k: Silent() if plan.pipeline else
+                        real_open(plan, *a, **k))
+    monkeypatch.setattr(sources, "probe_container", lambda path: ("MP4/MOV", "avc1"))  # as if it were H.264
+    with caplog.at_level(logging.WARNING, logger="edge_saliency.runtime"):
+        with open_source(clip, probe=fake(JETSON)[0]) as source:
+            assert source.plan.decoder == "opencv" and len(list(source)) == 40
+    assert "the GStreamer pipeline for {} opened but gave no frame".format(clip) in caplog.text
+    with pytest.raises(UserError, match="opened but gave no frame .*filesrc location="):
+        open_source(clip, decoder="gstreamer", probe=fake(JETSON)[0])
