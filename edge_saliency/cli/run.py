@@ -38,6 +38,7 @@ def register(subparsers: Any) -> None:
     _add_postprocess_arguments(parser)
     _add_output_arguments(parser)
     _add_source_arguments(parser)
+    _add_decoder_arguments(parser)
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -187,6 +188,38 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
                      help="CSI: nvvidconv flip-method (2: rotate 180°)")
     src.add_argument("--image-fps", type=float, default=10.0,
                      help="frame rate of image sources (timestamps, output video); default %(default)s")
+
+
+def _add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..runtime.decoders import DECODERS
+    from ..runtime.gstreamer import DECODABLE
+
+    dec = parser.add_argument_group("decoding (video files and network streams; docs/performance.md, \"Decoders\")")
+    dec.add_argument("--decoder", choices=DECODERS, default="auto",
+                     help="auto: H.264/H.265 files and rtsp:// streams through GStreamer's hardware nvv4l2decoder "
+                          "where OpenCV has GStreamer and the elements exist (Jetson), else OpenCV's FFmpeg backend; "
+                          "opencv: always FFmpeg; gstreamer: force the GStreamer pipeline. -v prints the choice")
+    dec.add_argument("--decoder-threads", type=int, metavar="N",
+                     help="OpenCV FFmpeg decode threads (default: OpenCV's, one per core; 1 leaves the other cores "
+                          "to inference)")
+    dec.add_argument("--decoder-hw", action="store_true",
+                     help="ask OpenCV's FFmpeg backend for hardware decoding (VAAPI / D3D11 / MFX where its build "
+                          "and the machine have them; software otherwise)")
+    dec.add_argument("--input-codec", choices=DECODABLE,
+                     help="codec of rtsp:// streams for the GStreamer pipeline (default h264; files: read from "
+                          "the container)")
+    dec.add_argument("--rtsp-latency", type=int, default=200, metavar="MS",
+                     help="GStreamer rtspsrc jitter buffer in milliseconds (default %(default)s)")
+
+
+def decode_options(args: argparse.Namespace) -> Any:
+    """The :class:`~edge_saliency.runtime.decoders.DecodeOptions` the arguments ask for, validated."""
+    from ..runtime.decoders import DecodeOptions
+
+    options = DecodeOptions(threads=args.decoder_threads, hw_acceleration=args.decoder_hw, codec=args.input_codec,
+                            latency_ms=args.rtsp_latency)
+    options.validate()
+    return options
 
 
 def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
@@ -397,6 +430,7 @@ def run(args: argparse.Namespace) -> int:
     quiet_opencv(args.verbose)
     options = pipeline_options(args)
     _check_values(args)
+    decoding = decode_options(args)
     live = any(parse_uri(uri).live for uri in args.sources)
     inputs = _inputs(args)
     check_outputs(_outputs(args, inputs), inputs)  # before anything is opened or written
@@ -409,7 +443,8 @@ def run(args: argparse.Namespace) -> int:
             sources.append(open_source(uri, loop=args.loop, reconnect=args.reconnect,
                                        capture_wh=args.capture_wh, capture_fps=args.capture_fps,
                                        flip=args.flip_method, image_fps=args.image_fps,
-                                       stream_timeout=args.stream_timeout))
+                                       stream_timeout=args.stream_timeout, decoder=args.decoder,
+                                       decode_options=decoding))
         if args.model is None and args.backend in ("auto", "classic"):
             log.info("no --model: running the classic spectral-residual saliency backend (no weights); give --model "
                      "MODEL.onnx for EML-Net")

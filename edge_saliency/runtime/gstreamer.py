@@ -9,8 +9,10 @@ pipeline text are logged at ``-v`` (INFO).
 Element names and properties follow NVIDIA's "Accelerated GStreamer" guide for JetPack: ``nvv4l2h264enc`` /
 ``nvv4l2h265enc`` take NV12 in NVMM memory (``nvvidconv`` converts from system memory), ``bitrate`` in bits per
 second, ``insert-sps-pps`` (parameter sets with every IDR, so a stream can be joined late), ``idrinterval``,
-``maxperf-enable``; ``nvv4l2decoder`` outputs NVMM buffers that ``nvvidconv`` brings back to system memory.
-The desktop fall-backs are the GStreamer "good"/"ugly" plugins' ``x264enc`` / ``x265enc`` / ``jpegenc``.
+``maxperf-enable``; ``nvv4l2decoder`` outputs NVMM buffers that ``nvvidconv`` brings back to system memory
+(decoding: ``filesrc ! qtdemux ! queue ! h264parse ! nvv4l2decoder``, ``rtspsrc ! rtph264depay ! h264parse !
+nvv4l2decoder``; :mod:`.decoders` chooses when). The desktop fall-backs are the GStreamer "good"/"ugly" plugins'
+``x264enc`` / ``x265enc`` / ``jpegenc`` and gst-libav's ``avdec_h264`` / ``avdec_h265``.
 docs/performance.md lists the pipelines. Python 3.8.
 """
 import logging
@@ -34,6 +36,9 @@ PARSERS = {"h264": "h264parse", "h265": "h265parse", "mjpeg": None}
 MUXERS = {".mp4": "qtmux", ".m4v": "qtmux", ".mov": "qtmux", ".mkv": "matroskamux", ".avi": "avimux",
           ".ts": "mpegtsmux"}
 RTP_PAYLOADERS = {"h264": "rtph264pay", "h265": "rtph265pay", "mjpeg": "rtpjpegpay"}
+RTP_DEPAYLOADERS = {"h264": "rtph264depay", "h265": "rtph265depay"}
+RTSP_SCHEMES = ("rtsp", "rtsps")  # what rtspsrc reads
+DECODABLE = ("h264", "h265")  # codecs decode_pipeline handles (nvv4l2decoder also takes others; untested here)
 # demuxer per container for decoding files
 DEMUXERS = {".mp4": "qtdemux", ".m4v": "qtdemux", ".mov": "qtdemux", ".mkv": "matroskademux", ".webm": "matroskademux",
             ".avi": "avidemux", ".ts": "tsdemux"}
@@ -195,31 +200,70 @@ def choose_encoder(codec: str, probe: ElementProbe, hardware_only: bool = False)
     return None, "no GStreamer {} encoder: {}".format(codec, "; ".join(missing) or "no hardware element")
 
 
-def decode_pipeline(path: str, codec: str, hardware: bool) -> str:
-    """filesrc → demux → parse → (``nvv4l2decoder`` → ``nvvidconv`` | ``avdec_*``) → BGR appsink, for OpenCV's
-    GStreamer VideoCapture."""
-    demuxer = DEMUXERS.get(os.path.splitext(path)[1].lower())
+def _decode_head(source: str, codec: str, latency_ms: int) -> str:
+    """The elements up to the parser: ``rtspsrc`` → RTP depayloader for ``rtsp://`` / ``rtsps://``, else
+    ``filesrc`` → the container's demuxer (then a ``queue``, as NVIDIA's decode examples have it)."""
+    scheme = _container(source) if "://" in source else ""
+    if scheme in RTSP_SCHEMES:
+        # latency: rtspsrc's jitter buffer in ms (GStreamer's default 2000 would delay every frame by 2 s)
+        return "rtspsrc location={} latency={} ! {} ! {}".format(_quote(source), int(latency_ms),
+                                                                  RTP_DEPAYLOADERS[codec], PARSERS[codec])
+    if scheme:
+        raise ValueError("GStreamer decoding reads files and {} streams, not {}://".format(
+            " / ".join(s + "://" for s in RTSP_SCHEMES), scheme))
+    demuxer = DEMUXERS.get(os.path.splitext(source)[1].lower())
     if demuxer is None:
-        raise ValueError("no GStreamer demuxer for {}".format(path))
-    parser = PARSERS.get(codec)
-    if codec not in ("h264", "h265") or parser is None:
-        raise ValueError("GStreamer decoding is offered for h264 / h265, not {}".format(codec))
-    head = "filesrc location={} ! {} ! {}".format(_quote(path), demuxer, parser)
+        raise ValueError("no GStreamer demuxer for {} (containers: {})".format(source, ", ".join(sorted(DEMUXERS))))
+    return "filesrc location={} ! {} ! queue ! {}".format(_quote(source), demuxer, PARSERS[codec])
+
+
+def decode_pipeline(source: str, codec: str, hardware: bool, latency_ms: int = 200) -> str:
+    """The pipeline text for OpenCV's GStreamer VideoCapture that decodes ``source`` (a video file, or an
+    ``rtsp://`` / ``rtsps://`` URL) to BGR frames: demux or depayload → parse → (``nvv4l2decoder`` →
+    ``nvvidconv`` | ``avdec_h264`` / ``avdec_h265``) → ``appsink``.
+
+    ``nvv4l2decoder`` outputs NV12 in NVMM memory; ``nvvidconv`` brings it to BGRx in system memory and
+    ``videoconvert`` drops the fourth byte (OpenCV's appsink takes BGR). A live stream's appsink keeps only the
+    newest buffer (``drop=true max-buffers=1``), a file's gives every frame. ``sync=false``: as fast as decoded.
+    """
+    if codec not in DECODABLE:
+        raise ValueError("GStreamer decoding is offered for {}, not {}".format(" / ".join(DECODABLE),
+                                                                              codec or "an unknown codec"))
+    head = _decode_head(source, codec, latency_ms)
     if hardware:
         body = ("nvv4l2decoder ! nvvidconv ! video/x-raw, format=(string)BGRx ! videoconvert ! "
                 "video/x-raw, format=(string)BGR")
     else:
         body = "avdec_{} ! videoconvert ! video/x-raw, format=(string)BGR".format(codec)
-    return "{} ! {} ! appsink sync=false".format(head, body)
+    live = head.startswith("rtspsrc")
+    return "{} ! {} ! appsink {}sync=false".format(head, body, "drop=true max-buffers=1 " if live else "")
 
 
-def choose_decoder(codec: str, probe: ElementProbe) -> Tuple[Optional[str], str]:
-    """("nvv4l2decoder" when the Jetson decoder and its pipeline exist for ``codec``, else None; why)."""
-    if codec not in ("h264", "h265"):
-        return None, "hardware decoding is offered for h264 / h265, not {}".format(codec or "this codec")
+def pipeline_elements(pipeline: str) -> List[str]:
+    """The element names of a pipeline's text, in order (caps filters such as ``video/x-raw, ...`` left out)."""
+    names = [part.strip().split(" ")[0] for part in pipeline.split(" ! ")]
+    return [n for n in names if n and "/" not in n]
+
+
+def choose_decoder(codec: str, probe: ElementProbe, source: Optional[str] = None,
+                   hardware_only: bool = True) -> Tuple[Optional[str], str]:
+    """(the decoder element for ``codec`` — ``nvv4l2decoder`` (hardware), else with ``hardware_only=False``
+    ``avdec_h264`` / ``avdec_h265`` — or None; why). Every element of the pipeline must exist: with ``source``
+    its demuxer or RTSP depayloader too (:func:`decode_pipeline`)."""
+    if codec not in DECODABLE:
+        return None, "GStreamer decoding is offered for {}, not {}".format(" / ".join(DECODABLE),
+                                                                          codec or "an unknown codec")
     if not probe.opencv_gstreamer:
         return None, "this OpenCV has no GStreamer"
-    absent = [n for n in ("nvv4l2decoder", "nvvidconv", "videoconvert", PARSERS[codec]) if not probe.has(n)]
-    if absent:
-        return None, "no hardware decoder: missing {}".format(", ".join(absent))
-    return "nvv4l2decoder", "nvv4l2decoder (hardware)"
+    missing: List[str] = []
+    for hardware in (True, False):
+        if hardware_only and not hardware:
+            break
+        elements = pipeline_elements(decode_pipeline(source or "clip.mp4", codec, hardware))
+        needs = elements if source else elements[elements.index(PARSERS[codec]):]  # no source: from the parser on
+        absent = [n for n in needs if not probe.has(n)]
+        element = "nvv4l2decoder" if hardware else "avdec_{}".format(codec)
+        if not absent:
+            return element, "{} ({})".format(element, "hardware" if hardware else "software")
+        missing.append("{} needs {}".format(element, ", ".join(absent)))
+    return None, "no GStreamer {} decoder: {}".format(codec, "; ".join(missing))

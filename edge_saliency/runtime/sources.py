@@ -33,6 +33,7 @@ import numpy as np
 
 from .._lazy import require
 from ..errors import UserError
+from . import decoders
 
 log = logging.getLogger("edge_saliency.runtime")
 
@@ -48,8 +49,9 @@ def _cv2() -> Any:
 
 def mask_url(text: str) -> str:
     """``text`` with URL credentials (``scheme://user:pass@``) and secret query values replaced by ``***``."""
-    text = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@", r"\1***@", str(text))
-    return re.sub(r"([?&;]" + _SECRET_KEYS + r"=)[^&;\s]*", r"\1***", text, flags=re.I)
+    # quotes end a value too: pipeline text quotes its locations (location="rtsp://...")
+    text = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"']+@", r"\1***@", str(text))
+    return re.sub(r"([?&;]" + _SECRET_KEYS + r"=)[^&;\s\"']*", r"\1***", text, flags=re.I)
 
 
 @dataclasses.dataclass
@@ -125,9 +127,8 @@ def require_gstreamer(uri: str) -> None:
     """UserError naming what to install unless OpenCV was built with GStreamer (``csi://``, ``gst://``)."""
     if not gstreamer_available():
         raise UserError(
-            "{} needs OpenCV built with GStreamer, and this OpenCV {} has none (pip wheels never do). On Jetson use "
-            "the system OpenCV (JetPack's python3-opencv) in a venv made with --system-site-packages, and install "
-            "edge-saliency with pip install --no-deps".format(uri, _cv2().__version__))
+            "{} needs OpenCV built with GStreamer, and this OpenCV {} has none ({})".format(
+                uri, _cv2().__version__, decoders.OPENCV_GSTREAMER_FIX))
 
 
 def csi_pipeline(sensor_id: int = 0, width: int = 1280, height: int = 720, fps: float = 30.0, flip: int = 0) -> str:
@@ -364,7 +365,8 @@ class CaptureSource(Source):
     def __init__(self, uri: str, kind: str, target: Any, api: Optional[int] = None, reconnect: int = 0,
                  loop: bool = False, properties: Optional[List[Tuple[int, float]]] = None,
                  capture_factory: Optional[Callable[..., Any]] = None,
-                 sleep: Optional[Callable[[float], Any]] = None, start_attempts: int = 0) -> None:
+                 sleep: Optional[Callable[[float], Any]] = None, start_attempts: int = 0,
+                 plan: Optional[decoders.DecodePlan] = None) -> None:
         super().__init__(uri)
         self.kind = kind
         self.target = target
@@ -374,6 +376,7 @@ class CaptureSource(Source):
         self.loop = loop
         self.properties = list(properties or [])
         self._factory = capture_factory
+        self.plan = plan  # files and streams: how they are decoded (--decoder); None: VideoCapture(target, api)
         self._sleep = sleep or self.stop_event.wait
         self.capture: Any = None
         self._pending: Optional[np.ndarray] = None
@@ -386,6 +389,8 @@ class CaptureSource(Source):
     def _connect(self) -> Any:
         if self._factory is not None:
             return self._factory(self.target)
+        if self.plan is not None:
+            return self.plan.open(self.target, self.properties, any_backend=self.kind == "file")
         cv2 = _cv2()
         capture = cv2.VideoCapture(self.target) if self.api is None else cv2.VideoCapture(self.target, self.api)
         for prop, value in self.properties:
@@ -439,7 +444,16 @@ class CaptureSource(Source):
             return None, message
         return image, ""
 
+    def _pipeline_failure(self, what: str) -> Optional[str]:
+        if self.plan is None or self.plan.pipeline is None:
+            return None
+        return "the GStreamer pipeline for {} {} (try it with gst-launch-1.0): {}".format(
+            self.uri, what, mask_url(self.plan.pipeline))
+
     def _open_failure(self) -> str:
+        failure = self._pipeline_failure("did not open")
+        if failure:
+            return failure
         if self.kind == "file":
             problem = media_problem(self.target)
             if problem:
@@ -459,6 +473,9 @@ class CaptureSource(Source):
         return "cannot start GStreamer source {} (check the pipeline with gst-launch-1.0)".format(self.uri)
 
     def _no_frames(self, capture: Any) -> str:
+        failure = self._pipeline_failure("opened but gave no frame")
+        if failure:
+            return failure
         if self.kind == "file":
             problem = media_problem(self.target)
             if problem:
@@ -675,7 +692,9 @@ def image_names(uri: str) -> Optional[List[str]]:
 
 def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
                 capture_wh: Optional[Tuple[int, int]] = None, capture_fps: Optional[float] = None,
-                flip: int = 0, image_fps: Optional[float] = None, stream_timeout: float = 10.0) -> Source:
+                flip: int = 0, image_fps: Optional[float] = None, stream_timeout: float = 10.0,
+                decoder: str = "auto", decode_options: Optional[decoders.DecodeOptions] = None,
+                probe: Any = None) -> Source:
     """Open the source ``uri`` names (see the module table); raises :class:`UserError` with one clear line.
 
     ``reconnect``: attempts for live sources when they drop (default 10 for network streams, 3 for cameras;
@@ -683,6 +702,8 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
     the order cameras and V4L2 / nvarguscamerasrc take) / ``capture_fps``: asked of cameras and CSI. ``image_fps``:
     the frame rate given to image sources (timestamps, output video). ``stream_timeout``: seconds a network stream
     may stall opening (reading: half of it). Every other size in edge-saliency is (H, W).
+    ``decoder`` / ``decode_options`` / ``probe`` (a :class:`.gstreamer.ElementProbe`): how video files and
+    network streams are decoded (:mod:`.decoders`: ``auto``, ``opencv``, ``gstreamer``).
     """
     start = reconnect if reconnect is not None else 0
     spec = parse_uri(uri)
@@ -691,12 +712,21 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
         source = ImageSource(spec.uri, spec.target, fps=image_fps, loop=loop)
         return source.open()
     cv2 = _cv2()
+    plan = None
     if spec.kind == "file":
         if not os.path.exists(spec.target):
             raise UserError("source not found: {}".format(spec.uri))
         if not os.access(spec.target, os.R_OK):
             raise UserError("cannot read {}: permission denied".format(spec.uri))
-        source = CaptureSource(spec.uri, "file", spec.target, loop=loop)
+    if spec.kind in ("file", "stream", "camera"):
+        codec = probe_container(spec.target)[1] if spec.kind == "file" and decoder != "opencv" else None
+        plan = decoders.plan_decode(spec.kind, spec.target, spec.uri, decoder, decode_options, codec, probe)
+        if spec.kind == "camera":
+            plan = None  # read through V4L2 (the plan only refused --decoder gstreamer)
+        else:
+            log.debug("decoder for %s: %s", spec.uri, plan.describe())
+    if spec.kind == "file":
+        source = CaptureSource(spec.uri, "file", spec.target, loop=loop, plan=plan)
     elif spec.kind == "camera":
         device = spec.target
         path = "/dev/video{}".format(device) if isinstance(device, int) else device
@@ -718,7 +748,7 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
                             ("CAP_PROP_READ_TIMEOUT_MSEC", stream_timeout * 500)):
             if hasattr(cv2, name):
                 props.append((getattr(cv2, name), value))
-        source = _StreamSource(spec.uri, spec.target, props, 10 if reconnect is None else reconnect, start)
+        source = _StreamSource(spec.uri, spec.target, props, 10 if reconnect is None else reconnect, start, plan)
     else:
         require_gstreamer(spec.uri)
         if spec.kind == "csi":
@@ -728,22 +758,31 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
             pipeline = with_appsink(spec.target)
         source = CaptureSource(spec.uri, spec.kind, pipeline, api=cv2.CAP_GSTREAMER,
                                reconnect=3 if reconnect is None else reconnect, start_attempts=start)
+    if plan is not None and plan.pipeline is not None and plan.fallback:
+        return _open_or_fall_back(source)
+    return source.open()
+
+
+def _open_or_fall_back(source: Source) -> Source:
+    """``--decoder auto``: open ``source`` through its GStreamer pipeline in one attempt; when that does not give a
+    frame, warn with the reason and open it through OpenCV's FFmpeg backend (with the reconnects asked for)."""
+    assert isinstance(source, CaptureSource) and source.plan is not None
+    attempts = source.start_attempts
+    source.start_attempts = 0
+    try:
+        return source.open()
+    except UserError as exc:
+        log.warning("%s; reading %s through OpenCV's FFmpeg backend instead", exc, source.uri)
+    source.plan = source.plan.without_gstreamer()
+    source.start_attempts = attempts
     return source.open()
 
 
 class _StreamSource(CaptureSource):
-    """A network stream opened through FFmpeg with open/read timeouts (so a dead camera cannot hang us)."""
+    """A network stream opened through FFmpeg with open/read timeouts (so a dead camera cannot hang us), or through
+    the GStreamer pipeline ``--decoder`` chose (rtspsrc)."""
 
     def __init__(self, uri: str, url: str, properties: List[Tuple[int, float]], reconnect: int,
-                 start_attempts: int = 0) -> None:
-        super().__init__(uri, "stream", url, reconnect=reconnect, properties=properties, start_attempts=start_attempts)
-
-    def _connect(self) -> Any:
-        cv2 = _cv2()
-        params: List[int] = []
-        for prop, value in self.properties:
-            params += [int(prop), int(value)]
-        try:
-            return cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, params)
-        except (TypeError, cv2.error):  # OpenCV < 4.5.2 has no open parameters
-            return cv2.VideoCapture(self.target, cv2.CAP_FFMPEG)
+                 start_attempts: int = 0, plan: Optional[decoders.DecodePlan] = None) -> None:
+        super().__init__(uri, "stream", url, reconnect=reconnect, properties=properties, start_attempts=start_attempts,
+                         plan=plan or decoders.DecodePlan("opencv", "default", decoders.DecodeOptions()))

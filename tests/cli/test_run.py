@@ -190,3 +190,24 @@ def test_wrote_is_printed_only_for_files_this_run_completed(tmp_path, short_clip
     assert [line for line in result.stdout.splitlines() if line.startswith("wrote")] == ["wrote out-0.mp4",
                                                                                           "wrote out-1.mp4"]
     assert (tmp_path / "out.mp4").read_bytes() == b"an old file"
+
+
+def test_decoder_gstreamer_without_gstreamer_is_one_line_and_masks_credentials(short_clip):
+    from edge_saliency.runtime.sources import gstreamer_available
+
+    if gstreamer_available():
+        pytest.skip("this OpenCV has GStreamer")
+    for source in (short_clip, "rtsp://admin:hunter2@127.0.0.1:9/live"):
+        result = cli("run", source, "--decoder", "gstreamer", "--no-display")
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 1 and len(lines) == 1, result.stderr
+        assert lines[0].startswith("edge-saliency: error: --decoder gstreamer cannot read "), lines
+        assert "has no GStreamer (pip wheels never do; on Jetson use the system OpenCV" in lines[0]
+        assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_decoder_options_run(tmp_path, short_clip, capsys):
+    jsonl = tmp_path / "maps.jsonl"
+    assert main(["run", short_clip, "--decoder", "opencv", "--decoder-threads", "1", "--decoder-hw", "--jsonl",
+                 str(jsonl), "--no-display", "-q"]) == 0
+    assert len(jsonl.read_text().splitlines()) == 24

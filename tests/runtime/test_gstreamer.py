@@ -10,7 +10,8 @@ from edge_saliency.runtime.encoders import EncoderError, EncoderOptions
 from edge_saliency.runtime.gstreamer import ElementProbe
 
 JETSON = {"nvv4l2h264enc", "nvv4l2h265enc", "nvv4l2decoder", "nvvidconv", "nvjpegenc", "videoconvert", "h264parse",
-          "h265parse", "x264enc", "qtmux", "matroskamux"}
+          "h265parse", "x264enc", "qtmux", "matroskamux", "appsink", "filesrc", "queue", "qtdemux", "matroskademux",
+          "rtspsrc", "rtph264depay", "rtph265depay"}
 DESKTOP = {"x264enc", "x265enc", "jpegenc", "videoconvert", "h264parse", "h265parse"}
 
 
@@ -83,13 +84,58 @@ def test_software_and_network_pipelines():
 
 
 def test_decode_pipelines():
+    # NVIDIA's file decode examples: filesrc ! qtdemux ! queue ! h264parse ! nvv4l2decoder; nvv4l2decoder gives NV12
+    # in NVMM memory, nvvidconv brings it to BGRx in system memory, videoconvert to the BGR OpenCV's appsink takes
     hw = gstreamer.decode_pipeline("/v/clip.mp4", "h264", hardware=True)
-    assert elements_of(hw) == ["filesrc", "qtdemux", "h264parse", "nvv4l2decoder", "nvvidconv", "video/x-raw,",
-                               "videoconvert", "video/x-raw,", "appsink"]
+    assert elements_of(hw) == ["filesrc", "qtdemux", "queue", "h264parse", "nvv4l2decoder", "nvvidconv",
+                               "video/x-raw,", "videoconvert", "video/x-raw,", "appsink"]
+    assert "nvvidconv ! video/x-raw, format=(string)BGRx ! videoconvert ! video/x-raw, format=(string)BGR" in hw
+    assert hw.endswith("appsink sync=false")  # a file: every frame, as fast as decoded
     sw = gstreamer.decode_pipeline("/v/clip.mkv", "h265", hardware=False)
-    assert "matroskademux ! h265parse ! avdec_h265" in sw
+    assert "matroskademux ! queue ! h265parse ! avdec_h265" in sw
+    for path, demuxer in (("a.mov", "qtdemux"), ("a.m4v", "qtdemux"), ("a.webm", "matroskademux"),
+                          ("a.avi", "avidemux"), ("a.ts", "tsdemux")):
+        assert elements_of(gstreamer.decode_pipeline(path, "h264", hardware=True))[1] == demuxer
     with pytest.raises(ValueError):
         gstreamer.decode_pipeline("/v/clip.avi", "mjpeg", hardware=True)
+    with pytest.raises(ValueError, match="no GStreamer demuxer"):
+        gstreamer.decode_pipeline("/v/clip.flv", "h264", hardware=True)
+    with pytest.raises(ValueError, match="not http://"):
+        gstreamer.decode_pipeline("http://cam/video", "h264", hardware=True)
+
+
+@pytest.mark.parametrize("codec", ["h264", "h265"])
+def test_rtsp_decode_pipeline(codec):
+    text = gstreamer.decode_pipeline("rtsp://cam.local:554/live", codec, hardware=True, latency_ms=100)
+    assert elements_of(text) == ["rtspsrc", "rtp{}depay".format(codec), "{}parse".format(codec), "nvv4l2decoder",
+                                 "nvvidconv", "video/x-raw,", "videoconvert", "video/x-raw,", "appsink"]
+    assert text.startswith('rtspsrc location="rtsp://cam.local:554/live" latency=100 ! ')
+    # live: the appsink keeps only the newest frame
+    assert text.endswith("appsink drop=true max-buffers=1 sync=false")
+    assert elements_of(gstreamer.decode_pipeline("rtsps://cam/live", codec, hardware=False))[3] == "avdec_" + codec
+
+
+def test_pipeline_elements_leave_caps_out():
+    text = gstreamer.decode_pipeline("a b!.mp4", "h264", hardware=True)
+    assert gstreamer.pipeline_elements(text) == ["filesrc", "qtdemux", "queue", "h264parse", "nvv4l2decoder",
+                                                 "nvvidconv", "videoconvert", "appsink"]
+    assert 'location="a b!.mp4"' in text
+
+
+def test_the_decoder_needs_every_element_of_its_pipeline():
+    element, why = gstreamer.choose_decoder("h264", fake(JETSON)[0], "clip.mkv")
+    assert element == "nvv4l2decoder" and "hardware" in why
+    probe, asked = fake(JETSON - {"rtph265depay"})
+    element, why = gstreamer.choose_decoder("h265", probe, "rtsp://cam/live")
+    assert element is None and "rtph265depay" in why
+    assert asked[:2] == ["rtspsrc", "rtph265depay"]
+    # forced (hardware_only=False) on a desktop GStreamer: the software decoder of gst-libav
+    desktop = DESKTOP | {"avdec_h264", "filesrc", "qtdemux", "queue", "appsink"}
+    element, why = gstreamer.choose_decoder("h264", fake(desktop)[0], "a.mp4")  # auto: hardware only
+    assert element is None and "nvv4l2decoder needs nvv4l2decoder, nvvidconv" in why
+    assert gstreamer.choose_decoder("h264", fake(desktop)[0], "a.mp4", hardware_only=False)[0] == "avdec_h264"
+    element, why = gstreamer.choose_decoder("h264", fake(DESKTOP)[0], "a.mp4", hardware_only=False)
+    assert element is None and "nvv4l2decoder needs" in why and "avdec_h264 needs" in why
 
 
 def test_the_gstreamer_encoder_logs_its_pipeline_and_refuses_cleanly(caplog):

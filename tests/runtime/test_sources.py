@@ -50,6 +50,8 @@ def test_malformed_uris(uri, bad):
     ("http://user@cam/video.mjpg", "http://***@cam/video.mjpg"),
     ("https://cam/video?user=bob&password=hunter2&res=hd", "https://cam/video?user=bob&password=***&res=hd"),
     ("rtsp://cam/live?token=abc.def", "rtsp://cam/live?token=***"),
+    ('rtspsrc location="rtsp://u:p@cam/live?token=abc" latency=200', 'rtspsrc location="rtsp://***@cam/live?token=***" '
+                                                                     'latency=200'),  # pipeline text: quotes kept
     ("clip.mp4", "clip.mp4"),
 ])
 def test_credentials_are_masked(url, masked):
