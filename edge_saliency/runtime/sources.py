@@ -34,6 +34,7 @@ import numpy as np
 from .._lazy import require
 from ..errors import UserError
 from . import decoders
+from .buffers import FramePool
 
 log = logging.getLogger("edge_saliency.runtime")
 
@@ -384,6 +385,9 @@ class CaptureSource(Source):
         self._position = 0  # frames read since the file was (re)opened
         self._started = 0.0
         self._loop_offset = 0.0
+        # decoded frames go into reused buffers (runtime/buffers.py: a fresh 1080p frame per read costs its page
+        # faults); a buffer comes back once the pipeline let go of its frame. Fakes (capture_factory) read as they like
+        self._pool = FramePool(limit=32) if capture_factory is None else None
 
     # -- opening --------------------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -533,7 +537,10 @@ class CaptureSource(Source):
             return self._frame(image)
         if self.stop_event.is_set():
             return None
-        ok, image = self.capture.read()
+        if self._pool is not None and self.size is not None:  # OpenCV writes into a buffer of the frame's size
+            ok, image = self.capture.read(self._pool.take(self.size + (3,)))
+        else:
+            ok, image = self.capture.read()
         if ok and image is not None:
             return self._frame(image)
         if self.live:

@@ -358,3 +358,33 @@ def test_looping_rewinds_instead_of_reopening(clip, monkeypatch):
     n = len(frames) // 3
     assert all(np.array_equal(frames[i].image, frames[i + n].image) for i in range(n))
     assert [f.index for f in frames] == list(range(3 * n))
+
+
+def test_decoded_frames_reuse_buffers_once_let_go_and_read_as_a_plain_capture(clip):
+    """Frames are decoded into pooled buffers: a frame still held is never written over, a released one is reused,
+    and every frame equals what a plain VideoCapture reads."""
+    capture = cv2.VideoCapture(clip)
+    expected = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        expected.append(image)
+    capture.release()
+    with open_source(clip) as source:
+        held = [source.read(), source.read()]  # e.g. in the pipeline's queues
+        held_copies = [f.image.copy() for f in held]
+        images = []
+        while True:
+            frame = source.read()
+            if frame is None:
+                break
+            assert not any(np.shares_memory(frame.image, h.image) for h in held)
+            images.append((frame.index, frame.image.copy()))
+            del frame  # written by every sink: its buffer may come back
+        allocated = source._pool.allocated
+    assert [np.array_equal(h.image, c) for h, c in zip(held, held_copies)] == [True, True]
+    assert len(images) + 2 == len(expected) == 40
+    for index, image in images:
+        np.testing.assert_array_equal(image, expected[index])
+    assert allocated <= 3  # the two held and one in turn, not one per frame
