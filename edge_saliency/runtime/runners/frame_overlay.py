@@ -6,7 +6,8 @@ A runner with the frame kernels answers :meth:`~.base.Runner.frame_overlay` with
 pipeline's Postprocessor calls it for the overlay view. The map stays a host array at the model's resolution (the
 blur, min-max, smoothing and statistics run there on the host, as before); per frame, ONE upload carries the uint8
 frame and that float32 map, the kernel writes the overlay over the frame's device copy (the ABI allows ``out`` =
-``frame``), and one download brings it into the caller's pooled buffer. The colour map's table goes up once per
+``frame``), and one download brings it back (through the page-locked staging buffer with a CudaApi) into the
+caller's pooled buffer. The colour map's table goes up once per
 colour map. The kernel is given no range: the map is already in [0, 1], and the kernel clips, ×255 and rounds it in
 float32 as :func:`~edge_saliency.postprocess.to_uint8` does, so it colours the same levels as the host path.
 
@@ -71,7 +72,6 @@ class DeviceOverlay:
             self.library.overlay_ptr(device + at, (h, w), w, None, lut, device, fh, fw, 3 * fw, device, 3 * fw,
                                      float(alpha), self._stream())
             self._download("in", out)
-            self._synchronize()
         return out
 
     # -- the memory: named buffers (a host staging array, a device address), grown on demand ------------------
@@ -86,6 +86,7 @@ class DeviceOverlay:
         raise NotImplementedError
 
     def _download(self, name: str, out: np.ndarray) -> None:
+        """The first ``out.nbytes`` of device buffer ``name`` into ``out``, complete when it returns."""
         raise NotImplementedError
 
     def _stream(self) -> Optional[int]:
@@ -127,7 +128,13 @@ class CudaApiOverlay(DeviceOverlay):
         self.cuda.copy_htod_async(device, host.array[:nbytes], self._stream_object())
 
     def _download(self, name: str, out: np.ndarray) -> None:
-        self.cuda.copy_dtoh_async(out.reshape(-1), self.buffers[name][1], self._stream_object())
+        # into the page-locked staging buffer (asynchronous copies need page-locked memory: PyCUDA, older CUDA),
+        # then into the caller's buffer
+        host, device = self.buffers[name]
+        staged = host.array[:out.nbytes]
+        self.cuda.copy_dtoh_async(staged, device, self._stream_object())
+        self._synchronize()
+        out.reshape(-1)[...] = staged
 
     def _stream_object(self) -> Any:
         if self.stream is None:
@@ -191,7 +198,7 @@ class TorchOverlay(DeviceOverlay):
             device[:nbytes].copy_(staging[:nbytes], non_blocking=True)
 
     def _download(self, name: str, out: np.ndarray) -> None:
-        target = self.torch.from_numpy(out.reshape(-1))
+        target = self.torch.from_numpy(out.reshape(-1))  # a blocking copy (PyTorch stages pageable memory itself)
         target.copy_(self.buffers[name][1][:target.numel()])
 
     def _stream(self) -> Optional[int]:
