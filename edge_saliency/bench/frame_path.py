@@ -66,8 +66,10 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
         times["inference"].append(group[0].timings["infer"])
         for name in ("copy_in", "infer", "copy_out"):
             times[name].append(inferencer.parts.get(name))
-    post = Postprocessor(options, needed_views(sinks), any(s.needs_float_map for s in sinks),
-                         any(getattr(s, "needs_map_u8", True) for s in sinks))
+    views = needed_views(sinks)
+    post = Postprocessor(options, views, any(s.needs_float_map for s in sinks),
+                         any(getattr(s, "needs_map_u8", True) for s in sinks),
+                         runner.frame_overlay() if "overlay" in views else None)  # as a run blends (GPU or host)
     for sink in sinks:
         sink.open(infos)
     try:

@@ -303,7 +303,11 @@ class Pipeline:
         to_post, to_sinks = TrackedQueue(max(size, self.batch)), TrackedQueue(size)
         self._queues = {"capture": feed, "preprocess": to_infer, "infer": to_post, "postprocess": to_sinks}
         pre = Preprocessor(self.size, self.options.letterbox, self.preprocess, self.frames_to_runner)
-        post = Postprocessor(self.options, views, float_map, any(getattr(s, "needs_map_u8", True) for s in self.sinks))
+        overlay = self.runner.frame_overlay() if "overlay" in views else None
+        if overlay is not None:
+            log.info("overlay view on the GPU: %s blends the colour map into the frame", self.runner.backend)
+        post = Postprocessor(self.options, views, float_map, any(getattr(s, "needs_map_u8", True) for s in self.sinks),
+                             overlay)
         threads = [threading.Thread(target=self._capture, args=(i, s, feed), name="capture-{}".format(i), daemon=True)
                    for i, s in enumerate(self.sources)]
         threads += [

@@ -4,7 +4,7 @@ and the views). :class:`~.pipeline.Pipeline` runs each on its own thread; ``edge
 benchmarks/pipeline_efficiency.py run them one at a time.
 """
 import time
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -95,11 +95,14 @@ class Inferencer:
 class Postprocessor:
     """Crop the letterbox, blur, min-max, smooth, statistics — all at the model's output resolution — then the
     views: coloured at that resolution by table lookup, resized once to the frame, blended in uint8
-    (docs/performance.md). The uint8 map at frame size is made only when a view or sink needs it (``full_map``)."""
+    (docs/performance.md). The uint8 map at frame size is made only when a view or sink needs it (``full_map``).
+    ``overlay``: the runner's :meth:`~.runners.base.Runner.frame_overlay` (the overlay view made on the GPU from the
+    [0, 1] map at the model's resolution), else the host blend."""
 
     def __init__(self, options: PipelineOptions, views: Sequence[str], float_map: bool = False,
-                 full_map: bool = True) -> None:
+                 full_map: bool = True, overlay: Optional[Callable[..., Any]] = None) -> None:
         self.options = options
+        self.device_overlay = overlay
         self.views = list(views)
         self.float_map = float_map
         self.full_map = full_map or "map" in self.views
@@ -128,7 +131,10 @@ class Postprocessor:
         if self.float_map:
             packet.map_float = resize(np.asarray(saliency, dtype=np.float32), size)
         for view in self.views:
-            if view == "overlay":
+            if view == "overlay" and self.device_overlay is not None and packet.frame.ndim == 3:
+                packet.views[view] = self.device_overlay(packet.frame, saliency, options.alpha, options.colormap,
+                                                         out=self._pool.take(packet.frame.shape))
+            elif view == "overlay":
                 if self._heat is None or self._heat.shape != packet.frame.shape:
                     self._heat = np.empty_like(packet.frame)
                 packet.views[view] = overlay_small(packet.frame, small, options.alpha, options.colormap,

@@ -1,5 +1,6 @@
 """Shared fixtures: a real EML-Net (emlnet-lite, random weights) as .safetensors and as ONNX at 64×96, a
-one-convolution ONNX model for long runs, a clip made from scikit-image's photos, and fake runners."""
+one-convolution ONNX model for long runs, a clip made from scikit-image's photos, fake runners, and the frame
+kernels' host library built here."""
 import time
 
 import numpy as np
@@ -46,6 +47,22 @@ def lite_files(tmp_path_factory):
                       output_names=["saliency"], opset_version=17, dynamo=False,
                       dynamic_axes={"image": {0: "N"}, "saliency": {0: "N"}})
     return weights, onnx_path
+
+
+@pytest.fixture(scope="session")
+def host_kernels(tmp_path_factory):
+    """The host library (the kernels' host twins) built here, without CUDA or TensorRT (a few seconds)."""
+    import shutil
+
+    from edge_saliency.plugins.build import build_plugins
+
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed: the native libraries cannot be built here")
+    report = build_plugins(build_dir=str(tmp_path_factory.mktemp("host-build")), cuda=False, tensorrt=False,
+                           tests=False)
+    from edge_saliency.plugins.frame_kernels import FrameLibrary
+
+    return FrameLibrary("host", path=report.built["host"])
 
 
 @pytest.fixture(scope="session")

@@ -29,20 +29,6 @@ from .conftest import FakeRunner
 SIZE = (64, 96)  # an EML-Net size (multiples of 32) for the PyTorch runner
 
 
-@pytest.fixture(scope="session")
-def host_kernels(tmp_path_factory):
-    """The host library (the kernels' host twins) built here, without CUDA or TensorRT (a few seconds)."""
-    import shutil
-
-    from edge_saliency.plugins.build import build_plugins
-
-    if shutil.which("cmake") is None:
-        pytest.skip("cmake is not installed: the native libraries cannot be built here")
-    report = build_plugins(build_dir=str(tmp_path_factory.mktemp("host-build")), cuda=False, tensorrt=False,
-                           tests=False)
-    return F.FrameLibrary("host", path=report.built["host"])
-
-
 @pytest.fixture(scope="module")
 def frames():
     return real_frames()

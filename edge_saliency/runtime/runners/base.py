@@ -99,6 +99,8 @@ class Runner:
         self._max_batch: Optional[int] = None
         self.static_batch = False
         self._stage_clock: Any = None  # made by stage_clock(), closed by deactivate()
+        self._frames: Any = None  # the frame kernels (a FrameLibrary) of backends that have them
+        self._overlay: Any = None  # made by frame_overlay(), closed by deactivate()
 
     # -- I/O metadata ---------------------------------------------------------------------------------
     def get_input_metadata(self) -> TensorMetadata:
@@ -172,6 +174,9 @@ class Runner:
         if self.is_active:
             self.is_active = False
             _ACTIVE.discard(self)
+            overlay, self._overlay = self._overlay, None
+            if overlay is not None:
+                overlay.close()  # its buffers and stream, while the backend's CUDA context is still open
             self._deactivate()
         clock, self._stage_clock = self._stage_clock, None
         if clock is not None:
@@ -292,6 +297,18 @@ class Runner:
                                                                                   len(frames)))
         out, times = self._infer_frames_timed(*pad_batch(self, frames, boxes), size)
         return np.asarray(out)[:len(frames)].astype(np.float32, copy=False), times
+
+    def frame_overlay(self) -> Any:
+        """The overlay view made on the device (:class:`~.frame_overlay.DeviceOverlay`, its own buffers and stream,
+        kept by the runner and freed when it deactivates), or None: the pipeline then blends on the host. Only
+        backends with the frame kernels (TensorRT, PyTorch on CUDA) have one; only while active."""
+        if not self.is_active or self._frames is None:
+            return None
+        if self._overlay is None:
+            from .frame_overlay import overlay_for
+
+            self._overlay = overlay_for(self)
+        return self._overlay
 
     def stage_clock(self) -> Any:
         """The clock :meth:`infer_timed` uses (``.name``: ``perf_counter`` or ``cuda-event``); one per runner."""
