@@ -67,30 +67,39 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
         for name in ("copy_in", "infer", "copy_out"):
             times[name].append(inferencer.parts.get(name))
     views = needed_views(sinks)
-    post = Postprocessor(options, views, any(s.needs_float_map for s in sinks),
-                         any(getattr(s, "needs_map_u8", True) for s in sinks),
-                         runner.frame_overlay() if "overlay" in views else None)  # as a run blends (GPU or host)
-    for sink in sinks:
-        sink.open(infos)
-    try:
-        # frame by frame, as the pipeline streams them: once written, a frame's images are let go, so the
-        # post-processing reuses their buffers as it does in a run (holding every frame's views would time
-        # fresh memory instead)
-        for packet in packets:
-            started = time.perf_counter()
-            post(packet)
-            times["postprocess"].append(time.perf_counter() - started)
-            if sinks:
+    def postprocessor() -> Postprocessor:
+        return Postprocessor(options, views, any(s.needs_float_map for s in sinks),
+                             any(getattr(s, "needs_map_u8", True) for s in sinks),
+                             runner.frame_overlay() if "overlay" in views else None)  # as a run blends (GPU or host)
+
+    # post-processing alone, frame by frame: a frame's images are let go once made, so the buffers are reused as
+    # in a run (holding every frame's views would time fresh memory), and no encoder works meanwhile
+    raws = [packet.raw for packet in packets]
+    post = postprocessor()
+    for packet in packets:
+        started = time.perf_counter()
+        post(packet)
+        times["postprocess"].append(time.perf_counter() - started)
+        packet.views.clear()
+        packet.map_u8 = packet.map_float = None
+    if sinks:  # output: the views made again (untimed), each written by the sinks and let go
+        post = postprocessor()
+        for sink in sinks:
+            sink.open(infos)
+        try:
+            for packet, raw in zip(packets, raws):
+                packet.raw = raw
+                post(packet)
                 packet.timings["total"] = 0.0
                 started = time.perf_counter()
                 for sink in sinks:
                     sink.write(packet)
                 times["output"].append(time.perf_counter() - started)
-            packet.views.clear()
-            packet.map_u8 = packet.map_float = None
-    finally:
-        for sink in sinks:
-            sink.close()
+                packet.views.clear()
+                packet.map_u8 = packet.map_float = None
+        finally:
+            for sink in sinks:
+                sink.close()
     result: StageTimes = {}
     for name, values in times.items():
         if name == "output" and not sinks:
