@@ -125,7 +125,7 @@ def preprocess(frame: np.ndarray, size: Sequence[int], dtype: type = np.float32,
     """The host twin of the GPU pre-processing: a uint8 BGR frame -> 1×3×size RGB in [0, 1] (float32 / float16)."""
     library = library or FrameLibrary("host")
     frame = _frame(frame)
-    out = np.empty((1, 3, int(size[0]), int(size[1])), dtype=dtype)
+    out: np.ndarray = np.empty((1, 3, int(size[0]), int(size[1])), dtype=dtype)
     library.preprocess_ptr(frame.ctypes.data, frame.shape[0], frame.shape[1], frame.strides[0], out.ctypes.data,
                            DTYPES[np.dtype(dtype)], size, box, pad)
     return out

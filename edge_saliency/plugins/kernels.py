@@ -5,7 +5,7 @@
 numpy arrays; ``benchmarks/gpu_kernels.py`` runs the CUDA one on torch tensors.
 """
 import ctypes
-from typing import Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class ResizeLibrary:
         ``scales`` = (scale_h, scale_w) for the scale-factor form)."""
         n, c, h, w = (int(v) for v in shape)
         sh, sw = (float(scales[0]), float(scales[1])) if scales else (0.0, 0.0)
-        args = [src, dst, dtype, n, c, h, w, int(size[0]), int(size[1]), int(bool(align_corners)), sh, sw]
+        args: List[Any] = [src, dst, dtype, n, c, h, w, int(size[0]), int(size[1]), int(bool(align_corners)), sh, sw]
         if self.kind == "cuda":
             args.append(stream)
         self._check(self._resize(*args))
