@@ -135,14 +135,22 @@ class Postprocessor:
                 packet.views[view] = self.device_overlay(packet.frame, saliency, options.alpha, options.colormap,
                                                          out=self._pool.take(packet.frame.shape))
             elif view == "overlay":
-                if self._heat is None or self._heat.shape != packet.frame.shape:
-                    self._heat = np.empty_like(packet.frame)
                 packet.views[view] = overlay_small(packet.frame, small, options.alpha, options.colormap,
-                                                   out=self._pool.take(packet.frame.shape), work=self._heat)
+                                                   out=self._pool.take(packet.frame.shape), work=self._work(packet))
             elif view == "side-by-side":
-                packet.views[view] = np.concatenate([packet.frame, heatmap(small, size, options.colormap)], axis=1,
+                heat = heatmap(small, size, options.colormap, out=self._work(packet))
+                packet.views[view] = np.concatenate([packet.frame, heat], axis=1,
                                                     out=self._pool.take((size[0], 2 * size[1], 3)))
             else:
                 packet.views[view] = map_view(packet.map_u8)
         packet.raw = None
         return packet
+
+    def _work(self, packet: Packet) -> Optional[np.ndarray]:
+        """The frame-size heat-map buffer, reused frame after frame (it never leaves this stage); None for a frame
+        that is not H×W×3 (the heat map is made fresh)."""
+        if packet.frame.ndim != 3 or packet.frame.shape[2] != 3:
+            return None
+        if self._heat is None or self._heat.shape != packet.frame.shape:
+            self._heat = np.empty_like(packet.frame)
+        return self._heat
