@@ -38,11 +38,22 @@ def test_shapes_are_kept_apart_and_the_limit_holds():
     assert len(pool._buffers[(2, 2)]) == 2
 
 
+def postprocessed(post, rng, index):
+    """A packet of a random 60×80 frame and 32×64 raw map through ``post``."""
+    from edge_saliency.runtime.frames import prepare_frame
+    from edge_saliency.runtime.packet import Packet
+
+    frame = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    packet = Packet(0, index, 0.0, "f", frame, 0.0, 0.0)
+    packet.raw = rng.random((32, 64)).astype(np.float32)
+    packet.geometry = prepare_frame(frame, (32, 64), "opencv-linear")[1]
+    return post(packet)
+
+
 def test_the_postprocessor_reuses_its_views_once_the_sinks_let_go():
     pytest.importorskip("cv2")
-    from edge_saliency.runtime.frames import overlay_small, prepare_frame, to_uint8
+    from edge_saliency.runtime.frames import overlay_small, to_uint8
     from edge_saliency.runtime.options import PipelineOptions
-    from edge_saliency.runtime.packet import Packet
     from edge_saliency.runtime.stages import Postprocessor
 
     rng = np.random.default_rng(0)
@@ -50,15 +61,13 @@ def test_the_postprocessor_reuses_its_views_once_the_sinks_let_go():
     post = Postprocessor(options, ["overlay", "side-by-side"], full_map=True)
     held = None
     for i in range(6):
-        frame = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-        packet = Packet(0, i, 0.0, "f", frame, 0.0, 0.0)
-        packet.raw = rng.random((32, 64)).astype(np.float32)
-        packet.geometry = prepare_frame(frame, (32, 64), "opencv-linear")[1]
-        post(packet)
+        packet = postprocessed(post, rng, i)
+        frame = packet.frame
         expected = overlay_small(frame, to_uint8(packet.saliency), options.alpha, options.colormap)
         np.testing.assert_array_equal(packet.views["overlay"], expected)
         if i == 1:  # a sink keeping this packet (the HTTP server's latest image): its buffers are not reused
             held, held_overlay = packet, expected
+        del packet, frame  # written by the sinks and let go
     # three kinds of buffer (overlay, side-by-side, map): one in flight and one held each, not one per frame
     assert post._pool.allocated == 3 * 2
     np.testing.assert_array_equal(held.views["overlay"], held_overlay)
@@ -66,20 +75,16 @@ def test_the_postprocessor_reuses_its_views_once_the_sinks_let_go():
 
 def test_the_side_by_side_view_shares_the_work_buffer_and_stays_right():
     pytest.importorskip("cv2")
-    from edge_saliency.runtime.frames import heatmap, prepare_frame, to_uint8
+    from edge_saliency.runtime.frames import heatmap, to_uint8
     from edge_saliency.runtime.options import PipelineOptions
-    from edge_saliency.runtime.packet import Packet
     from edge_saliency.runtime.stages import Postprocessor
 
     rng = np.random.default_rng(1)
     post = Postprocessor(PipelineOptions(), ["side-by-side", "overlay"])
     views = []
     for i in range(3):
-        frame = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-        packet = Packet(0, i, 0.0, "f", frame, 0.0, 0.0)
-        packet.raw = rng.random((32, 64)).astype(np.float32)
-        packet.geometry = prepare_frame(frame, (32, 64), "opencv-linear")[1]
-        post(packet)
+        packet = postprocessed(post, rng, i)
+        frame = packet.frame
         expected = np.concatenate([frame, heatmap(to_uint8(packet.saliency), (60, 80), "jet")], axis=1)
         views.append((packet.views["side-by-side"], expected))  # all held: later frames must not change them
     for view, expected in views:
