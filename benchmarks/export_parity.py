@@ -29,10 +29,10 @@ def main():
     sys.path.insert(0, ROOT)
     import torch
 
-    from edge_saliency.atomic import atomic_write_text
     from edge_saliency.export import api, evaluate
+    from edge_saliency.files.atomic import atomic_write_text
+    from edge_saliency.files.sidecar import read_sidecar
     from edge_saliency.models import create_model, list_presets, save_model
-    from edge_saliency.sidecar import read_sidecar
     from edge_saliency.system import cpu_model
     from tests.realistic_weights import realistic_batchnorm
 

@@ -26,7 +26,7 @@ sys.path.insert(0, ROOT)
 
 from gpu_kernels import median_ms  # noqa: E402 (this folder: the same CUDA-event timing as the resize check)
 
-from edge_saliency import postprocess as P  # noqa: E402
+from edge_saliency.maths import postprocess as P  # noqa: E402
 from edge_saliency.plugins import frame_kernels as FK  # noqa: E402
 
 SIZES = [(480, 640), (720, 1280), (1080, 1920)]
@@ -172,7 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     result = {"cpu": cpu, "gpu": gpu_part(host, FK.FrameLibrary("cuda", args.lib_dir), args.repeat)}
     name = result["gpu"]["device"].replace(" ", "_")
     out = args.out or os.path.join(ROOT, "benchmarks", "results", "gpu_frame_kernels_{}.json".format(name))
-    from edge_saliency.atomic import atomic_write_text
+    from edge_saliency.files.atomic import atomic_write_text
 
     atomic_write_text(out, json.dumps(result, indent=2) + "\n")
     print("wrote", out)

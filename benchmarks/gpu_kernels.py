@@ -28,7 +28,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from edge_saliency.atomic import atomic_write_text  # noqa: E402
+from edge_saliency.files.atomic import atomic_write_text  # noqa: E402
 from edge_saliency.plugins.build import build_plugins  # noqa: E402
 from edge_saliency.plugins.kernels import ResizeLibrary, resize  # noqa: E402
 from edge_saliency.plugins.library import LIBRARIES  # noqa: E402

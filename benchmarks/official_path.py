@@ -41,8 +41,8 @@ def photo_paths():
 def _predict(predict_files, model, files, files_dir, **kwargs):
     """``predict``'s first map: through the runners (this version), or the in-memory model (older ones)."""
     try:
-        from edge_saliency.inference import open_model
         from edge_saliency.models.source import ModelSource
+        from edge_saliency.prediction.predict import open_model
     except ImportError:
         return next(predict_files(model, files, device="cpu", workers=0, **kwargs))["saliency"]
     source = ModelSource.official_checkpoints(*(os.path.join(files_dir, "res_{}.pth".format(k))
@@ -58,8 +58,8 @@ def dump(files_dir, out, modes):
     import torch
 
     from edge_saliency.data.datasets import SampleFiles
-    from edge_saliency.inference import predict_files
     from edge_saliency.models import load_official_emlnet
+    from edge_saliency.prediction.predict import predict_files
     from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
     from edge_saliency.runtime.runners import create_runner
     from edge_saliency.runtime.sinks import MapsSink
@@ -87,7 +87,7 @@ def dump(files_dir, out, modes):
 
 
 def _compare(ours, reference):
-    from edge_saliency import metrics
+    from edge_saliency.maths import metrics
 
     diff = np.abs(ours.astype(np.int64) - reference.astype(np.int64))
     return metrics.cc(ours.astype(np.float64), reference.astype(np.float64)), int(diff.max())
@@ -108,7 +108,7 @@ def main():
     import torch
 
     sys.path.insert(0, ROOT)
-    from edge_saliency.atomic import atomic_write_text
+    from edge_saliency.files.atomic import atomic_write_text
     from edge_saliency.models import create_model
     from tests.official_reference import official_map, save_official_files
     from tests.realistic_weights import realistic_batchnorm

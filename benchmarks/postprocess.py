@@ -1,4 +1,4 @@
-"""Speed of the post-processing (edge_saliency.postprocess) on one 480×640 map per video frame.
+"""Speed of the post-processing (edge_saliency.maths.postprocess) on one 480×640 map per video frame.
 
 The official chain (``postprocess``, what ``predict`` / ``eval`` run) against a baseline in the same run: the
 same chain written with scipy.ndimage.gaussian_filter (σ = 5, truncate 4, mode "nearest", the usual numpy
@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from edge_saliency import postprocess as P
+from edge_saliency.maths import postprocess as P
 
 
 def _median_ms(fn, repeat):
@@ -60,7 +60,7 @@ def main():
     with open("/proc/cpuinfo") as f:
         cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), platform.processor())
     lines = [
-        "# Post-processing speed (edge_saliency.postprocess)", "",
+        "# Post-processing speed (edge_saliency.maths.postprocess)", "",
         "Machine: {}, {} cores, OpenCV {}, numpy {}, Python {}; shared with other developers' jobs (load "
         "average {}), so absolute times are noisy. Medians of {} runs.".format(
             cpu, os.cpu_count(), cv2.__version__, np.__version__, platform.python_version(),

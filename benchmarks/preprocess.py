@@ -1,4 +1,4 @@
-"""Speed of each pre-processing mode (edge_saliency.preprocess.preprocess) on one video frame → 1×3×480×640.
+"""Speed of each pre-processing mode (edge_saliency.maths.preprocess.preprocess) on one video frame → 1×3×480×640.
 
 ``pillow-bilinear`` is the official model's input (Pillow's resize, exact); the OpenCV modes are the faster
 choices ``run --preprocess`` offers for live video. Baseline in the same run: ``opencv-linear``. Frames are a
@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from skimage import data
 
-from edge_saliency.atomic import atomic_write_text
-from edge_saliency.preprocess import MODES, preprocess
+from edge_saliency.files.atomic import atomic_write_text
+from edge_saliency.maths.preprocess import MODES, preprocess
 from edge_saliency.system import cpu_model
 
 FRAMES = ((576, 768), (720, 1280), (1080, 1920))  # vtest.avi, 720p, 1080p
@@ -43,7 +43,7 @@ def main():
     cv2.setNumThreads(1)  # one core each: Pillow's resize is single-threaded
     photo = data.hubble_deep_field()[:, :, ::-1]
     lines = [
-        "# Pre-processing speed per mode (edge_saliency.preprocess), one frame → 1×3×480×640", "",
+        "# Pre-processing speed per mode (edge_saliency.maths.preprocess), one frame → 1×3×480×640", "",
         "Machine: {}, {} cores (OpenCV on 1 thread, like Pillow), OpenCV {}, numpy {}, "
         "Python {}; shared with other jobs (load average {}), so absolute times are noisy. Medians of {} runs; "
         "ratios against opencv-linear in the same run.".format(

@@ -194,7 +194,7 @@ def main() -> int:
     parser.add_argument("--clip-frames", type=int, default=100, help="frames of the looping clip")
     parser.add_argument("--tag", default="", help="result file suffix: soak_cpu-TAG")
     args = parser.parse_args()
-    from edge_saliency.atomic import atomic_write_text
+    from edge_saliency.files.atomic import atomic_write_text
 
     with tempfile.TemporaryDirectory() as folder:
         result = soak(args, folder)

@@ -8,13 +8,13 @@ import dataclasses
 import json
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
 
-from .atomic import atomic_write_text
 from .errors import InputShapeError, UserError, WeightsError
+from .files.atomic import atomic_write_text
 
 # 2: ModelConfig.preprocess (a version-1 config gets the mode its weights were made with, see from_dict)
 SCHEMA_VERSION = 2
 RESIZE_MODES = ("bilinear", "nearest")
-# how an image becomes the model input (edge_saliency.preprocess): Pillow's bilinear resize as the official
+# how an image becomes the model input (edge_saliency.maths.preprocess): Pillow's bilinear resize as the official
 # EML-Net code does it (antialiased when shrinking), or OpenCV's area / bilinear resize
 PREPROCESS_MODES = ("pillow-bilinear", "opencv-area", "opencv-linear")
 DEFAULT_PREPROCESS = "opencv-area"

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from edge_saliency.export.frames import CALIBRATION_PHOTOS, photos
-from edge_saliency.preprocess import preprocess
+from edge_saliency.maths.preprocess import preprocess
 
 # real photos for the statistics; never the held-out photos that parity checks use
 STATISTICS_PHOTOS = ("hubble_deep_field", "immunohistochemistry", "retina", "brick")

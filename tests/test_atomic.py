@@ -1,4 +1,4 @@
-"""edge_saliency.atomic: unique temp names, stale temps of dead writers, errors that name the file and the cause,
+"""edge_saliency.files.atomic: unique temp names, stale temps of dead writers, errors that name the file and the cause,
 checks before the rename, and groups that commit all or nothing."""
 import errno
 import os
@@ -7,8 +7,15 @@ import sys
 
 import pytest
 
-from edge_saliency import atomic
-from edge_saliency.atomic import OutputError, OutputGroup, atomic_output, atomic_write_text, output_error, temp_path
+from edge_saliency.files import atomic
+from edge_saliency.files.atomic import (
+    OutputError,
+    OutputGroup,
+    atomic_output,
+    atomic_write_text,
+    output_error,
+    temp_path,
+)
 
 
 def dead_pid():
@@ -153,7 +160,8 @@ def test_write_blocked_sees_the_file_size_limit(tmp_path):
     pytest.importorskip("resource")
     path = tmp_path / "f"
     path.write_bytes(b"x" * 4096)
-    script = ("import resource, sys; sys.path.insert(0, {root!r}); from edge_saliency.atomic import write_blocked;"
+    script = ("import resource, sys; sys.path.insert(0, {root!r});  "
+              "from edge_saliency.files.atomic import write_blocked;"
               "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)); print(write_blocked({p!r}))")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", script.format(root=root, p=str(path))], capture_output=True, text=True)

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from edge_saliency.atomic import atomic_output, atomic_write_text
 from edge_saliency.config import SCHEMA_VERSION, DecoderConfig, ModelConfig, check_input_size
 from edge_saliency.errors import InputShapeError, UserError, WeightsError
+from edge_saliency.files.atomic import atomic_output, atomic_write_text
 from edge_saliency.models.registry import get_preset, list_presets
 
 
@@ -52,7 +52,7 @@ def test_schema_1_configs_get_the_preprocessing_their_weights_were_made_with(nam
     config = ModelConfig.from_dict(data)
     assert config.preprocess == mode and config.schema_version == SCHEMA_VERSION == 2
     # a sidecar written by an older release loads the same way (it is read without torch)
-    from edge_saliency.preprocess import artifact_mode
+    from edge_saliency.maths.preprocess import artifact_mode
 
     path = str(tmp_path / "old.onnx")
     atomic_write_text(path + ".json", json.dumps({"schema_version": 1, "kind": "onnx", "model": data, "info": {}}))

@@ -62,7 +62,7 @@ def undocumented():
 def test_api_modules_are_found():
     modules = api_modules()
     assert {"edge_saliency", "edge_saliency.runtime.pipeline", "edge_saliency.runtime.runners.base",
-            "edge_saliency.metrics", "edge_saliency.export"} <= set(modules)
+            "edge_saliency.maths.metrics", "edge_saliency.export"} <= set(modules)
 
 
 def test_every_public_name_of_the_api_has_a_docstring():

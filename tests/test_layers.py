@@ -16,10 +16,10 @@ PACKAGE = "edge_saliency"
 # Lowest first. A module belongs to the layer of its longest matching prefix ("" = the package's
 # ``__init__``, a facade over the layers below it).
 LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
-    ("foundation", ("_version", "errors", "_lazy", "hashing", "atomic", "outputs", "system", "config", "sidecar",
-                    "vocabulary", "devices", "resampling", "matlab_ops")),
-    ("frame and map pieces", ("preprocess", "postprocess", "metrics")),
-    ("datasets and scoring", ("data", "evaluation")),
+    ("foundation", ("_version", "errors", "_lazy", "system", "config", "vocabulary", "devices", "files",
+                    "maths.resampling", "maths.matlab_ops")),
+    ("frame and map pieces", ("maths",)),
+    ("datasets and scoring", ("data",)),
     # the facts the model source, the exporter, the plugins and the builder share: the plugin node's contract,
     # what an ONNX file holds, and what TensorRT accepts (its parser's tables, its version differences, build
     # options); pure Python, no TensorRT calls
@@ -31,8 +31,8 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("engine", ("engine",)),
     ("runtime", ("runtime",)),
     # predict / eval over any model kind, through the runtime's runners
-    ("prediction", ("inference",)),
-    ("whole-system tools", ("selftest", "bench", "training")),
+    ("prediction", ("prediction",)),
+    ("whole-system tools", ("prediction.selftest", "bench", "training")),
     ("command line", ("cli", "__main__", "")),
 ]
 
@@ -144,7 +144,7 @@ def test_the_graph_sees_lazy_imports():
     assert imported == {"b", "c"}  # what runs, including inside a function; not what only mypy reads
 
 
-@pytest.mark.parametrize("module, target, upward", [("metrics", "plugins.upsample_op", True),
+@pytest.mark.parametrize("module, target, upward", [("maths.metrics", "plugins.upsample_op", True),
                                                     ("cli.run", "runtime", False),
                                                     ("engine.build", "runtime.runners", True)])
 def test_layer_order(module, target, upward):

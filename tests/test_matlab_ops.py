@@ -3,7 +3,7 @@ against values MATLAB prints and values computed by hand (docs/metrics.md, "MATL
 import numpy as np
 import pytest
 
-from edge_saliency.matlab_ops import EPS, _contributions, colon, imresize, matlab_round
+from edge_saliency.maths.matlab_ops import EPS, _contributions, colon, imresize, matlab_round
 
 
 def test_eps_is_matlabs_not_the_rounded_constant():

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from edge_saliency import metrics as M
-from edge_saliency.matlab_ops import EPS, imresize
+from edge_saliency.maths import metrics as M
+from edge_saliency.maths.matlab_ops import EPS, imresize
 
 RNG = np.random.default_rng(0)
 SHAPE = (12, 16)

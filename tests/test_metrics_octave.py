@@ -11,7 +11,7 @@ every case compares exactly. Two Octave operations differ from MATLAB's, so the 
 them: Octave's imresize does not normalise its antialiasing weights as MATLAB's does (the resized cases
 only enlarge or halve a map, where the two agree), and Octave's colon range is base + k*step with the last
 element clipped to the limit where MATLAB's is symmetric (0:0.1:0.6 has 0.30000000000000004 and 0.4 where
-MATLAB has 0.3 and 0.39999999999999997; see :func:`edge_saliency.matlab_ops.colon`), so while comparing
+MATLAB has 0.3 and 0.39999999999999997; see :func:`edge_saliency.maths.matlab_ops.colon`), so while comparing
 with Octave our thresholds follow Octave's rule. tests/test_matlab_ops.py checks MATLAB's rule itself.
 """
 import os
@@ -21,8 +21,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from edge_saliency import metrics as M
-from edge_saliency.matlab_ops import colon
+from edge_saliency.maths import metrics as M
+from edge_saliency.maths.matlab_ops import colon
 
 MIT_CODE = os.environ.get("EDGE_SALIENCY_MIT_CODE", "")
 pytestmark = pytest.mark.skipif(

@@ -1,10 +1,10 @@
-"""edge_saliency.outputs.check_outputs: outputs against inputs and each other, by resolved path and identity."""
+"""edge_saliency.files.checks.check_outputs: outputs against inputs and each other, by resolved path and identity."""
 import os
 
 import pytest
 
 from edge_saliency.errors import UserError
-from edge_saliency.outputs import Output, check_outputs, local_path, resolve
+from edge_saliency.files.checks import Output, check_outputs, local_path, resolve
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from edge_saliency import postprocess as P
 from edge_saliency.errors import UserError
+from edge_saliency.maths import postprocess as P
 
 RNG = np.random.default_rng(0)
 

@@ -7,9 +7,8 @@ import pytest
 
 from edge_saliency.config import PREPROCESS_MODES
 from edge_saliency.errors import InputShapeError, MissingDependencyError, UserError
-from edge_saliency.models.registry import get_preset
-from edge_saliency.plugins.upsample_op import bilinear_resize
-from edge_saliency.preprocess import (
+from edge_saliency.files.sidecar import Sidecar
+from edge_saliency.maths.preprocess import (
     AREA,
     LINEAR,
     PILLOW,
@@ -20,7 +19,8 @@ from edge_saliency.preprocess import (
     preprocess_batch,
     read_image,
 )
-from edge_saliency.sidecar import Sidecar
+from edge_saliency.models.registry import get_preset
+from edge_saliency.plugins.upsample_op import bilinear_resize
 
 
 def _frame(h=60, w=80, seed=0):
@@ -158,7 +158,7 @@ def test_every_path_feeds_the_model_the_same_tensor(preset, size, tmp_path):
     from edge_saliency.data.transforms import to_model_input
     from edge_saliency.export import api, evaluate
     from edge_saliency.export.frames import load_frames
-    from edge_saliency.inference import open_model, predict_files
+    from edge_saliency.prediction.predict import open_model, predict_files
     from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
     from edge_saliency.runtime.runners import create_runner
     from edge_saliency.runtime.sources import open_source

@@ -1,6 +1,6 @@
 """``edge-saliency selftest``: every inference path here against the numpy reference."""
-from edge_saliency import selftest
-from edge_saliency.selftest import FAIL, OK, SKIP, run_selftest
+from edge_saliency.prediction import selftest
+from edge_saliency.prediction.selftest import FAIL, OK, SKIP, run_selftest
 
 
 def test_selftest_on_this_machine_checks_onnxruntime_and_reports_what_is_missing():

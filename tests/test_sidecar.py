@@ -3,8 +3,8 @@ import json
 import pytest
 
 from edge_saliency.errors import WeightsError
+from edge_saliency.files.sidecar import SIDECAR_SCHEMA_VERSION, Sidecar, read_sidecar, sidecar_path
 from edge_saliency.models.registry import get_preset
-from edge_saliency.sidecar import SIDECAR_SCHEMA_VERSION, Sidecar, read_sidecar, sidecar_path
 
 
 def test_round_trip(tmp_path):

@@ -153,7 +153,7 @@ def _timed_loop(runner: Any, x: np.ndarray, warmup: int, iterations: int,
 def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Measure one cell (see the module docstring); returns the cell's fields as a dict."""
     from ..export.frames import video_frames
-    from ..preprocess import DEFAULT_MODE, preprocess
+    from ..maths.preprocess import DEFAULT_MODE, preprocess
     from ..runtime.pipeline import PipelineOptions
     from ..runtime.runners import check_saliency_model
     from . import frame_path

@@ -4,7 +4,7 @@ import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import UserError
-from ..sidecar import read_sidecar
+from ..files.sidecar import read_sidecar
 from .options import BenchOptions
 from .schema import Cell
 

@@ -16,7 +16,7 @@ import io
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..atomic import atomic_output
+from ..files.atomic import atomic_output
 from . import source_sizes
 from .schema import STAGES, BenchResult, Cell
 

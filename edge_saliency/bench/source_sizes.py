@@ -18,8 +18,8 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .._lazy import require
-from ..atomic import atomic_output
 from ..errors import UserError
+from ..files.atomic import atomic_output
 from .stats import stage_stats
 
 DEFAULT_FRAME_SIZES = ((480, 640), (720, 1280), (1080, 1920))

@@ -15,8 +15,8 @@ from .common import add_dataset_arguments, add_model_arguments, add_subcommand
 
 
 def register(subparsers: Any) -> None:
-    from ..metrics import ALL_METRICS, CONVENTIONS, MIT
-    from ..postprocess import OFFICIAL_SIGMA
+    from ..maths.metrics import ALL_METRICS, CONVENTIONS, MIT
+    from ..maths.postprocess import OFFICIAL_SIGMA
 
     parser = add_subcommand(
         subparsers, "eval", run, help="score a model or a folder of saved maps on a dataset split (all metrics)",
@@ -56,8 +56,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from .._lazy import require
     from ..data.datasets import find_samples
+    from ..data.evaluation import check_metrics, compare, comparison_lines, write_report
     from ..errors import UserError
-    from ..evaluation import check_metrics, compare, comparison_lines, write_report
 
     metrics = check_metrics([m.strip() for m in args.metrics.split(",") if m.strip()])
     if args.limit is not None and args.limit < 1:
@@ -102,8 +102,8 @@ def _check(args: argparse.Namespace, files: Any, labels: List[str]) -> None:
     """Options against the models, and the outputs against every input (the dataset's files, the models'),
     before anything runs."""
     from ..errors import UserError
+    from ..files.checks import Output, check_outputs
     from ..models.source import ModelSource
-    from ..outputs import Output, check_outputs
 
     if len(set(labels)) != len(labels):
         raise UserError("a model is given twice: {}".format(", ".join(sorted({m for m in labels
@@ -142,14 +142,14 @@ def _md_path(json_path: str) -> str:
 
 
 def _score(args: argparse.Namespace, model: str, files: Any, metrics: Any, maps: Any, progress: Any) -> Dict[str, Any]:
-    from ..evaluation import evaluate, saved_maps
+    from ..data.evaluation import evaluate, saved_maps
 
     scoring = (metrics, args.convention, args.ig_baseline, args.sauc_others, args.seed, args.per_image)
     if os.path.isdir(model):
         results: Dict[str, Any] = {"source": "saved maps"}
         results.update(evaluate(saved_maps(model, files), files, *scoring, progress=progress))
         return results
-    from ..inference import open_model
+    from ..prediction.predict import open_model
 
     weights = args.weights if _takes_weights(model) else None
     with open_model(model, weights, args.input_size, args.backend, args.device, args.precision) as opened:
@@ -170,8 +170,8 @@ def _takes_weights(model: str) -> bool:
 def _predictions(args: argparse.Namespace, opened: Any, files: Any, maps: Any) -> Any:
     import cv2
 
-    from ..atomic import atomic_write_bytes
-    from ..inference import predict_files
+    from ..files.atomic import atomic_write_bytes
+    from ..prediction.predict import predict_files
 
     for item in predict_files(opened, files, args.batch_size, args.workers, args.sigma, annotations=True):
         if maps:

@@ -16,7 +16,7 @@ from .common import add_model_arguments, add_subcommand
 
 
 def register(subparsers: Any) -> None:
-    from ..postprocess import COLORMAPS, MAP_SIZES, OFFICIAL_SIGMA  # numpy only
+    from ..maths.postprocess import COLORMAPS, MAP_SIZES, OFFICIAL_SIGMA  # numpy only
 
     parser = add_subcommand(
         subparsers, "predict", run, help="write saliency maps (PNG) for images, folders or globs",
@@ -69,13 +69,13 @@ def run(args: argparse.Namespace) -> int:
 
     import cv2
 
-    from ..atomic import atomic_write_bytes
     from ..data.datasets import SampleFiles
     from ..errors import UserError
-    from ..inference import open_model, predict_files
+    from ..files.atomic import atomic_write_bytes
+    from ..files.checks import Output, check_outputs
+    from ..maths.postprocess import overlay
     from ..models.source import ModelSource
-    from ..outputs import Output, check_outputs
-    from ..postprocess import overlay
+    from ..prediction.predict import open_model, predict_files
 
     log = logging.getLogger("edge_saliency")
     if not 0 <= args.alpha <= 1:

@@ -275,8 +275,8 @@ def _check_values(args: argparse.Namespace) -> None:
 def _inputs(args: argparse.Namespace) -> List[str]:
     """Every file and folder the run reads: sources (an image folder and its images), the model and its
     sidecar, plugin libraries."""
+    from ..files.sidecar import sidecar_path
     from ..runtime.sources import source_paths
-    from ..sidecar import sidecar_path
 
     paths: List[str] = []
     for uri in args.sources:
@@ -288,7 +288,7 @@ def _inputs(args: argparse.Namespace) -> List[str]:
 
 def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
     """Every file (and the maps folder) the run would write."""
-    from ..outputs import Output
+    from ..files.checks import Output
     from ..runtime.sinks import map_paths, stream_path
     from ..runtime.sources import image_names
 
@@ -422,7 +422,7 @@ def _install_signals(pipeline: Any) -> List[Tuple[int, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import check_outputs
+    from ..files.checks import check_outputs
     from ..runtime.pipeline import Pipeline
     from ..runtime.runners import create_runner
     from ..runtime.sources import open_source, parse_uri

@@ -14,7 +14,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from ..selftest import FAIL, run_selftest
+    from ..prediction.selftest import FAIL, run_selftest
 
     result = run_selftest()
     checks = result["checks"]

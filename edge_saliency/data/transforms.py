@@ -1,7 +1,7 @@
 """The image / map / fixation transforms of training and evaluation, in one place (numpy + OpenCV).
 
 The model input is the image stretched to the model's input size (no crop, no letterbox), RGB scaled to
-[0, 1], resized the way the model's config says (:func:`edge_saliency.preprocess.preprocess`, the one
+[0, 1], resized the way the model's config says (:func:`edge_saliency.maths.preprocess.preprocess`, the one
 pre-processing every path uses; each encoder normalises inside the graph). Maps are resized with OpenCV:
 area averaging when shrinking, bilinear when enlarging.
 """
@@ -9,7 +9,7 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from ..preprocess import AREA, preprocess, resize
+from ..maths.preprocess import AREA, preprocess, resize
 
 Size = Tuple[int, int]
 

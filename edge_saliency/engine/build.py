@@ -8,10 +8,10 @@ from typing import Any, List, Optional, Tuple
 
 from .. import system
 from .._lazy import require
-from ..atomic import OutputGroup, check_writable, write_blocked, write_temp
 from ..errors import MissingDependencyError, UserError
-from ..outputs import Output, check_outputs
-from ..sidecar import Sidecar, read_sidecar, sidecar_path
+from ..files.atomic import OutputGroup, check_writable, write_blocked, write_temp
+from ..files.checks import Output, check_outputs
+from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
 from .cache import DEFAULT_DIR, artifact_path, cache_key, current_target, file_sha256, is_up_to_date, rebuild_command
 from .onnx_info import OnnxDescription, describe_onnx
 from .options import BACKENDS, BuildOptions

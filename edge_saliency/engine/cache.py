@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional
 
 from .. import system
 from ..errors import UserError
-from ..hashing import file_sha256
-from ..sidecar import Sidecar
+from ..files.hashing import file_sha256
+from ..files.sidecar import Sidecar
 from ..vocabulary import ENGINE_DIR
 from .options import BuildOptions
 

@@ -4,7 +4,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from ..errors import UserError
-from ..sidecar import read_sidecar
+from ..files.sidecar import read_sidecar
 from .cache import Target, check_artifact
 from .onnx_info import OnnxDescription, describe_onnx
 

@@ -4,8 +4,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .._lazy import require
 from ..errors import UserError
+from ..files.sidecar import Sidecar, read_sidecar
 from ..plugins.upsample_op import OP_TYPE
-from ..sidecar import Sidecar, read_sidecar
 
 # quantized arithmetic: explicit Q/DQ (our int8 export) and the fused integer ops ONNX Runtime makes of it
 QUANTIZED_OPS = frozenset(("QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",

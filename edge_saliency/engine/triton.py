@@ -7,8 +7,8 @@ import tempfile
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError
-from ..hashing import file_sha256
-from ..sidecar import Sidecar, read_sidecar
+from ..files.hashing import file_sha256
+from ..files.sidecar import Sidecar, read_sidecar
 from .cache import Target, check_artifact
 from .onnx_info import OnnxDescription, describe_onnx
 

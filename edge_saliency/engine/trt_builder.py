@@ -12,8 +12,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from ..atomic import atomic_write_bytes
 from ..errors import UserError
+from ..files.atomic import atomic_write_bytes
 from .onnx_info import graph_nodes
 from .options import BuildOptions
 from .trt_compat import (

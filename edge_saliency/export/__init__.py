@@ -3,7 +3,7 @@
 Needs the ``[export]`` extra (torch, onnx, onnxsim, onnxruntime-extensions, onnxconverter-common); the
 names below import it on first use. Entry points: :func:`export_model`, :func:`check_onnx`; building
 blocks: :mod:`.graph` (export, plugin node, simplify), :mod:`.fp16`, :mod:`.int8`, :mod:`.evaluate` (parity,
-accuracy report), :mod:`.frames` (photos, folders, videos). Pre-processing: :mod:`edge_saliency.preprocess`.
+accuracy report), :mod:`.frames` (photos, folders, videos). Pre-processing: :mod:`edge_saliency.maths.preprocess`.
 """
 import importlib
 from typing import Any, Dict

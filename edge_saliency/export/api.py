@@ -9,9 +9,9 @@ Files written by ``export_model(source, "out/lite.onnx", precisions=("fp32", "fp
 All of them (sidecars included) appear together or not at all: a parity failure, a bad option, a full disk or
 Ctrl-C leaves no file behind and previous files unchanged (the calibration cache excepted: it is valid on its
 own). Before anything runs, an output that is an input (the model, weights, calibration or evaluation frames)
-or lies inside an input folder is refused (``edge_saliency.outputs``).
+or lies inside an input folder is refused (``edge_saliency.files.checks``).
 
-Sidecar (``edge_saliency.sidecar.Sidecar``, kind ``"onnx"``): ``model`` is the ModelConfig (its
+Sidecar (``edge_saliency.files.sidecar.Sidecar``, kind ``"onnx"``): ``model`` is the ModelConfig (its
 ``input_size`` is the export size) and ``info`` holds
 
 ====================  =================================================================================
@@ -26,11 +26,11 @@ key                   value
 ``size_multiple``     32: H and W must be multiples of it (dynamic exports included)
 ``inputs``/``outputs``  ``[{"name", "dtype", "shape"}]``; ``shape`` holds ints, or axis names
                       (``"batch"``, ``"height"``, ``"width"``) for dynamic axes. Input ``image``
-                      (N×3×H×W float32 RGB in [0, 1], stretched, see ``edge_saliency.preprocess``),
+                      (N×3×H×W float32 RGB in [0, 1], stretched, see ``edge_saliency.maths.preprocess``),
                       output ``saliency`` (N×1×H×W float32 in [0, 1])
 ``preprocess``        ``{"color": "RGB", "range": [0, 1], "layout": "NCHW", "resize": "stretch",
                       "mode": "pillow-bilinear" | "opencv-area" | "opencv-linear"}``: the model's own
-                      ``config.preprocess`` (``edge_saliency.preprocess``), which calibration and the
+                      ``config.preprocess`` (``edge_saliency.maths.preprocess``), which calibration and the
                       parity frames used and every runner uses
 ``sha256``            sha256 of the ONNX file (hex)
 ``size_bytes``        its size
@@ -75,17 +75,17 @@ import torch
 
 from .._lazy import require
 from .._version import __version__
-from ..atomic import OutputGroup, check_writable, write_temp
 from ..config import ModelConfig, check_input_size
 from ..errors import UserError
-from ..hashing import file_sha256
+from ..files.atomic import OutputGroup, check_writable, write_temp
+from ..files.checks import Output, check_outputs
+from ..files.hashing import file_sha256
+from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
+from ..maths.preprocess import mode_of, preprocess
 from ..models.emlnet import INPUT_MULTIPLE, EMLNet
 from ..models.source import CONFIG_METADATA_KEY, ModelSource
-from ..outputs import Output, check_outputs
 from ..plugins import upsample_op as contract
 from ..plugins.ort_op import create_session
-from ..preprocess import mode_of, preprocess
-from ..sidecar import Sidecar, read_sidecar, sidecar_path
 from . import evaluate, fp16, graph, int8
 from .frames import BUILTIN_CALIBRATION, describe_source, frames_digest, load_frames, warn_if_few
 from .naming import report_paths, variant_path  # noqa: F401 (re-exported)

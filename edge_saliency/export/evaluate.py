@@ -1,12 +1,12 @@
 """Parity checks and the accuracy report: every exported file against the PyTorch model.
 
 Inputs: held-out real photos (scikit-image, never calibration frames; or a folder/video the user gives),
-pre-processed exactly as the runtime does (:mod:`edge_saliency.preprocess`, the model's own mode), plus
+pre-processed exactly as the runtime does (:mod:`edge_saliency.maths.preprocess`, the model's own mode), plus
 uniform random input; dynamic exports also at a second size and batch 2.
 
 Parity (per input, over every pixel of every batch item):
 ``max_abs`` = max |onnx − torch|, ``mean_abs`` = mean |onnx − torch|, ``cc`` = Pearson correlation of the
-2-D maps (:func:`edge_saliency.metrics.cc`; the smallest over the batch). Gates (:data:`TOLERANCES`):
+2-D maps (:func:`edge_saliency.maths.metrics.cc`; the smallest over the batch). Gates (:data:`TOLERANCES`):
 
 - fp32: against the same PyTorch model run in **float64** (``exact``), which is the model's arithmetic
   without rounding, on the first real frame and every random input (the second size's too for dynamic
@@ -37,7 +37,7 @@ MIT convention, 0 = identical); SIM = ``metrics.sim(map, reference)`` (MIT, 1 = 
 
 **NSS agreement** = NSS(map; F) / NSS(reference; F), where the pseudo-fixations F are the
 :data:`PSEUDO_FIXATION_FRACTION` (1 %) highest-valued pixels of the reference map (ties by pixel index) and
-NSS is :func:`edge_saliency.metrics.nss` (MIT convention). The reference's own NSS on its top pixels is the
+NSS is :func:`edge_saliency.maths.metrics.nss` (MIT convention). The reference's own NSS on its top pixels is the
 best any map can do with them; 1.0 = the variant ranks the reference's most salient pixels exactly as
 highly (in z-score units) as the reference does, 0.95 = 5 % lower. A score the MIT convention leaves
 undefined (NaN: a constant map, docs/metrics.md) is ``None`` and left out of the means; a parity CC of
@@ -48,9 +48,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import metrics
 from ..errors import UserError
-from ..preprocess import preprocess
+from ..maths import metrics
+from ..maths.preprocess import preprocess
 from ..vocabulary import TOLERANCES as _TOLERANCES
 from .frames import NamedImage, photos
 from .progress import Step

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._lazy import require
 from ..errors import UserError
-from ..preprocess import read_image, to_rgb
+from ..maths.preprocess import read_image, to_rgb
 
 log = logging.getLogger("edge_saliency")
 

@@ -35,8 +35,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ..config import ModelConfig
 from ..errors import UnknownNameError, UserError, WeightsError
-from ..hashing import file_sha256
-from ..sidecar import Sidecar, read_sidecar, sidecar_path
+from ..files.hashing import file_sha256
+from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
 
 TORCH_KINDS = ("preset", "config", "safetensors", "official")
 FILE_KINDS = ("onnx", "onnxruntime", "engine")
@@ -297,7 +297,7 @@ class ModelSource:
 
     @property
     def preprocess(self) -> Optional[str]:
-        """The model's own pre-processing mode (:mod:`edge_saliency.preprocess`); None when unknown."""
+        """The model's own pre-processing mode (:mod:`edge_saliency.maths.preprocess`); None when unknown."""
         config = self.config()
         return config.preprocess if config is not None else None
 

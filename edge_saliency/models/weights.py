@@ -18,10 +18,10 @@ import torch
 from torch import nn
 
 from .._lazy import require
-from ..atomic import atomic_output
 from ..config import ModelConfig
 from ..errors import UserError, WeightsError
-from ..sidecar import Sidecar, read_sidecar, sidecar_path
+from ..files.atomic import atomic_output
+from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
 from .emlnet import EMLEncoder, EMLNet, TappedBackbone
 from .registry import EncoderSpec, get_encoder_spec, get_preset
 from .source import CONFIG_METADATA_KEY

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from typing import Callable, Dict, List, Optional, Sequence
 
-from ..atomic import atomic_write_text
 from ..errors import UserError
+from ..files.atomic import atomic_write_text
 from .library import BUILD_COMMAND, LIBRARIES, default_build_dir, source_dir
 
 Progress = Optional[Callable[[str], None]]

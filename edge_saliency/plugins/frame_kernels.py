@@ -91,9 +91,10 @@ class FrameLibrary:
 
 
 def gaussian_taps(sigma: float) -> np.ndarray:
-    """OpenCV's float32 Gaussian kernel for ``sigma`` (radius round(4σ), as :func:`edge_saliency.postprocess.blur`);
+    """OpenCV's float32 Gaussian kernel for ``sigma`` (radius round(4σ), as
+    :func:`edge_saliency.maths.postprocess.blur`);
     ``[1]`` for σ <= 0."""
-    from ..postprocess import _cv2, kernel_size
+    from ..maths.postprocess import _cv2, kernel_size
 
     if sigma <= 0:
         return np.ones(1, np.float32)
@@ -157,7 +158,7 @@ def overlay(frame: np.ndarray, saliency: np.ndarray, alpha: float = 0.5, colorma
             library: Optional[FrameLibrary] = None) -> np.ndarray:
     """The host twin of the GPU overlay: a float32 map at any resolution (min-max scaled when ``normalize``) over a
     uint8 BGR frame."""
-    from ..postprocess import colormap_lut
+    from ..maths.postprocess import colormap_lut
 
     library = library or FrameLibrary("host")
     frame = _frame(frame)

@@ -20,7 +20,7 @@ Numerics: those of ``torch.nn.functional.interpolate(mode="bilinear")`` (fp16 co
 import math
 from typing import Sequence, Tuple
 
-from ..resampling import bilinear_resize  # the node's numerics (numpy reference)
+from ..maths.resampling import bilinear_resize  # the node's numerics (numpy reference)
 
 OP_TYPE = "BilinearUpsample_TRT"
 DOMAIN = "ai.onnx.contrib"

@@ -1,9 +1,9 @@
 """Frames ↔ model tensors for the runtime: where a frame sits in the model input (stretch or letterbox), the
 statistics written per frame, and the views drawn from a map.
 
-Pre-processing is :func:`edge_saliency.preprocess.preprocess` (the one every model input goes through, so the
+Pre-processing is :func:`edge_saliency.maths.preprocess.preprocess` (the one every model input goes through, so the
 runtime feeds the model what calibration and parity checks saw); post-processing is
-:mod:`edge_saliency.postprocess` (the official blur / min-max / uint8 chain and the heat-map overlay), whose
+:mod:`edge_saliency.maths.postprocess` (the official blur / min-max / uint8 chain and the heat-map overlay), whose
 functions are re-exported here for the pipeline.
 
 Frames are OpenCV BGR uint8 (what ``VideoCapture`` gives). numpy + OpenCV; Python 3.8.
@@ -15,7 +15,7 @@ import numpy as np
 
 from .._lazy import require
 from ..errors import UserError
-from ..postprocess import (  # noqa: F401 (re-exported for the pipeline)
+from ..maths.postprocess import (  # noqa: F401 (re-exported for the pipeline)
     COLORMAPS,
     OFFICIAL_SIGMA,
     OFFICIAL_SIZE,
@@ -31,7 +31,7 @@ from ..postprocess import (  # noqa: F401 (re-exported for the pipeline)
     resize,
     to_uint8,
 )
-from ..preprocess import PAD_VALUE, content_box, preprocess  # noqa: F401
+from ..maths.preprocess import PAD_VALUE, content_box, preprocess  # noqa: F401
 
 
 def _cv2() -> Any:
@@ -87,7 +87,7 @@ class Geometry:
 def prepare_frame(frame: np.ndarray, size: Sequence[int], mode: str, letterbox: bool = False,
                   bgr: bool = True) -> Tuple[np.ndarray, Geometry]:
     """A frame → (1×3×h×w float32 RGB in [0, 1], its :class:`Geometry`) for a model input of ``size``
-    (:func:`edge_saliency.preprocess.preprocess` with the model's ``mode``: stretched like the official
+    (:func:`edge_saliency.maths.preprocess.preprocess` with the model's ``mode``: stretched like the official
     model, or letterboxed)."""
     x = preprocess(frame, size, mode, bgr=bgr, letterbox=letterbox)
     return x, Geometry.fit(np.shape(frame)[:2], size, letterbox)

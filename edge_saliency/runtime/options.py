@@ -4,7 +4,7 @@ import dataclasses
 from typing import Optional, Tuple
 
 from ..errors import UserError
-from ..preprocess import check_mode
+from ..maths.preprocess import check_mode
 from .frames import OFFICIAL_SIGMA, TemporalSmoother, check_colormap
 
 POLICIES = ("auto", "latest", "all")
@@ -15,7 +15,7 @@ HUD_MODES = ("auto", "on", "off")
 class PipelineOptions:
     size: Optional[Tuple[int, int]] = None  # model input (h, w) for models with a dynamic size
     letterbox: bool = False  # keep the aspect ratio (pad) instead of stretching like the official model
-    preprocess: Optional[str] = None  # how frames are resized (edge_saliency.preprocess); None: the model's own
+    preprocess: Optional[str] = None  # how frames are resized (edge_saliency.maths.preprocess); None: the model's own
     blur_sigma: float = OFFICIAL_SIGMA  # px at 480×640; 0: off
     minmax: bool = True
     smooth: float = 1.0  # EMA weight of the new frame; 1: off

@@ -15,10 +15,10 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..atomic import OutputGroup
 from ..config import check_input_size
 from ..errors import UserError
-from ..preprocess import DEFAULT_MODE, check_available
+from ..files.atomic import OutputGroup
+from ..maths.preprocess import DEFAULT_MODE, check_available
 from . import memory
 from .feeds import _END, _POLL, AllFrames, Feed, LatestFrames, TrackedQueue, _finish, _get, _put
 from .options import HUD_MODES, POLICIES, PipelineOptions  # noqa: F401 (re-exported)

@@ -7,8 +7,8 @@ from typing import Any, Iterator, List, Sequence, Tuple
 import numpy as np
 
 from .._lazy import require
-from ..atomic import atomic_output
 from ..errors import UserError
+from ..files.atomic import atomic_output
 from .sinks import check_writable, verify_video, video_fourcc
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")

@@ -1,7 +1,7 @@
 """Where processed frames go (after jetson-utils' ``videoOutput``): a window, a video file, per-frame maps,
 JSON lines, the run's summary.
 
-Every file is written through :mod:`edge_saliency.atomic`: to a temp file beside the target, renamed when it
+Every file is written through :mod:`edge_saliency.files.atomic`: to a temp file beside the target, renamed when it
 is complete and checked. A video is re-opened before it replaces anything (frame count and size must be what
 was written), and the disk is watched while it grows (a full disk or the file size limit stops the run at
 once: OpenCV's writer itself reports no write errors). The files of one run (videos, JSON lines, summary) are
@@ -25,8 +25,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._lazy import require
-from ..atomic import OutputGroup, atomic_output, check_writable, remove_stale_in, write_blocked, write_temp
 from ..errors import UserError
+from ..files.atomic import OutputGroup, atomic_output, check_writable, remove_stale_in, write_blocked, write_temp
 from .encoders import OPENCV_FOURCC, EncoderError, EncoderOptions, open_encoder
 from .frames import draw_hud
 from .packet import Packet

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import UserError
-from ..preprocess import linear_resize
+from ..maths.preprocess import linear_resize
 from .buffers import FramePool
 from .frames import (
     Geometry,

@@ -23,9 +23,9 @@ from typing import Any, Dict
 
 import torch
 
-from ..atomic import atomic_output
 from ..errors import UserError
-from ..hashing import file_sha256
+from ..files.atomic import atomic_output
+from ..files.hashing import file_sha256
 from ..models import save_model
 from ..models.emlnet import EMLNet
 from .config import TRAIN_CONFIG_FILE

@@ -6,8 +6,8 @@ import os
 from typing import Any, Dict, Optional, Tuple
 
 from .._version import __version__
-from ..atomic import atomic_write_text
 from ..errors import UserError
+from ..files.atomic import atomic_write_text
 
 TRAIN_CONFIG_FILE = "train_config.json"
 TRAIN_SCHEMA_VERSION = 1

@@ -70,7 +70,7 @@ def _structure_differences(a: EncoderConfig, b: EncoderConfig) -> List[str]:
 def parse_stage1_files(values: Sequence[str]) -> Dict[str, str]:
     """``KEY=PATH`` or ``PATH`` items (from ``--stage1``) → {encoder key: path}; a bare PATH takes the key
     of the one encoder in its saved config."""
-    from ..sidecar import read_sidecar
+    from ..files.sidecar import read_sidecar
 
     files: Dict[str, str] = {}
     for value in values:

@@ -23,12 +23,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 
-from .. import metrics as M
 from .._lazy import require
-from ..atomic import atomic_write_text
 from ..config import ModelConfig, check_input_size
 from ..data.datasets import SampleFiles, find_samples
 from ..errors import UserError
+from ..files.atomic import atomic_write_text
+from ..maths import metrics as M
 from ..models import load_model, resolve_config
 from ..models.emlnet import EMLNet
 from . import checkpoint as ckpt

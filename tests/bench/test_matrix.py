@@ -3,12 +3,12 @@ accuracy column against the metrics computed directly."""
 import numpy as np
 import pytest
 
-from edge_saliency import metrics
 from edge_saliency.bench.accuracy import add_accuracy, reference_for
 from edge_saliency.bench.options import BenchOptions
 from edge_saliency.bench.probes import cell_device, plan_cells
 from edge_saliency.bench.schema import Cell
 from edge_saliency.errors import UserError
+from edge_saliency.maths import metrics
 
 CPU_ONLY = {"torch": True, "torch_cuda": False, "tensorrt": None, "gpu": False,
             "ort_providers": ["CPUExecutionProvider"]}

@@ -8,7 +8,7 @@ import pytest
 
 from edge_saliency.cli import main
 from edge_saliency.data.examples import write_salicon
-from edge_saliency.hashing import file_sha256
+from edge_saliency.files.hashing import file_sha256
 
 SIZE = (96, 128)
 FP32_PATHS = ("emlnet-lite", "lite.safetensors", "lite.onnx", "artifact-fp32")

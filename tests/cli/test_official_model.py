@@ -9,8 +9,8 @@ import pytest
 import skimage
 import torch
 
-from edge_saliency import metrics
 from edge_saliency.cli import main
+from edge_saliency.maths import metrics
 from edge_saliency.models import create_model
 from tests.official_reference import official_map, save_official_files
 from tests.realistic_weights import realistic_batchnorm

@@ -7,7 +7,7 @@ from edge_saliency.cli import main
 from edge_saliency.engine.build import build_engine
 from edge_saliency.engine.options import BuildOptions
 from edge_saliency.errors import UserError
-from edge_saliency.sidecar import read_sidecar
+from edge_saliency.files.sidecar import read_sidecar
 
 
 def _run(path, x):

@@ -7,7 +7,7 @@ from edge_saliency.engine import build as build_module
 from edge_saliency.engine.cache import ArtifactMismatchError, Target, cache_key, check_artifact, rebuild_command
 from edge_saliency.engine.options import BuildOptions, ShapeRange
 from edge_saliency.errors import UserError
-from edge_saliency.sidecar import Sidecar, read_sidecar
+from edge_saliency.files.sidecar import Sidecar, read_sidecar
 
 TARGET = Target("tensorrt", "10.3.0", "Orin", "8.7")
 
@@ -124,7 +124,7 @@ def test_an_interrupted_build_leaves_no_file(tmp_path, tiny_onnx, monkeypatch):
     onnx_path = tiny_onnx()
 
     def interrupted(*args, **kwargs):
-        from edge_saliency.atomic import atomic_output
+        from edge_saliency.files.atomic import atomic_output
 
         with atomic_output(str(tmp_path / "engines" / "partial.ort.onnx")) as tmp:
             with open(tmp, "wb") as f:

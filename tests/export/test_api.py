@@ -7,8 +7,8 @@ import pytest
 
 from edge_saliency.cli import main
 from edge_saliency.export import api, evaluate
-from edge_saliency.hashing import file_sha256
-from edge_saliency.sidecar import read_sidecar
+from edge_saliency.files.hashing import file_sha256
+from edge_saliency.files.sidecar import read_sidecar
 
 SIZE = ["64x96"]
 INFO_KEYS = {

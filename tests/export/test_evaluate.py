@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from edge_saliency import metrics
 from edge_saliency.export import evaluate
+from edge_saliency.maths import metrics
 
 
 def _map(seed=0, shape=(32, 48)):

@@ -10,9 +10,9 @@ import pytest
 from edge_saliency.engine import trt_rules
 from edge_saliency.errors import UserError
 from edge_saliency.export import evaluate, frames, graph, int8
+from edge_saliency.maths.preprocess import preprocess
 from edge_saliency.plugins import upsample_op as contract
 from edge_saliency.plugins.ort_op import create_session
-from edge_saliency.preprocess import preprocess
 
 SIZE = (96, 128)
 

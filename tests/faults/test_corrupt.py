@@ -57,7 +57,7 @@ DAMAGE = {
 @pytest.mark.parametrize("force", [False, True])
 def test_an_unreadable_cache_entry_is_rebuilt(cached, damage, force):
     from edge_saliency.engine.cache import is_up_to_date
-    from edge_saliency.sidecar import read_sidecar
+    from edge_saliency.files.sidecar import read_sidecar
 
     model, engines, artifact = cached
     DAMAGE[damage](artifact)

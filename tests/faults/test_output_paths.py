@@ -69,7 +69,7 @@ def test_run_refuses(scene, tiny_model, case):
 
 def test_non_file_outputs_are_not_paths():
     """A sink URI (http://, rtp://) is no file: it can never be an input and is never checked as one."""
-    from edge_saliency.outputs import Output, check_outputs, local_path
+    from edge_saliency.files.checks import Output, check_outputs, local_path
 
     assert local_path("rtp://127.0.0.1:5004") is None and local_path("file:///tmp/x.mp4") == "/tmp/x.mp4"
     check_outputs([Output("rtp://127.0.0.1:5004", "stream"), Output("http://0.0.0.0:8080/x", "stream")],

@@ -83,7 +83,7 @@ def test_export_killed_then_rerun(tmp_path):
 
 def test_build_engine_killed_at_random_points(tmp_path, tiny_model):
     from edge_saliency.engine.cache import is_up_to_date
-    from edge_saliency.sidecar import read_sidecar
+    from edge_saliency.files.sidecar import read_sidecar
 
     rng = random.Random(SEED)
     model = tmp_path / "tiny.onnx"
@@ -107,7 +107,7 @@ def test_build_engine_killed_at_random_points(tmp_path, tiny_model):
 
 @pytest.mark.skipif(os.name != "posix", reason="stale temp files are recognised by pid on POSIX only")
 def test_a_temp_file_of_a_running_writer_is_left_alone(tmp_path):
-    from edge_saliency.atomic import remove_stale
+    from edge_saliency.files.atomic import remove_stale
 
     alive = tmp_path / ".out.tmp{}-0.mp4".format(os.getppid())  # our parent runs
     dead = tmp_path / ".out.tmp{}-0.mp4".format(_dead_pid())

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from edge_saliency.errors import UserError, WeightsError
-from edge_saliency.hashing import file_sha256
+from edge_saliency.files.hashing import file_sha256
+from edge_saliency.files.sidecar import Sidecar, sidecar_path
 from edge_saliency.models import create_model, save_model
 from edge_saliency.models.registry import get_preset
 from edge_saliency.models.source import ModelSource, safetensors_metadata
-from edge_saliency.sidecar import Sidecar, sidecar_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

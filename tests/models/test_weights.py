@@ -8,6 +8,7 @@ import torch
 
 from edge_saliency.config import ModelConfig
 from edge_saliency.errors import WeightsError
+from edge_saliency.files.sidecar import Sidecar, read_sidecar, sidecar_path
 from edge_saliency.models import (
     create_model,
     get_encoder_spec,
@@ -18,7 +19,6 @@ from edge_saliency.models import (
 )
 from edge_saliency.models.registry import encoder_config
 from edge_saliency.models.weights import default_backbone_file
-from edge_saliency.sidecar import Sidecar, read_sidecar, sidecar_path
 
 
 def _randomize(model, seed=0):

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_saliency import postprocess as P
-from edge_saliency import preprocess as PRE
+from edge_saliency.maths import postprocess as P
+from edge_saliency.maths import preprocess as PRE
 from edge_saliency.plugins import frame_kernels as F
 from edge_saliency.plugins.kernels import KernelError
 

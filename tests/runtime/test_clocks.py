@@ -15,7 +15,7 @@ from .conftest import LITE_SIZE, FakeRunner
 def real_frames(n):
     from skimage import data
 
-    from edge_saliency.preprocess import preprocess
+    from edge_saliency.maths.preprocess import preprocess
 
     photos = [data.astronaut(), data.coffee(), data.chelsea()]
     return np.concatenate([preprocess(photos[i % 3], LITE_SIZE, "opencv-area") for i in range(n)], axis=0)

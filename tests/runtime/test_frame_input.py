@@ -11,8 +11,8 @@ import logging
 import numpy as np
 import pytest
 
-from edge_saliency import preprocess as PRE
 from edge_saliency.errors import InputShapeError, UserError
+from edge_saliency.maths import preprocess as PRE
 from edge_saliency.plugins import frame_kernels as F
 from edge_saliency.runtime.frames import Geometry, prepare_frame
 from edge_saliency.runtime.packet import Packet

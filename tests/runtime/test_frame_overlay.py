@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_saliency import postprocess as P
 from edge_saliency.errors import InputShapeError
+from edge_saliency.maths import postprocess as P
 from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
 from edge_saliency.runtime.runners.frame_overlay import ALIGN, CudaApiOverlay, TorchOverlay
 from edge_saliency.runtime.sinks import Sink

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edge_saliency.errors import InputShapeError, UserError
-from edge_saliency.preprocess import preprocess
+from edge_saliency.maths.preprocess import preprocess
 from edge_saliency.runtime import frames
 from edge_saliency.runtime.frames import Geometry, TemporalSmoother, prepare_frame, saliency_stats
 

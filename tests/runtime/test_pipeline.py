@@ -232,7 +232,7 @@ class FailingSink(JsonLinesSink):
 
 def test_a_failing_sink_stops_every_stage_at_once(tmp_path):
     """The other stages block on full queues: they are aborted, not joined for 10 s each."""
-    from edge_saliency.atomic import OutputError
+    from edge_saliency.files.atomic import OutputError
 
     runner = FakeRunner().activate()
     started = time.perf_counter()
@@ -245,7 +245,7 @@ def test_a_failing_sink_stops_every_stage_at_once(tmp_path):
 
 
 def test_the_run_commits_all_outputs_or_none(tmp_path):
-    from edge_saliency.atomic import OutputError
+    from edge_saliency.files.atomic import OutputError
 
     (tmp_path / "out.mp4").write_bytes(b"previous video")
     runner = FakeRunner().activate()
@@ -308,7 +308,7 @@ def test_samples_keep_the_last_n_in_fixed_memory():
 def test_a_summary_that_cannot_be_written_takes_the_other_outputs_with_it(tmp_path):
     import errno
 
-    from edge_saliency.atomic import OutputError
+    from edge_saliency.files.atomic import OutputError
     from edge_saliency.runtime.sinks import SummarySink
 
     class FullDisk(SummarySink):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from edge_saliency.errors import InputShapeError, MissingDependencyError, UserError
+from edge_saliency.files.sidecar import Sidecar
 from edge_saliency.runtime.frames import prepare_frame
 from edge_saliency.runtime.runners import (
     TOLERANCES,
@@ -19,7 +20,6 @@ from edge_saliency.runtime.runners import (
 from edge_saliency.runtime.runners.base import compare_outputs, tolerance_for
 from edge_saliency.runtime.runners.ort_runner import CPU, CUDA, TENSORRT, choose_providers
 from edge_saliency.runtime.sample_clip import sample_frames
-from edge_saliency.sidecar import Sidecar
 
 from .conftest import LITE_SIZE, tiny_conv_onnx
 

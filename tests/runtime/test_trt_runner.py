@@ -13,9 +13,9 @@ import pytest
 
 from edge_saliency.engine.cache import ArtifactMismatchError, Target, file_sha256
 from edge_saliency.errors import InputShapeError, UserError
+from edge_saliency.files.sidecar import Sidecar, read_sidecar
 from edge_saliency.runtime.cuda import CudaApi, CudaError, CudaPythonApi, HostBuffer, PyCudaApi, load_cuda
 from edge_saliency.runtime.runners.trt_runner import TensorRTRunner, plan_input_shape
-from edge_saliency.sidecar import Sidecar, read_sidecar
 from tests.engine.fake_tensorrt import VERSIONS, make_class
 
 HERE = Target("tensorrt", "10.3.0.30", "NVIDIA Jetson AGX Orin", "8.7")

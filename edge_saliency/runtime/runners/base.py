@@ -77,7 +77,7 @@ class Runner:
     I/O facts, checked when set (after activation; :meth:`get_input_metadata` gives the input's):
     ``input_name``, ``input_shape`` (-1 for a dynamic dimension), ``input_dtype``, ``output_name``,
     ``precision``; optional ``preferred_size`` (h, w) for models whose size is dynamic;
-    ``preprocess``: the model's pre-processing mode (its config's, see :mod:`edge_saliency.preprocess`;
+    ``preprocess``: the model's pre-processing mode (its config's, see :mod:`edge_saliency.maths.preprocess`;
     None when unknown);
     ``max_batch`` (None: any batch) and ``static_batch`` (True: every call must have exactly ``max_batch``);
     ``model_config`` (the EML-Net ``ModelConfig`` when the model file records it: its input size must then be a
@@ -268,15 +268,15 @@ class Runner:
     def frame_input(self, mode: str) -> bool:
         """True when the runner pre-processes uint8 BGR frames itself (:meth:`infer_frames`) for the model's
         pre-processing ``mode``; the pipeline then hands it the frames that mode resizes with ``INTER_LINEAR``
-        (:func:`edge_saliency.preprocess.linear_resize`) instead of float tensors. Off unless a backend has the frame
-        kernels (TensorRT, PyTorch on CUDA, with the CUDA library built); only while active."""
+        (:func:`edge_saliency.maths.preprocess.linear_resize`) instead of float tensors. Off unless a backend has
+        the frame kernels (TensorRT, PyTorch on CUDA, with the CUDA library built); only while active."""
         return False
 
     def infer_frames(self, frames: Sequence[np.ndarray], size: Sequence[int],
                      boxes: Optional[Sequence[Sequence[int]]] = None) -> np.ndarray:
         """Model output(s) for uint8 BGR frames (H×W×3, any sizes): each stretched with ``INTER_LINEAR``'s sample
         positions into its box (top, left, h, w) of a model input of ``size`` (h, w), ``PAD_VALUE`` around it (None:
-        the whole input), as RGB in [0, 1]: :func:`~edge_saliency.preprocess.preprocess`'s input computed in float
+        the whole input), as RGB in [0, 1]: :func:`~edge_saliency.maths.preprocess.preprocess`'s input computed in float
         (docs/performance.md). Only where :meth:`frame_input` said yes; the output keeps the frames' order."""
         frames, boxes = check_frames(self, frames, size, boxes)
         outputs = []

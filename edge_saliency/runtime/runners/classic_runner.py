@@ -6,7 +6,7 @@ import numpy as np
 
 from ..._lazy import require
 from ...errors import MissingDependencyError, UserError
-from ...preprocess import LINEAR
+from ...maths.preprocess import LINEAR
 from .base import Runner
 
 METHODS = ("spectral-residual", "fine-grained")

@@ -3,7 +3,7 @@ kernels (``es_cuda_preprocess_bgr8``, :mod:`edge_saliency.plugins.frame_kernels`
 instead of the host resizing, converting and uploading a float tensor four (float32) times the frame's size.
 
 A runner that can do this answers :meth:`~.base.Runner.frame_input` with True; the pipeline then hands it the
-frames its pre-processing mode resizes with ``INTER_LINEAR`` (:func:`edge_saliency.preprocess.linear_resize`),
+frames its pre-processing mode resizes with ``INTER_LINEAR`` (:func:`edge_saliency.maths.preprocess.linear_resize`),
 the one resize the kernel computes. Here: finding the library (once per process; without it the runners keep the
 host path, said once under ``-v``), checking frames, packing a batch into one staging buffer (one upload), and
 one kernel launch per frame into its batch slot. The library kind is a parameter: ``"cuda"`` (device pointers, a
@@ -15,9 +15,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ...errors import InputShapeError, UserError
+from ...maths.preprocess import AREA, LINEAR, PAD_VALUE, content_box
 from ...plugins.frame_kernels import FrameLibrary
 from ...plugins.kernels import DTYPES, KernelError
-from ...preprocess import AREA, LINEAR, PAD_VALUE, content_box
 
 log = logging.getLogger("edge_saliency.runtime")
 

@@ -1,6 +1,6 @@
 """The runners' side of the GPU post-processing: the overlay view made on the device by the frame kernels
 (``es_cuda_overlay_bgr8``, :mod:`edge_saliency.plugins.frame_kernels`) instead of the host's colour map, resize and
-blend at frame size (:func:`edge_saliency.postprocess.overlay_small`).
+blend at frame size (:func:`edge_saliency.maths.postprocess.overlay_small`).
 
 A runner with the frame kernels answers :meth:`~.base.Runner.frame_overlay` with a :class:`DeviceOverlay`; the
 pipeline's Postprocessor calls it for the overlay view. The map stays a host array at the model's resolution (the
@@ -9,7 +9,7 @@ frame and that float32 map, the kernel writes the overlay over the frame's devic
 ``frame``), and one download brings it back (through the page-locked staging buffer with a CudaApi) into the
 caller's pooled buffer. The colour map's table goes up once per
 colour map. The kernel is given no range: the map is already in [0, 1], and the kernel clips, ×255 and rounds it in
-float32 as :func:`~edge_saliency.postprocess.to_uint8` does, so it colours the same levels as the host path.
+float32 as :func:`~edge_saliency.maths.postprocess.to_uint8` does, so it colours the same levels as the host path.
 
 The overlay runs on the postprocess thread while the runner's inference runs on another: it has its own staging
 and device buffers (grown when a larger frame comes, never made per frame) and, through a
@@ -40,7 +40,7 @@ class DeviceOverlay:
 
     def __call__(self, frame: np.ndarray, saliency: np.ndarray, alpha: float, colormap: str,
                  out: Optional[np.ndarray] = None) -> np.ndarray:
-        from ...postprocess import colormap_lut
+        from ...maths.postprocess import colormap_lut
 
         frame, saliency = np.asarray(frame), np.asarray(saliency)
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:

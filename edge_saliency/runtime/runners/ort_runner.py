@@ -14,8 +14,8 @@ import numpy as np
 from ..._lazy import require
 from ...devices import device_index, parse_device
 from ...errors import InputShapeError, UserError
+from ...files.sidecar import Sidecar, read_sidecar
 from ...plugins.upsample_op import OP_TYPE
-from ...sidecar import Sidecar, read_sidecar
 from ...vocabulary import ENGINE_DIR, PRECISIONS
 from .base import Runner, numpy_dtype
 

@@ -27,8 +27,8 @@ import numpy as np
 from ...engine.cache import Target, check_artifact
 from ...engine.trt_builder import dims_list
 from ...errors import InputShapeError, UserError
+from ...files.sidecar import read_sidecar
 from ...plugins.registration import libraries_to_load
-from ...sidecar import read_sidecar
 from ...vocabulary import ENGINE_DIR
 from ..cuda import CudaApi, CudaError, HostBuffer, load_cuda
 from .base import Runner, numpy_dtype

@@ -29,9 +29,9 @@ import re
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-from .errors import UserError
+from ..errors import UserError
 
-log = logging.getLogger("edge_saliency.atomic")
+log = logging.getLogger("edge_saliency.files.atomic")
 
 # Read once at import (os.umask can only be read by setting it, which is racy once threads run).
 _UMASK = os.umask(0o022)

@@ -15,7 +15,7 @@ import os
 import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from .errors import UserError
+from ..errors import UserError
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 

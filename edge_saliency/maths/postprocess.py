@@ -22,8 +22,8 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._lazy import require
-from .errors import UserError
+from .._lazy import require
+from ..errors import UserError
 
 OFFICIAL_SIZE: Tuple[int, int] = (480, 640)  # (height, width) at which the official σ applies
 OFFICIAL_SIGMA = 5.0

@@ -11,10 +11,10 @@ import json
 import os
 from typing import Any, Dict, Optional
 
-from ._version import __version__
+from .._version import __version__
+from ..config import ModelConfig
+from ..errors import WeightsError
 from .atomic import atomic_write_text
-from .config import ModelConfig
-from .errors import WeightsError
 
 SIDECAR_SCHEMA_VERSION = 1
 KINDS = ("weights", "onnx", "engine", "onnxruntime")

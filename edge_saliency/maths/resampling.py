@@ -1,7 +1,7 @@
 """Bilinear resampling in numpy, as ``torch.nn.functional.interpolate(mode="bilinear")`` computes it.
 
 The reference the ``BilinearUpsample_TRT`` node follows (:mod:`edge_saliency.plugins.upsample_op`), and the
-resize the metrics use for maps of another size (:mod:`edge_saliency.metrics`): low-level, numpy only.
+resize the metrics use for maps of another size (:mod:`edge_saliency.maths.metrics`): low-level, numpy only.
 """
 from typing import Optional, Sequence, Tuple
 

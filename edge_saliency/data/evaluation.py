@@ -1,4 +1,4 @@
-"""Scoring saliency maps on a dataset split with every metric of :mod:`edge_saliency.metrics`, and the
+"""Scoring saliency maps on a dataset split with every metric of :mod:`edge_saliency.maths.metrics`, and the
 JSON + markdown report of ``edge-saliency eval``. numpy + OpenCV only: saved maps are scored without torch.
 
 Per image, the map is compared with the ground truth at the image's own size (the metrics resize the map
@@ -29,12 +29,12 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from . import metrics as M
-from .atomic import atomic_write_text
-from .data.datasets import SampleFiles, read_annotations
-from .data.io import IMAGE_EXTENSIONS, image_shape, read_grey
-from .data.transforms import resize_image, scale_points
-from .errors import UserError
+from ..errors import UserError
+from ..files.atomic import atomic_write_text
+from ..maths import metrics as M
+from .datasets import SampleFiles, read_annotations
+from .io import IMAGE_EXTENSIONS, image_shape, read_grey
+from .transforms import resize_image, scale_points
 
 METRICS = M.ALL_METRICS
 LABELS = {

@@ -13,9 +13,9 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from . import system
-from .errors import UserError
-from .plugins import upsample_op
+from .. import system
+from ..errors import UserError
+from ..plugins import upsample_op
 
 OK, SKIP, FAIL = "ok", "skip", "FAIL"
 TOLERANCE = {"float32": 1e-5, "float16": 2e-3}
@@ -32,7 +32,7 @@ class Check:
 
 def tiny_onnx(path: str, plugin: bool) -> None:
     """x (1×2×5×7) -> bilinear resize to 16×24 (half-pixel) -> y, as Resize or as the plugin node."""
-    from ._lazy import require
+    from .._lazy import require
 
     onnx = require("onnx", purpose="selftest")
     helper = onnx.helper
@@ -66,7 +66,7 @@ def _compare(got: np.ndarray, expected: np.ndarray, dtype: str = "float32") -> C
 
 
 def _run_onnxruntime(path: str, x: np.ndarray) -> np.ndarray:
-    from .plugins.ort_op import create_session  # registers the reference op for plugin nodes
+    from ..plugins.ort_op import create_session  # registers the reference op for plugin nodes
 
     return create_session(path).run(None, {"x": x})[0]
 
@@ -91,7 +91,7 @@ def run_selftest(run_engine: Optional[Callable[[str, np.ndarray], np.ndarray]] =
             "locked" if jet["clocks_locked"] else "not locked (sudo jetson_clocks)")))
     plugin_path = None
     try:
-        from .plugins import find_library
+        from ..plugins import find_library
 
         plugin_path = find_library("tensorrt")
         checks.append(Check("plugin library", OK, plugin_path))
@@ -112,8 +112,8 @@ def run_selftest(run_engine: Optional[Callable[[str, np.ndarray], np.ndarray]] =
 
             checks.append(_guarded("ONNX Runtime, {} upsample".format(variant), run_ort))
         if env["tensorrt"] and gpu:
-            from .engine.build import build_engine
-            from .engine.options import BuildOptions
+            from ..engine.build import build_engine
+            from ..engine.options import BuildOptions
 
             for variant, path in paths.items():
                 label = "TensorRT, {} upsample".format(variant)
@@ -145,7 +145,7 @@ def _guarded(name: str, fn: Callable[[], Check]) -> Check:
 
 
 def _default_engine_runner(path: str, x: np.ndarray) -> np.ndarray:
-    from .runtime.runners import create_runner
+    from ..runtime.runners import create_runner
 
     with create_runner(path, backend="tensorrt") as runner:
         return runner.infer(x)

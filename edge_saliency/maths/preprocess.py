@@ -28,9 +28,9 @@ from typing import Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._lazy import require
-from .config import DEFAULT_PREPROCESS, PREPROCESS_MODES, ModelConfig
-from .errors import InputShapeError, UserError
+from .._lazy import require
+from ..config import DEFAULT_PREPROCESS, PREPROCESS_MODES, ModelConfig
+from ..errors import InputShapeError, UserError
 
 MODES = PREPROCESS_MODES
 PILLOW, AREA, LINEAR = MODES
@@ -57,7 +57,7 @@ def mode_of(config: Optional[ModelConfig]) -> str:
 def artifact_mode(path: str) -> str:
     """The pre-processing recorded beside any artifact (weights, ONNX, engine, ONNX Runtime artifact) in its
     sidecar; :data:`DEFAULT_MODE` without one. Pure Python: no torch, no ONNX."""
-    from .sidecar import read_sidecar
+    from ..files.sidecar import read_sidecar
 
     sidecar = read_sidecar(path, required=False)
     return mode_of(sidecar.model if sidecar is not None else None)
