@@ -42,11 +42,11 @@ ENCODERS = {
 
 def video_sink(path: str, spec: Dict[str, Any]) -> Any:
     """A VideoSink with the encoder ``spec`` asks for (falls back to the FourCC alone on code without encoders)."""
-    from edge_saliency.runtime.sinks import VideoSink
+    from edge_saliency.outputs.sinks import VideoSink
 
     try:
-        from edge_saliency.runtime.encoders import EncoderOptions
-    except ImportError:  # before runtime/encoders.py existed: OpenCV only
+        from edge_saliency.outputs.encoders import EncoderOptions
+    except ImportError:  # before outputs/encoders.py existed: OpenCV only
         return VideoSink(path, fourcc=spec.get("fourcc"))
     options = EncoderOptions(codec=spec.get("codec"), threads=spec.get("threads"))
     return VideoSink(path, fourcc=spec.get("fourcc"), encoder=spec.get("encoder", "auto"), options=options)
@@ -61,7 +61,7 @@ def measure_size(runner: Any, clip: str, frames: int, folder: str, encoder: str)
     from edge_saliency.bench.frame_path import pipeline_rate, time_stages
     from edge_saliency.bench.source_sizes import stage_ratios
     from edge_saliency.bench.stats import stage_stats
-    from edge_saliency.runtime.pipeline import PipelineOptions
+    from edge_saliency.pipeline.pipeline import PipelineOptions
 
     ext, spec = ENCODERS[encoder]
     options = PipelineOptions()
@@ -91,7 +91,7 @@ def measure_encoder(clip: str, frames: int, folder: str, encoder: str, size: Tup
         if not ok:
             break
         images.append(frame)
-    from edge_saliency.runtime.sinks import StreamInfo
+    from edge_saliency.outputs.sinks import StreamInfo
 
     try:
         sink = video_sink(path, spec)
@@ -176,7 +176,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
     from edge_saliency.bench.source_sizes import DEFAULT_FRAME_SIZES, parse_frame_sizes, source_clips
-    from edge_saliency.runtime.runners import create_runner
+    from edge_saliency.runners import create_runner
 
     args.sizes = parse_frame_sizes(args.sizes) if args.sizes else list(DEFAULT_FRAME_SIZES)
 

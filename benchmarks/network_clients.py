@@ -47,7 +47,7 @@ def client_process(port: int, readers: int, stalled: int, stop: Any, counts: Any
     process of their own (real viewers are on other machines: they must not share the pipeline's GIL)."""
     import http.client
 
-    from edge_saliency.runtime.http_sink import mjpeg_frames
+    from edge_saliency.outputs.http_sink import mjpeg_frames
 
     sockets = []
     for _ in range(stalled):
@@ -102,11 +102,11 @@ class Clients:
 
 
 def run_once(video: str, model: Any, condition: str, frames: int) -> Dict[str, Any]:
-    from edge_saliency.runtime.http_sink import HttpSink
-    from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
-    from edge_saliency.runtime.runners import create_runner
-    from edge_saliency.runtime.sinks import OutputOptions
-    from edge_saliency.runtime.sources import open_source
+    from edge_saliency.capture.sources import open_source
+    from edge_saliency.outputs.http_sink import HttpSink
+    from edge_saliency.outputs.sinks import OutputOptions
+    from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+    from edge_saliency.runners import create_runner
 
     runner = create_runner(model, "auto" if model else "classic", threads=max(1, (os.cpu_count() or 2) - 1))
     runner.activate()
@@ -182,7 +182,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         video = args.video or vtest()
         if not video:
-            from edge_saliency.runtime.sample_clip import write_sample_clip
+            from edge_saliency.outputs.sample_clip import write_sample_clip
 
             video = write_sample_clip(os.path.join(folder, "clip.mp4"), frames=args.frames, size=(576, 768))
         load_before = [round(v, 2) for v in os.getloadavg()]

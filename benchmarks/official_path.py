@@ -57,13 +57,13 @@ def dump(files_dir, out, modes):
     import cv2
     import torch
 
+    from edge_saliency.capture.sources import open_source
     from edge_saliency.data.datasets import SampleFiles
     from edge_saliency.models import load_official_emlnet
+    from edge_saliency.outputs.sinks import MapsSink
+    from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
     from edge_saliency.prediction.predict import predict_files
-    from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
-    from edge_saliency.runtime.runners import create_runner
-    from edge_saliency.runtime.sinks import MapsSink
-    from edge_saliency.runtime.sources import open_source
+    from edge_saliency.runners import create_runner
 
     torch.set_num_threads(max(1, (os.cpu_count() or 2)))
     model = load_official_emlnet(*(os.path.join(files_dir, "res_{}.pth".format(k))

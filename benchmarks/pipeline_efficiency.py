@@ -45,7 +45,7 @@ def export_lite(path: str, size: List[int]) -> str:
 
 
 def make_sinks(folder: str, tag: str) -> List[Any]:
-    from edge_saliency.runtime.sinks import JsonLinesSink, VideoSink
+    from edge_saliency.outputs.sinks import JsonLinesSink, VideoSink
 
     return [VideoSink(os.path.join(folder, tag + ".mp4")), JsonLinesSink(os.path.join(folder, tag + ".jsonl"))]
 
@@ -68,8 +68,8 @@ def pipeline_run(video: str, runner: Any, frames: int, folder: str, options: Any
 
 
 def measure(video: str, model: str, threads: int, frames: int, rounds: int, folder: str) -> Dict[str, Any]:
-    from edge_saliency.runtime.pipeline import PipelineOptions
-    from edge_saliency.runtime.runners import create_runner
+    from edge_saliency.pipeline.pipeline import PipelineOptions
+    from edge_saliency.runners import create_runner
 
     options = PipelineOptions()
     results = []
@@ -163,7 +163,7 @@ def main() -> int:
 
         video = args.video or default_video()
         if video is None:
-            from edge_saliency.runtime.sample_clip import write_sample_clip
+            from edge_saliency.outputs.sample_clip import write_sample_clip
 
             video = write_sample_clip(os.path.join(folder, "clip.mp4"), frames=args.frames, size=(576, 768))
         model = args.model or export_lite(os.path.join(folder, "lite.onnx"), size)

@@ -68,11 +68,11 @@ def model_file(name: str, size: List[int], folder: str) -> str:
 
 def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
     from edge_saliency.bench.accounting import cpu_seconds, other_cpu
+    from edge_saliency.capture.sources import open_source
     from edge_saliency.cli.run import default_threads
-    from edge_saliency.runtime.pipeline import Pipeline, PipelineOptions
-    from edge_saliency.runtime.runners import create_runner
-    from edge_saliency.runtime.sinks import JsonLinesSink, VideoSink
-    from edge_saliency.runtime.sources import open_source
+    from edge_saliency.outputs.sinks import JsonLinesSink, VideoSink
+    from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+    from edge_saliency.runners import create_runner
 
     size = [int(v) for v in args.size.split("x")]
     model = model_file(args.model, size, folder)

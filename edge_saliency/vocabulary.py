@@ -33,7 +33,7 @@ class Tolerance:
     """How far two implementations of one model at one precision may differ (saliency maps in [0, 1]).
 
     ``atol`` / ``rtol``: element by element, |a − b| <= atol + rtol·|a| (numpy.allclose's rule), for two
-    runners given the same input (:func:`edge_saliency.runtime.runners.compare_runners`).
+    runners given the same input (:func:`edge_saliency.runners.compare_runners`).
 
     The exporter's gate against PyTorch (:mod:`edge_saliency.export.evaluate`) reads the same entry:
     ``min_cc``, the lowest Pearson CC of the two maps on a real frame (reduced precisions); for fp32,

@@ -3,6 +3,8 @@ import importlib.util
 
 import pytest
 
+from tests.stream_fixtures import clip, host_kernels, lite_files, tiny_onnx  # noqa: F401 (fixtures of every folder)
+
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="also run tests marked slow")

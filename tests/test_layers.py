@@ -29,7 +29,12 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("plugins", ("plugins",)),
     ("export", ("export",)),
     ("engine", ("engine",)),
-    ("runtime", ("runtime",)),
+    ("runners", ("runners",)),
+    # what a frame travels in, shared by the capture, the outputs and the pipeline
+    ("frame record", ("pipeline.buffers", "pipeline.packet", "pipeline.frames")),
+    ("capture", ("capture",)),
+    ("outputs", ("outputs",)),
+    ("pipeline", ("pipeline",)),
     # predict / eval over any model kind, through the runtime's runners
     ("prediction", ("prediction",)),
     ("whole-system tools", ("prediction.selftest", "bench", "training")),
@@ -137,7 +142,7 @@ def test_the_graph_sees_lazy_imports():
     # the check is only as good as the graph: a lazy import inside a function must show up
     graph = import_graph()
     assert "plugins.ort_op" in graph["export.api"]  # a module-level import
-    assert "models.source" in graph["runtime.runners"]  # a lazy one inside model_source()
+    assert "models.source" in graph["runners"]  # a lazy one inside model_source()
     tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
                      "def f():\n    import c\n")
     imported = {a.name for n in _runtime_nodes(tree) if isinstance(n, ast.Import) for a in n.names}
@@ -145,8 +150,8 @@ def test_the_graph_sees_lazy_imports():
 
 
 @pytest.mark.parametrize("module, target, upward", [("maths.metrics", "plugins.upsample_op", True),
-                                                    ("cli.run", "runtime", False),
-                                                    ("engine.build", "runtime.runners", True)])
+                                                    ("cli.run", "pipeline", False),
+                                                    ("engine.build", "runners", True)])
 def test_layer_order(module, target, upward):
     assert (layer_of(target) > layer_of(module)) is upward
 

@@ -4,7 +4,7 @@ Each cell runs in a fresh ``spawn``-ed process, so the peak resident memory is t
 pool, allocator cache or CUDA context of another cell is shared, and a crash fails one cell, not the run.
 In that process :func:`measure`:
 
-1. creates the runner (:func:`edge_saliency.runtime.runners.create_runner`; PyTorch cells rebuild the exact
+1. creates the runner (:func:`edge_saliency.runners.create_runner`; PyTorch cells rebuild the exact
    model the ONNX files came from) and activates it (TensorRT engines are built or taken from the cache
    here: not timed);
 2. runs ``warmup`` untimed batches, then ``iterations`` timed batches of real video frames, each on the
@@ -74,7 +74,7 @@ class DeviceMemory:
             self.note = "PyTorch's peak reserved memory (caching allocator; the CUDA context not included)"
             return
         try:
-            from ..runtime.cuda import load_cuda
+            from ..runners.cuda import load_cuda
 
             self._cuda = load_cuda("auto")
             self._cuda.open()  # the primary context, which TensorRT and ONNX Runtime share
@@ -100,7 +100,7 @@ class DeviceMemory:
 
 
 def _runner(spec: Dict[str, Any]) -> Any:
-    from ..runtime.runners import create_runner
+    from ..runners import create_runner
 
     backend = spec["backend"]
     device = spec["device"]
@@ -154,8 +154,8 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Measure one cell (see the module docstring); returns the cell's fields as a dict."""
     from ..export.frames import video_frames
     from ..maths.preprocess import DEFAULT_MODE, preprocess
-    from ..runtime.pipeline import PipelineOptions
-    from ..runtime.runners import check_saliency_model
+    from ..pipeline.pipeline import PipelineOptions
+    from ..runners import check_saliency_model
     from . import frame_path
     from .schema import STAGES
     from .source_sizes import measure_source_sizes

@@ -1,12 +1,12 @@
 """The full frame path, timed: each stage alone over the same video frames, and the streaming pipeline.
 
 :func:`time_stages` runs the stages of ``edge-saliency run`` one after the other over ``frames`` frames of a
-video — decode (OpenCV), pre-process (:class:`~edge_saliency.runtime.pipeline.Preprocessor`), inference through
-the runner's :meth:`~edge_saliency.runtime.runners.Runner.infer_timed` (copy-in, infer, copy-out on the
+video — decode (OpenCV), pre-process (:class:`~edge_saliency.pipeline.pipeline.Preprocessor`), inference through
+the runner's :meth:`~edge_saliency.runners.Runner.infer_timed` (copy-in, infer, copy-out on the
 runner's clock, and the whole call on the host), post-process
-(:class:`~edge_saliency.runtime.pipeline.Postprocessor`: blur, min-max, statistics, the map at frame size and
+(:class:`~edge_saliency.pipeline.pipeline.Postprocessor`: blur, min-max, statistics, the map at frame size and
 the views the sinks need), and output (the sinks) — and returns the seconds of every frame (inference: of
-every batch). :func:`pipeline_rate` runs :class:`~edge_saliency.runtime.pipeline.Pipeline` over the same video.
+every batch). :func:`pipeline_rate` runs :class:`~edge_saliency.pipeline.pipeline.Pipeline` over the same video.
 
 Used by ``edge-saliency bench`` and ``benchmarks/pipeline_efficiency.py``. numpy + OpenCV; Python 3.8.
 """
@@ -31,10 +31,10 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
                 batch: int = 1) -> StageTimes:
     """Seconds per frame of decode, preprocess, postprocess and output (when ``sinks``), and per batch of
     ``batch`` frames of copy_in, infer, copy_out (the runner's clock) and inference (the whole call, host
-    clock). ``runner`` is active; ``options`` are :class:`~edge_saliency.runtime.pipeline.PipelineOptions`."""
-    from ..runtime.pipeline import Inferencer, Packet, Pipeline, PipelineOptions, Postprocessor, Preprocessor
-    from ..runtime.sinks import needed_views
-    from ..runtime.sources import open_source
+    clock). ``runner`` is active; ``options`` are :class:`~edge_saliency.pipeline.pipeline.PipelineOptions`."""
+    from ..capture.sources import open_source
+    from ..outputs.sinks import needed_views
+    from ..pipeline.pipeline import Inferencer, Packet, Pipeline, PipelineOptions, Postprocessor, Preprocessor
 
     options = options or PipelineOptions()
     sinks = list(sinks)
@@ -115,8 +115,8 @@ def pipeline_rate(video: str, runner: Any, frames: int, options: Any = None,
     the process used (CPU time / wall time). ``sinks()`` makes fresh sinks (default: none)."""
     import dataclasses
 
-    from ..runtime.pipeline import Pipeline, PipelineOptions
-    from ..runtime.sources import open_source
+    from ..capture.sources import open_source
+    from ..pipeline.pipeline import Pipeline, PipelineOptions
 
     options = dataclasses.replace(options or PipelineOptions(), max_frames=frames)
     with open_source(video) as source:

@@ -56,7 +56,7 @@ def _resolve_video(options: BenchOptions, work: str) -> Tuple[str, str]:
     if importlib.util.find_spec("skimage") is None:
         raise UserError("no video to benchmark on: pass --video CLIP (any video file), or install scikit-image "
                         "(pip install scikit-image) for a built-in sample clip")
-    from ..runtime.sample_clip import write_sample_clip
+    from ..outputs.sample_clip import write_sample_clip
 
     path = write_sample_clip(os.path.join(work, "sample-clip.mp4"), frames=120, size=(480, 640), fps=24.0)
     return path, "edge-saliency sample clip (scikit-image photos, 480x640, 120 frames)"

@@ -1,11 +1,11 @@
 """What this machine can run: each cell's device, or why it is skipped, decided before anything is loaded.
 
-The backends are probed once, by :func:`edge_saliency.runtime.runners.capabilities` (re-exported here).
+The backends are probed once, by :func:`edge_saliency.runners.capabilities` (re-exported here).
 """
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from ..devices import parse_device
-from ..runtime.runners import capabilities
+from ..runners import capabilities
 from .options import BenchOptions
 from .schema import Cell
 

@@ -60,7 +60,7 @@ def _frames(video: Optional[str], size: Tuple[int, int], count: int) -> Any:
 
     video = video or default_video()
     if video is None:
-        from ..runtime.sample_clip import sample_frames
+        from ..outputs.sample_clip import sample_frames
 
         yield from sample_frames(count, size)
         return
@@ -90,7 +90,7 @@ def write_source_clip(path: str, size: Tuple[int, int], frames: int, video: Opti
     scaled to ``size`` (H, W) to the .mp4 ``path`` with OpenCV's mp4v (how most clips decode), atomically and
     read back; returns ``path``."""
     cv2 = require("cv2", purpose="the frame-path clips")
-    from ..runtime.sinks import verify_video, video_fourcc
+    from ..outputs.sinks import verify_video, video_fourcc
 
     (height, width), = parse_frame_sizes([tuple(size)])
     if frames < 1:
@@ -129,7 +129,7 @@ def stage_ratios(stats: Dict[str, Optional[Dict[str, float]]], batch: int = 1) -
 
 def _video_sink(path: str) -> Any:
     """The overlay video sink of ``run --output path``, remembering which encoder the ``auto`` choice opened."""
-    from ..runtime.sinks import VideoSink
+    from ..outputs.sinks import VideoSink
 
     class Sink(VideoSink):
         encoder_used = ""

@@ -17,7 +17,7 @@ from ..vocabulary import AUTO, BACKENDS, ENGINE_DIR, PRECISIONS
 from .common import add_device_argument, add_plugin_argument, add_subcommand, parse_pair, parse_size
 
 if TYPE_CHECKING:
-    from ..runtime.options import PipelineOptions
+    from ..pipeline.options import PipelineOptions
 
 log = logging.getLogger("edge_saliency")
 
@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from ..config import PREPROCESS_MODES
-    from ..runtime.runners.classic_runner import METHODS as CLASSIC_METHODS
+    from ..runners.classic_runner import METHODS as CLASSIC_METHODS
 
     model = parser.add_argument_group("model")
     model.add_argument("--model", "-m", metavar="MODEL_FILE",
@@ -77,7 +77,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_tensorrt_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..runtime.cuda import CUDA_APIS
+    from ..runners.cuda import CUDA_APIS
 
     trt = parser.add_argument_group("TensorRT")
     trt.add_argument("--cuda-api", choices=CUDA_APIS, default="auto",
@@ -93,7 +93,7 @@ def _add_tensorrt_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..runtime.frames import OFFICIAL_SIGMA
+    from ..pipeline.frames import OFFICIAL_SIGMA
 
     post = parser.add_argument_group("post-processing")
     post.add_argument("--blur", type=float, default=OFFICIAL_SIGMA, metavar="SIGMA",
@@ -107,11 +107,11 @@ def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..runtime.encoders import BACKENDS as ENCODER_BACKENDS
-    from ..runtime.encoders import CODECS as ENCODER_CODECS
-    from ..runtime.frames import COLORMAPS
-    from ..runtime.options import HUD_MODES
-    from ..runtime.sinks import MAP_FORMATS, VIEWS
+    from ..outputs.encoders import BACKENDS as ENCODER_BACKENDS
+    from ..outputs.encoders import CODECS as ENCODER_CODECS
+    from ..outputs.sinks import MAP_FORMATS, VIEWS
+    from ..pipeline.frames import COLORMAPS
+    from ..pipeline.options import HUD_MODES
 
     out = parser.add_argument_group("outputs")
     out.add_argument("--output", "-o", metavar="URI", action="append", default=[],
@@ -164,7 +164,7 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..runtime.options import POLICIES
+    from ..pipeline.options import POLICIES
 
     src = parser.add_argument_group("sources")
     src.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames per source")
@@ -191,8 +191,8 @@ def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..runtime.decoders import DECODERS
-    from ..runtime.gstreamer import DECODABLE
+    from ..capture.decoders import DECODERS
+    from ..capture.gstreamer import DECODABLE
 
     dec = parser.add_argument_group("decoding (video files and network streams; docs/performance.md, \"Decoders\")")
     dec.add_argument("--decoder", choices=DECODERS, default="auto",
@@ -213,8 +213,8 @@ def _add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def decode_options(args: argparse.Namespace) -> Any:
-    """The :class:`~edge_saliency.runtime.decoders.DecodeOptions` the arguments ask for, validated."""
-    from ..runtime.decoders import DecodeOptions
+    """The :class:`~edge_saliency.capture.decoders.DecodeOptions` the arguments ask for, validated."""
+    from ..capture.decoders import DecodeOptions
 
     options = DecodeOptions(threads=args.decoder_threads, hw_acceleration=args.decoder_hw, codec=args.input_codec,
                             latency_ms=args.rtsp_latency)
@@ -223,8 +223,8 @@ def decode_options(args: argparse.Namespace) -> Any:
 
 
 def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
-    """The :class:`~edge_saliency.runtime.options.PipelineOptions` the arguments ask for, validated."""
-    from ..runtime.options import PipelineOptions
+    """The :class:`~edge_saliency.pipeline.options.PipelineOptions` the arguments ask for, validated."""
+    from ..pipeline.options import PipelineOptions
 
     options = PipelineOptions(
         size=args.size, letterbox=args.letterbox, preprocess=args.preprocess, blur_sigma=args.blur,
@@ -258,7 +258,7 @@ def quiet_opencv(verbose: int) -> None:
 
 def _check_values(args: argparse.Namespace) -> None:
     """Option values argparse cannot judge alone, each as one line naming the value and the fix."""
-    from ..runtime.sinks import check_fps
+    from ..outputs.sinks import check_fps
 
     check_fps(args.fps, "--fps")
     check_fps(args.image_fps, "--image-fps")
@@ -275,8 +275,8 @@ def _check_values(args: argparse.Namespace) -> None:
 def _inputs(args: argparse.Namespace) -> List[str]:
     """Every file and folder the run reads: sources (an image folder and its images), the model and its
     sidecar, plugin libraries."""
+    from ..capture.sources import source_paths
     from ..files.sidecar import sidecar_path
-    from ..runtime.sources import source_paths
 
     paths: List[str] = []
     for uri in args.sources:
@@ -288,9 +288,9 @@ def _inputs(args: argparse.Namespace) -> List[str]:
 
 def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
     """Every file (and the maps folder) the run would write."""
+    from ..capture.sources import image_names
     from ..files.checks import Output
-    from ..runtime.sinks import map_paths, stream_path
-    from ..runtime.sources import image_names
+    from ..outputs.sinks import map_paths, stream_path
 
     streams = len(args.sources)
     outputs = []
@@ -309,14 +309,14 @@ def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
 
 
 def _output_specs(args: argparse.Namespace) -> List[Any]:
-    from ..runtime.sinks import parse_sink_uri
+    from ..outputs.sinks import parse_sink_uri
 
     return [parse_sink_uri(uri) for uri in args.output]
 
 
 def output_options(args: argparse.Namespace) -> Any:
-    from ..runtime.encoders import EncoderOptions
-    from ..runtime.sinks import OutputOptions
+    from ..outputs.encoders import EncoderOptions
+    from ..outputs.sinks import OutputOptions
 
     encoding = EncoderOptions(codec=args.codec, threads=args.encoder_threads, bitrate_kbps=args.bitrate)
     options = OutputOptions(view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud, threshold=args.threshold,
@@ -329,7 +329,7 @@ def output_options(args: argparse.Namespace) -> Any:
 
 def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
     """The sinks asked for, each output checked for writability now (before sources and model load)."""
-    from ..runtime.sinks import (
+    from ..outputs.sinks import (
         JsonLinesSink,
         MapsSink,
         SummarySink,
@@ -422,10 +422,10 @@ def _install_signals(pipeline: Any) -> List[Tuple[int, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..capture.sources import open_source, parse_uri
     from ..files.checks import check_outputs
-    from ..runtime.pipeline import Pipeline
-    from ..runtime.runners import create_runner
-    from ..runtime.sources import open_source, parse_uri
+    from ..pipeline.pipeline import Pipeline
+    from ..runners import create_runner
 
     quiet_opencv(args.verbose)
     options = pipeline_options(args)

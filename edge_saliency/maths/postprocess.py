@@ -9,7 +9,7 @@ Two chains share the blur:
   blurred map is resized to the image's own size before the min-max (the official script keeps the model's
   480×640).
 - :func:`blur` / :func:`minmax` / :func:`to_uint8` / :func:`resize` — the pieces the real-time runtime runs
-  on every video frame (``runtime/frames.py``), kept as separate cheap calls so the runtime can order them
+  on every video frame (``pipeline/frames.py``), kept as separate cheap calls so the runtime can order them
   around its temporal smoothing and statistics, and allocate little. ``to_uint8`` rounds.
 
 For a map of another size than 480×640 the blur's σ is scaled with it (σ·w/640 across, σ·h/480 down),
@@ -165,7 +165,7 @@ def heatmap(saliency_u8: np.ndarray, size: Sequence[int], colormap: str = "jet",
     then ONE bilinear resize of the colour image (a 256×320 map costs 1/25 of a 1920×1080 colour-map pass).
 
     It differs from colouring the resized map only where the colour map bends between two neighbouring map values
-    (tests/test_postprocess.py states the tolerance on real frames)."""
+    (tests/maths/test_postprocess.py states the tolerance on real frames)."""
     heat = colormap_lut(colormap)[np.asarray(saliency_u8, dtype=np.uint8)]
     h, w = int(size[0]), int(size[1])
     if heat.shape[:2] == (h, w):

@@ -27,7 +27,7 @@ class OpenModel:
     """An active runner with the size and pre-processing its images get, and where each comes from."""
 
     source: ModelSource
-    runner: Any  # an active edge_saliency.runtime.runners.Runner
+    runner: Any  # an active edge_saliency.runners.Runner
     size: Tuple[int, int]  # (H, W) of the model input
     size_origin: str
     preprocess: str
@@ -74,7 +74,7 @@ def open_model(model: Any, weights: Optional[str] = None, input_size: Optional[S
     the input size: ``input_size`` when given (a static ONNX file / engine must have it), else the model's own
     (its static input shape, the ONNX export size, the size saved with the weights, the config's).
     PyTorch models run in fp32 unless ``precision`` says otherwise."""
-    from ..runtime.runners import create_runner
+    from ..runners import create_runner
 
     source = ModelSource.parse(model, weights)
     size = check_input_size(input_size, hint=" (EML-Net sizes are multiples of 32)") if input_size else None
@@ -136,7 +136,7 @@ def predict_files(
         raise UserError("map size must be one of {}, got {!r}".format(", ".join(MAP_SIZES), map_size))
     if batch_size < 1:
         raise UserError("--batch-size must be at least 1, got {}".format(batch_size))
-    from ..runtime.runners import saliency_maps
+    from ..runners import saliency_maps
 
     dataset = ImageDataset(files, model.size, model.preprocess, annotations=annotations)
     for batch in batches(dataset, batch_size, workers):

@@ -145,7 +145,7 @@ def _guarded(name: str, fn: Callable[[], Check]) -> Check:
 
 
 def _default_engine_runner(path: str, x: np.ndarray) -> np.ndarray:
-    from ..runtime.runners import create_runner
+    from ..runners import create_runner
 
     with create_runner(path, backend="tensorrt") as runner:
         return runner.infer(x)

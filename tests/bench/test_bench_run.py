@@ -20,7 +20,7 @@ write_clip = source_sizes.write_source_clip
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    from edge_saliency.runtime.sample_clip import write_sample_clip
+    from edge_saliency.outputs.sample_clip import write_sample_clip
 
     return write_sample_clip(str(tmp_path_factory.mktemp("clip") / "clip.mp4"), frames=24, size=(96, 128), fps=12.0)
 

@@ -22,7 +22,7 @@ class FakeCudaMemory:
 
 def test_device_memory_is_free_before_loading_minus_the_lowest_free_seen(monkeypatch):
     fake = FakeCudaMemory([6000 << 20, 4000 << 20, 4500 << 20])
-    monkeypatch.setattr("edge_saliency.runtime.cuda.load_cuda", lambda api="auto", device=0: fake)
+    monkeypatch.setattr("edge_saliency.runners.cuda.load_cuda", lambda api="auto", device=0: fake)
     memory = DeviceMemory("tensorrt", "cuda")
     memory.start()
     memory.sample()
@@ -37,7 +37,7 @@ def test_device_memory_without_a_gpu_or_cuda_python_says_so(monkeypatch):
     def missing(api="auto", device=0):
         raise ImportError("the TensorRT backend needs cuda-python or PyCUDA")
 
-    monkeypatch.setattr("edge_saliency.runtime.cuda.load_cuda", missing)
+    monkeypatch.setattr("edge_saliency.runners.cuda.load_cuda", missing)
     memory = DeviceMemory("onnxruntime", "cuda")
     memory.start()
     memory.sample()

@@ -20,7 +20,7 @@ cv2 = pytest.importorskip("cv2")
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
     pytest.importorskip("skimage")
-    from edge_saliency.runtime.sample_clip import write_sample_clip
+    from edge_saliency.outputs.sample_clip import write_sample_clip
 
     return write_sample_clip(str(tmp_path_factory.mktemp("video") / "clip.mp4"), frames=12, size=(96, 128), fps=12.0)
 

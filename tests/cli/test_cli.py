@@ -95,7 +95,7 @@ def test_build_engine_arguments_become_build_options():
 def test_run_arguments_become_pipeline_options():
     from edge_saliency.cli import run
     from edge_saliency.errors import UserError
-    from edge_saliency.runtime.options import PipelineOptions
+    from edge_saliency.pipeline.options import PipelineOptions
 
     args = _parse(run, ["run", "clip.mp4", "--size", "64x96", "--letterbox", "--preprocess", "opencv-area",
                         "--blur", "0", "--no-minmax", "--smooth", "0.5", "--threshold", "0.7", "--colormap", "inferno",

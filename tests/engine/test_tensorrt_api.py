@@ -13,7 +13,7 @@ ROOT = tensorrt_api.ROOT
 # what the product reads from the module object `trt` (the TensorRT layer, the runner, the system probe)
 PRODUCT = ["edge_saliency/engine/trt_compat.py", "edge_saliency/engine/trt_builder.py", "edge_saliency/engine/cache.py",
            "edge_saliency/engine/build.py", "edge_saliency/engine/inspect.py", "edge_saliency/selftest.py",
-           "edge_saliency/runtime/runners/trt_runner.py", "edge_saliency/system.py", "edge_saliency/plugins/library.py"]
+           "edge_saliency/runners/trt_runner.py", "edge_saliency/system.py", "edge_saliency/plugins/library.py"]
 
 
 def test_snapshot_is_the_derivation_of_the_binding_sources():

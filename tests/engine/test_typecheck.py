@@ -16,7 +16,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TRT_MODULES = ["edge_saliency/engine/trt_compat.py", "edge_saliency/engine/trt_builder.py",
                "edge_saliency/engine/build.py", "edge_saliency/engine/cache.py", "edge_saliency/system.py",
-               "edge_saliency/runtime/runners/trt_runner.py", "edge_saliency/runtime/cuda.py"]
+               "edge_saliency/runners/trt_runner.py", "edge_saliency/runners/cuda.py"]
 MYPY_CONFIG = """[mypy]
 python_version = 3.10
 ignore_missing_imports = True

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tests.runtime.conftest import lite_files  # noqa: F401 (fixture: emlnet-lite as .safetensors and ONNX)
+from tests.stream_fixtures import lite_files  # noqa: F401 (fixture: emlnet-lite as .safetensors and ONNX)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMP = re.compile(r"^\..*\.(tmp|bak)\d+(-\d+)?(\.[^.]*)?$")
@@ -161,7 +161,7 @@ def assert_nothing_half_written(*folders, skip=()):
 @pytest.fixture(scope="session")
 def clip(tmp_path_factory):
     """A 24-frame 96×128 clip at 12 fps (real photos panned and zoomed)."""
-    from edge_saliency.runtime.sample_clip import write_sample_clip
+    from edge_saliency.outputs.sample_clip import write_sample_clip
 
     return write_sample_clip(str(tmp_path_factory.mktemp("faults") / "in.mp4"), frames=24, size=(96, 128), fps=12.0)
 
@@ -175,7 +175,7 @@ def work(tmp_path, clip):
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
-    from tests.runtime.conftest import tiny_conv_onnx
+    from tests.stream_fixtures import tiny_conv_onnx
 
     return tiny_conv_onnx(tmp_path_factory.mktemp("model") / "tiny.onnx", size=(64, 96))
 

@@ -98,7 +98,7 @@ def ffmpeg_available():
 
 @pytest.mark.parametrize("container", ["mp4", "avi", "mkv"])
 def test_a_truncated_video_is_named_truncated(work, clip, container):
-    from edge_saliency.runtime.sample_clip import write_sample_clip
+    from edge_saliency.outputs.sample_clip import write_sample_clip
 
     source = str(work / "cut.{}".format(container))
     write_sample_clip(source, frames=24, size=(96, 128), fps=12.0)

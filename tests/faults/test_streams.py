@@ -17,7 +17,7 @@ SERVER_LIFETIME_S = 60.0
 
 @pytest.fixture(scope="module")
 def avi_bytes(tmp_path_factory):
-    from edge_saliency.runtime.sample_clip import write_sample_clip
+    from edge_saliency.outputs.sample_clip import write_sample_clip
 
     path = write_sample_clip(str(tmp_path_factory.mktemp("stream") / "clip.avi"), frames=48, size=(96, 128),
                              fps=12.0)

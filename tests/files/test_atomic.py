@@ -1,0 +1,169 @@
+"""edge_saliency.files.atomic: unique temp names, stale temps of dead writers, errors that name the file and the cause,
+checks before the rename, and groups that commit all or nothing."""
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+
+from edge_saliency.files import atomic
+from edge_saliency.files.atomic import (
+    OutputError,
+    OutputGroup,
+    atomic_output,
+    atomic_write_text,
+    output_error,
+    temp_path,
+)
+
+
+def dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def test_temp_names_are_unique_and_keep_the_extension(tmp_path):
+    target = str(tmp_path / "out.mp4")
+    first, second = temp_path(target), temp_path(target)
+    assert first != second
+    for name in (first, second):
+        base = os.path.basename(name)
+        assert base.startswith(".out.tmp{}-".format(os.getpid())) and base.endswith(".mp4")
+        assert atomic._TEMP.match(base)
+
+
+def test_success_renames_and_failure_leaves_the_previous_file(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("previous")
+    with pytest.raises(RuntimeError):
+        with atomic_output(str(target)) as tmp:
+            open(tmp, "w").write("half")
+            raise RuntimeError("writer failed")
+    assert target.read_text() == "previous" and listing(tmp_path) == ["a.txt"]
+    atomic_write_text(str(target), "new")
+    assert target.read_text() == "new" and listing(tmp_path) == ["a.txt"]
+
+
+@pytest.mark.parametrize("code, cause", [(errno.ENOSPC, "no space left on the device"),
+                                         (errno.EFBIG, "file too large .*ulimit -f"),
+                                         (errno.EIO, "input/output error"),
+                                         (errno.EROFS, "read-only file system"),
+                                         (errno.EACCES, "permission denied"),
+                                         (errno.ENOENT, "its folder no longer exists")])
+def test_write_errors_name_the_file_the_cause_and_the_fix(tmp_path, code, cause):
+    target = tmp_path / "out.jsonl"
+    target.write_text("previous\n")
+    with pytest.raises(OutputError, match="cannot write JSON lines .*out.jsonl: {}.*; .* \\(the previous out.jsonl "
+                                          "is unchanged\\)".format(cause)) as info:
+        with atomic_output(str(target), what="JSON lines") as tmp:
+            open(tmp, "w").write("partial")
+            raise OSError(code, os.strerror(code))  # what a write raises (no file name)
+    assert info.value.errno == code
+    assert target.read_text() == "previous\n" and listing(tmp_path) == ["out.jsonl"]
+
+
+def test_an_error_about_another_file_passes_through(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        with atomic_output(str(tmp_path / "out.txt")):
+            open(str(tmp_path / "missing-input.txt"))
+    assert listing(tmp_path) == []
+
+
+def test_verify_runs_before_the_rename(tmp_path):
+    target = tmp_path / "v.bin"
+    target.write_bytes(b"previous")
+
+    def verify(tmp):
+        if open(tmp, "rb").read() != b"whole":
+            raise output_error("it does not read back", str(target))
+
+    with pytest.raises(OutputError, match="it does not read back"):
+        with atomic_output(str(target), verify=verify) as tmp:
+            open(tmp, "wb").write(b"torn")
+    assert target.read_bytes() == b"previous" and listing(tmp_path) == ["v.bin"]
+    with atomic_output(str(target), verify=verify) as tmp:
+        open(tmp, "wb").write(b"whole")
+    assert target.read_bytes() == b"whole"
+
+
+def test_stale_temps_of_dead_writers_are_removed_with_a_note(tmp_path, caplog):
+    dead = dead_pid()
+    stale = [tmp_path / ".out.tmp{}-3.mp4".format(dead), tmp_path / ".out.tmp{}.mp4".format(dead),  # old form too
+             tmp_path / ".out.bak{}-1.mp4".format(dead)]
+    kept = [tmp_path / ".out.tmp{}-0.mp4".format(os.getppid()),  # a running writer
+            tmp_path / ".other.tmp{}-0.mp4".format(dead),  # another target
+            tmp_path / ".out.mp4"]  # not a temp name
+    for path in stale + kept:
+        path.write_bytes(b"x")
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="edge_saliency"):
+        atomic_write_text(str(tmp_path / "out.mp4"), "new")
+    assert all(not p.exists() for p in stale) and all(p.exists() for p in kept)
+    assert "no longer running" in caplog.text and str(dead) in caplog.text
+    assert atomic.remove_stale_in(str(tmp_path)) == [str(tmp_path / ".other.tmp{}-0.mp4".format(dead))]
+
+
+def test_a_group_commits_all_or_nothing(tmp_path):
+    a, b = tmp_path / "a.onnx", tmp_path / "a.onnx.json"
+    a.write_text("old model")
+    with pytest.raises(KeyboardInterrupt):
+        with OutputGroup() as group:
+            open(group.add(str(a)), "w").write("new model")
+            open(group.add(str(b)), "w").write("{}")
+            raise KeyboardInterrupt
+    assert a.read_text() == "old model" and listing(tmp_path) == ["a.onnx"]
+    with OutputGroup() as group:
+        open(group.add(str(a)), "w").write("new model")
+        open(group.add(str(b)), "w").write("{}")
+    assert a.read_text() == "new model" and b.read_text() == "{}" and listing(tmp_path) == ["a.onnx", "a.onnx.json"]
+
+
+def test_a_target_that_cannot_be_replaced_rolls_the_group_back(tmp_path, monkeypatch):
+    first, second, fresh = tmp_path / "video.mp4", tmp_path / "lines.jsonl", tmp_path / "summary.json"
+    first.write_text("old video")
+    second.write_text("old lines")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst) == str(second):
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(src), None, str(dst))
+        return real_replace(src, dst)
+
+    group = OutputGroup()
+    for path, text in ((first, "new video"), (fresh, "{}"), (second, "new lines")):
+        open(group.add(str(path), what="output"), "w").write(text)
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OutputError, match="cannot replace output .*lines.jsonl: .*chattr -i"):
+        group.commit()
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert first.read_text() == "old video" and second.read_text() == "old lines" and not fresh.exists()
+    assert listing(tmp_path) == ["lines.jsonl", "video.mp4"]  # no temp, no backup left
+
+
+def test_check_writable(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot write output .*file/out.mp4: a part of its folder path is a file"):
+        atomic.check_writable(str(blocker / "out.mp4"))
+    atomic.check_writable(str(tmp_path / "new" / "out.mp4"))
+    assert listing(tmp_path / "new") == []  # the probe is gone
+
+
+def test_write_blocked_sees_the_file_size_limit(tmp_path):
+    pytest.importorskip("resource")
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 4096)
+    script = ("import resource, sys; sys.path.insert(0, {root!r});  "
+              "from edge_saliency.files.atomic import write_blocked;"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)); print(write_blocked({p!r}))")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", script.format(root=root, p=str(path))], capture_output=True, text=True)
+    assert out.stdout.strip() == str(errno.EFBIG), out.stderr
+    assert atomic.write_blocked(str(path)) is None  # this process has no limit, and the disk has room
