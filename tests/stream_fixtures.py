@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from edge_saliency.capture.sources import Source, SourceFrame
+from edge_saliency.capture.source import Source, SourceFrame
 from edge_saliency.runners.base import Runner
 
 LITE_SIZE = (64, 96)

@@ -10,7 +10,7 @@ OpenCV's FFmpeg backend.
 - ``gstreamer`` — the GStreamer pipeline, ``nvv4l2decoder`` where it exists, else ``avdec_h264`` /
   ``avdec_h265``; one line naming what is missing and the fix when it cannot.
 
-The chosen decoder and the pipeline text are logged at ``-v``, URLs masked (:func:`.sources.mask_url`).
+The chosen decoder and the pipeline text are logged at ``-v``, URLs masked (:func:`.uri.mask_url`).
 CSI cameras and ``gst://`` pipelines are GStreamer already; cameras and image folders are not video streams to
 decode here. docs/performance.md ("Decoders") has the pipelines and the measured FFmpeg options. Python 3.8.
 """
@@ -22,6 +22,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 from .._lazy import require
 from ..errors import UserError
 from . import gstreamer
+from .gstreamer import OPENCV_GSTREAMER_FIX
 
 log = logging.getLogger("edge_saliency.capture")
 
@@ -29,8 +30,6 @@ DECODERS = ("auto", "opencv", "gstreamer")
 # the codec named in a container (MP4 sample entry, AVI FourCC, Matroska codec id), lower case -> codec
 CONTAINER_CODECS = {"avc1": "h264", "avc3": "h264", "h264": "h264", "x264": "h264", "v_mpeg4/iso/avc": "h264",
                     "hvc1": "h265", "hev1": "h265", "hevc": "h265", "h265": "h265", "v_mpegh/iso/hevc": "h265"}
-OPENCV_GSTREAMER_FIX = ("pip wheels never do; on Jetson use the system OpenCV (JetPack's python3-opencv) in a venv "
-                        "made with --system-site-packages, and install edge-saliency with pip install --no-deps")
 
 
 def _cv2() -> Any:
@@ -115,7 +114,7 @@ class DecodePlan:
 
     def describe(self) -> str:
         """One line for ``-v``: the decoder, why, and the pipeline text or the FFmpeg options (URLs masked)."""
-        from .sources import mask_url
+        from .uri import mask_url
 
         if self.pipeline is not None:
             return "GStreamer, {}: {}".format(self.why, mask_url(self.pipeline))

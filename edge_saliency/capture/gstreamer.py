@@ -17,12 +17,20 @@ docs/performance.md lists the pipelines. Python 3.8.
 """
 import logging
 import os
+import re
 import shutil
 import subprocess
 import threading
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .._lazy import require
+from ..errors import UserError
 
 log = logging.getLogger("edge_saliency.capture")
+
+
+def _cv2() -> Any:
+    return require("cv2", purpose="video sources")
 
 # codec -> encoder elements, best first: Jetson hardware, then software
 ENCODER_ELEMENTS: Dict[str, Tuple[str, ...]] = {
@@ -64,8 +72,6 @@ class ElementProbe:
     def opencv_gstreamer(self) -> bool:
         """Whether OpenCV can run a pipeline at all (CAP_GSTREAMER)."""
         if self._opencv is None:
-            from .sources import gstreamer_available
-
             self._opencv = gstreamer_available()
         return bool(self._opencv)
 
@@ -267,3 +273,38 @@ def choose_decoder(codec: str, probe: ElementProbe, source: Optional[str] = None
             return element, "{} ({})".format(element, "hardware" if hardware else "software")
         missing.append("{} needs {}".format(element, ", ".join(absent)))
     return None, "no GStreamer {} decoder: {}".format(codec, "; ".join(missing))
+
+
+OPENCV_GSTREAMER_FIX = ("pip wheels never do; on Jetson use the system OpenCV (JetPack's python3-opencv) in a venv "
+                        "made with --system-site-packages, and install edge-saliency with pip install --no-deps")
+
+
+def gstreamer_available() -> bool:
+    """Whether this OpenCV was built with GStreamer (pip wheels are not; Jetson's system OpenCV is)."""
+    match = re.search(r"GStreamer:\s*(\w+)", _cv2().getBuildInformation())
+    return bool(match) and match.group(1).upper() == "YES"
+
+
+def require_gstreamer(uri: str) -> None:
+    """UserError naming what to install unless OpenCV was built with GStreamer (``csi://``, ``gst://``)."""
+    if not gstreamer_available():
+        raise UserError(
+            "{} needs OpenCV built with GStreamer, and this OpenCV {} has none ({})".format(
+                uri, _cv2().__version__, OPENCV_GSTREAMER_FIX))
+
+
+def csi_pipeline(sensor_id: int = 0, width: int = 1280, height: int = 720, fps: float = 30.0, flip: int = 0) -> str:
+    """The GStreamer pipeline for a Jetson CSI camera: nvarguscamerasrc → NVMM → nvvidconv → BGR appsink."""
+    return (
+        "nvarguscamerasrc sensor-id={s} ! video/x-raw(memory:NVMM), width=(int){w}, height=(int){h}, "
+        "framerate=(fraction){f}/1 ! nvvidconv flip-method={flip} ! video/x-raw, width=(int){w}, height=(int){h}, "
+        "format=(string)BGRx ! videoconvert ! video/x-raw, format=(string)BGR ! appsink drop=true max-buffers=1 "
+        "sync=false".format(s=sensor_id, w=width, h=height, f=int(round(fps)), flip=flip)
+    )
+
+
+def with_appsink(pipeline: str) -> str:
+    """A user pipeline, ending in a BGR appsink if it has none."""
+    if "appsink" in pipeline:
+        return pipeline
+    return pipeline + " ! videoconvert ! video/x-raw, format=(string)BGR ! appsink drop=true max-buffers=1"

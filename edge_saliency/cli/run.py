@@ -275,7 +275,7 @@ def _check_values(args: argparse.Namespace) -> None:
 def _inputs(args: argparse.Namespace) -> List[str]:
     """Every file and folder the run reads: sources (an image folder and its images), the model and its
     sidecar, plugin libraries."""
-    from ..capture.sources import source_paths
+    from ..capture.images import source_paths
     from ..files.sidecar import sidecar_path
 
     paths: List[str] = []
@@ -288,7 +288,7 @@ def _inputs(args: argparse.Namespace) -> List[str]:
 
 def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
     """Every file (and the maps folder) the run would write."""
-    from ..capture.sources import image_names
+    from ..capture.images import image_names
     from ..files.checks import Output
     from ..outputs.sinks import map_paths, stream_path
 
@@ -422,7 +422,8 @@ def _install_signals(pipeline: Any) -> List[Tuple[int, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..capture.sources import open_source, parse_uri
+    from ..capture.sources import open_source
+    from ..capture.uri import parse_uri
     from ..files.checks import check_outputs
     from ..pipeline.pipeline import Pipeline
     from ..runners import create_runner

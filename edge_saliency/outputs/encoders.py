@@ -249,7 +249,7 @@ def ffmpeg_command(binary: str, target: str, size: Tuple[int, int], fps: float, 
 
 
 def _mask(text: str) -> str:
-    from ..capture.sources import mask_url
+    from ..capture.uri import mask_url
 
     return mask_url(text)
 

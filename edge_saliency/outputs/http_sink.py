@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from .._lazy import require
-from ..capture.sources import mask_url
+from ..capture.uri import mask_url
 from ..errors import UserError
 from ..pipeline.frames import map_view, overlay_small, resize, to_uint8
 from ..pipeline.packet import Packet

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._lazy import require
-from ..capture.sources import mask_url
+from ..capture.uri import mask_url
 from ..errors import UserError
 from ..files.atomic import OutputGroup, atomic_output, check_writable, remove_stale_in, write_blocked, write_temp
 from ..pipeline.frames import draw_hud

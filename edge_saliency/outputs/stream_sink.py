@@ -17,7 +17,7 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
-from ..capture.sources import mask_url
+from ..capture.uri import mask_url
 from ..errors import UserError
 from ..pipeline.packet import Packet
 from .encoders import Encoder, EncoderError, open_encoder

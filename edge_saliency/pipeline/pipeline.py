@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..capture.sources import Source
+from ..capture.source import Source
 from ..config import check_input_size
 from ..errors import UserError
 from ..files.atomic import OutputGroup

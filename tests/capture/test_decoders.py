@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_saliency.capture import decoders, sources
+from edge_saliency.capture import decoders, gstreamer, media, sources
+from edge_saliency.capture import uri as uris
 from edge_saliency.capture.decoders import DecodeOptions, plan_decode
 from edge_saliency.capture.gstreamer import ElementProbe
 from edge_saliency.capture.sources import open_source
@@ -62,7 +63,7 @@ def test_jetson_files_get_the_hardware_pipeline(path, named, demuxer, parser):
 
 def test_jetson_rtsp_streams_and_their_codec():
     url = "rtsp://admin:hunter2@10.0.0.5:554/stream1"
-    plan = plan_decode("stream", url, sources.mask_url(url), "auto", probe=fake(JETSON)[0])
+    plan = plan_decode("stream", url, uris.mask_url(url), "auto", probe=fake(JETSON)[0])
     assert plan.pipeline.startswith('rtspsrc location="{}" latency=200 ! rtph264depay ! h264parse ! nvv4l2decoder'
                                     .format(url))  # the capture gets the real URL...
     described = plan.describe()  # ...what -v prints never has the credentials
@@ -109,7 +110,7 @@ def test_a_desktop_without_the_hardware_elements_and_opencv_without_gstreamer():
     ("camera", 0, None, JETSON, True, "not camera 0; use --decoder auto, or give the whole pipeline as gst://"),
 ])
 def test_forced_gstreamer_refuses_in_one_line(kind, target, named, elements, opencv, message):
-    uri = sources.mask_url(str(target))
+    uri = uris.mask_url(str(target))
     with pytest.raises(UserError, match=message) as error:
         plan_decode(kind, target, uri, "gstreamer", codec=named, probe=fake(elements, opencv)[0])
     assert "\n" not in str(error.value) and "pw" not in str(error.value)
@@ -139,13 +140,13 @@ def h264_clip(clip, tmp_path_factory):
     with encoders.open_encoder(path, images[0].shape[:2], 15.0, "ffmpeg", encoders.EncoderOptions(codec="h264")) as e:
         for image in images:
             e.write(image)
-    assert sources.probe_container(path)[1] == "avc1"
+    assert media.probe_container(path)[1] == "avc1"
     return path
 
 
 @needs_ffmpeg
 def test_a_gstreamer_capture_that_does_not_open_falls_back_to_ffmpeg_with_a_warning(h264_clip, caplog):
-    if sources.gstreamer_available():
+    if gstreamer.gstreamer_available():
         pytest.skip("this OpenCV has GStreamer: the pipeline might really open")
     with caplog.at_level(logging.DEBUG, logger="edge_saliency"):
         with open_source(h264_clip, probe=fake(JETSON)[0]) as source:
@@ -160,7 +161,7 @@ def test_a_gstreamer_capture_that_does_not_open_falls_back_to_ffmpeg_with_a_warn
 
 
 def test_forced_gstreamer_without_it_fails_before_opening(clip):
-    if sources.gstreamer_available():
+    if gstreamer.gstreamer_available():
         pytest.skip("this OpenCV has GStreamer")
     with pytest.raises(UserError, match="--decoder gstreamer cannot read .*clip.mp4: this OpenCV .* has no GStreamer"):
         open_source(clip, decoder="gstreamer")

@@ -6,8 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_saliency.capture import sources
-from edge_saliency.capture.sources import CaptureSource, mask_url, open_source, parse_uri
+from edge_saliency.capture import gstreamer, media, sources, uri
+from edge_saliency.capture.sources import open_source
+from edge_saliency.capture.uri import mask_url, parse_uri
+from edge_saliency.capture.video import CaptureSource
 from edge_saliency.errors import UserError
 
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
@@ -123,7 +125,7 @@ def test_a_camera_that_is_not_there(monkeypatch):
 
 
 def test_csi_needs_opencv_with_gstreamer():
-    if sources.gstreamer_available():
+    if gstreamer.gstreamer_available():
         pytest.skip("this OpenCV has GStreamer")
     with pytest.raises(UserError, match="csi://0 needs OpenCV built with GStreamer.*--system-site-packages"):
         open_source("csi://0")
@@ -132,12 +134,12 @@ def test_csi_needs_opencv_with_gstreamer():
 
 
 def test_csi_pipeline_and_user_pipelines():
-    pipeline = sources.csi_pipeline(1, 1920, 1080, 30, flip=2)
+    pipeline = gstreamer.csi_pipeline(1, 1920, 1080, 30, flip=2)
     assert pipeline.startswith("nvarguscamerasrc sensor-id=1 ! video/x-raw(memory:NVMM), width=(int)1920")
     assert "framerate=(fraction)30/1" in pipeline and "nvvidconv flip-method=2" in pipeline
     assert pipeline.endswith("appsink drop=true max-buffers=1 sync=false") and "format=(string)BGR " in pipeline
-    assert sources.with_appsink("videotestsrc").endswith("format=(string)BGR ! appsink drop=true max-buffers=1")
-    assert sources.with_appsink("v ! appsink name=x") == "v ! appsink name=x"
+    assert gstreamer.with_appsink("videotestsrc").endswith("format=(string)BGR ! appsink drop=true max-buffers=1")
+    assert gstreamer.with_appsink("v ! appsink name=x") == "v ! appsink name=x"
 
 
 def write_images(folder, count=4, corrupt=None):
@@ -220,7 +222,7 @@ def test_a_dropped_stream_reconnects_with_backoff(caplog):
 
 
 def test_backoff_is_capped():
-    assert [sources.backoff_delay(i) for i in range(1, 9)] == [0.5, 1, 2, 4, 8, 10, 10, 10]
+    assert [uri.backoff_delay(i) for i in range(1, 9)] == [0.5, 1, 2, 4, 8, 10, 10, 10]
 
 
 def test_stop_interrupts_a_reconnect_wait():
@@ -248,15 +250,15 @@ def test_image_problem_walks_jpeg_and_png(tmp_path):
         path = tmp_path / name
         cv2.imwrite(str(path), image, params)
         data = path.read_bytes()
-        assert sources.image_problem(str(path)) is None, name
+        assert media.image_problem(str(path)) is None, name
         path.write_bytes(data + b"trailing bytes after the image")  # e.g. a phone's appended data
-        assert sources.image_problem(str(path)) is None, name
+        assert media.image_problem(str(path)) is None, name
         for keep in (0.3, 0.7, len(data) - 2):
             cut = keep if isinstance(keep, int) else int(len(data) * keep)
             path.write_bytes(data[:cut])
-            assert "truncated" in sources.image_problem(str(path)), (name, keep)
+            assert "truncated" in media.image_problem(str(path)), (name, keep)
     (tmp_path / "other.bmp").write_bytes(b"BM whatever")
-    assert sources.image_problem(str(tmp_path / "other.bmp")) is None  # formats not walked: the decoder decides
+    assert media.image_problem(str(tmp_path / "other.bmp")) is None  # formats not walked: the decoder decides
 
 
 def test_a_truncated_jpeg_is_skipped_and_counted(tmp_path, caplog):
@@ -277,20 +279,20 @@ def test_media_problem_names_truncated_containers(tmp_path, ext):
     from edge_saliency.outputs.sample_clip import write_sample_clip
 
     path = write_sample_clip(str(tmp_path / ("c" + ext)), frames=12, size=(48, 64), fps=10.0)
-    assert sources.media_problem(path) is None
+    assert media.media_problem(path) is None
     data = open(path, "rb").read()
     open(path, "wb").write(data[: len(data) // 2])
-    assert "the file is truncated" in sources.media_problem(path)
+    assert "the file is truncated" in media.media_problem(path)
 
 
 def test_media_problem_of_an_unfinished_mp4_and_non_videos(tmp_path, clip):
     data = open(clip, "rb").read()
     unfinished = tmp_path / "rec.mp4"
     unfinished.write_bytes(data[: data.find(b"moov") - 4])
-    assert "no 'moov' index" in sources.media_problem(str(unfinished))
+    assert "no 'moov' index" in media.media_problem(str(unfinished))
     (tmp_path / "x.mp4").write_bytes(b"not a video at all")
-    assert sources.media_problem(str(tmp_path / "x.mp4")) is None
-    assert sources.media_problem(str(tmp_path / "missing.mp4")) is None
+    assert media.media_problem(str(tmp_path / "x.mp4")) is None
+    assert media.media_problem(str(tmp_path / "missing.mp4")) is None
 
 
 def test_a_stream_down_at_start_is_retried_only_when_asked(caplog):

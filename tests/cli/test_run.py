@@ -115,7 +115,7 @@ CASES = ["missing source", "unreadable source", "unsupported codec", "no camera"
 @pytest.mark.parametrize("case", CASES)
 def test_bad_inputs_are_one_line_and_exit_1(case, bad_inputs, tmp_path, capsys, monkeypatch):
     if case == "csi without gstreamer":
-        from edge_saliency.capture.sources import gstreamer_available
+        from edge_saliency.capture.gstreamer import gstreamer_available
 
         if gstreamer_available():
             pytest.skip("this OpenCV has GStreamer")
@@ -193,7 +193,7 @@ def test_wrote_is_printed_only_for_files_this_run_completed(tmp_path, short_clip
 
 
 def test_decoder_gstreamer_without_gstreamer_is_one_line_and_masks_credentials(short_clip):
-    from edge_saliency.capture.sources import gstreamer_available
+    from edge_saliency.capture.gstreamer import gstreamer_available
 
     if gstreamer_available():
         pytest.skip("this OpenCV has GStreamer")
