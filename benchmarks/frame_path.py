@@ -42,7 +42,7 @@ ENCODERS = {
 
 def video_sink(path: str, spec: Dict[str, Any]) -> Any:
     """A VideoSink with the encoder ``spec`` asks for (falls back to the FourCC alone on code without encoders)."""
-    from edge_saliency.outputs.sinks import VideoSink
+    from edge_saliency.outputs.video import VideoSink
 
     try:
         from edge_saliency.outputs.encoders import EncoderOptions
@@ -91,7 +91,7 @@ def measure_encoder(clip: str, frames: int, folder: str, encoder: str, size: Tup
         if not ok:
             break
         images.append(frame)
-    from edge_saliency.outputs.sinks import StreamInfo
+    from edge_saliency.outputs.sink import StreamInfo
 
     try:
         sink = video_sink(path, spec)

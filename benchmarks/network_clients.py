@@ -104,7 +104,7 @@ class Clients:
 def run_once(video: str, model: Any, condition: str, frames: int) -> Dict[str, Any]:
     from edge_saliency.capture.sources import open_source
     from edge_saliency.outputs.http_sink import HttpSink
-    from edge_saliency.outputs.sinks import OutputOptions
+    from edge_saliency.outputs.sink import OutputOptions
     from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
     from edge_saliency.runners import create_runner
 

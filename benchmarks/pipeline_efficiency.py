@@ -45,7 +45,8 @@ def export_lite(path: str, size: List[int]) -> str:
 
 
 def make_sinks(folder: str, tag: str) -> List[Any]:
-    from edge_saliency.outputs.sinks import JsonLinesSink, VideoSink
+    from edge_saliency.outputs.jsonl import JsonLinesSink
+    from edge_saliency.outputs.video import VideoSink
 
     return [VideoSink(os.path.join(folder, tag + ".mp4")), JsonLinesSink(os.path.join(folder, tag + ".jsonl"))]
 

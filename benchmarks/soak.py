@@ -70,7 +70,8 @@ def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
     from edge_saliency.bench.accounting import cpu_seconds, other_cpu
     from edge_saliency.capture.sources import open_source
     from edge_saliency.cli.run import default_threads
-    from edge_saliency.outputs.sinks import JsonLinesSink, VideoSink
+    from edge_saliency.outputs.jsonl import JsonLinesSink
+    from edge_saliency.outputs.video import VideoSink
     from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
     from edge_saliency.runners import create_runner
 

@@ -33,7 +33,7 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
     ``batch`` frames of copy_in, infer, copy_out (the runner's clock) and inference (the whole call, host
     clock). ``runner`` is active; ``options`` are :class:`~edge_saliency.pipeline.pipeline.PipelineOptions`."""
     from ..capture.sources import open_source
-    from ..outputs.sinks import needed_views
+    from ..outputs.sink import needed_views
     from ..pipeline.pipeline import Inferencer, Packet, Pipeline, PipelineOptions, Postprocessor, Preprocessor
 
     options = options or PipelineOptions()

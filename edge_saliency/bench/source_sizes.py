@@ -90,7 +90,7 @@ def write_source_clip(path: str, size: Tuple[int, int], frames: int, video: Opti
     scaled to ``size`` (H, W) to the .mp4 ``path`` with OpenCV's mp4v (how most clips decode), atomically and
     read back; returns ``path``."""
     cv2 = require("cv2", purpose="the frame-path clips")
-    from ..outputs.sinks import verify_video, video_fourcc
+    from ..outputs.video import verify_video, video_fourcc
 
     (height, width), = parse_frame_sizes([tuple(size)])
     if frames < 1:
@@ -129,7 +129,7 @@ def stage_ratios(stats: Dict[str, Optional[Dict[str, float]]], batch: int = 1) -
 
 def _video_sink(path: str) -> Any:
     """The overlay video sink of ``run --output path``, remembering which encoder the ``auto`` choice opened."""
-    from ..outputs.sinks import VideoSink
+    from ..outputs.video import VideoSink
 
     class Sink(VideoSink):
         encoder_used = ""

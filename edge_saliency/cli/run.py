@@ -109,7 +109,7 @@ def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     from ..outputs.encoders import BACKENDS as ENCODER_BACKENDS
     from ..outputs.encoders import CODECS as ENCODER_CODECS
-    from ..outputs.sinks import MAP_FORMATS, VIEWS
+    from ..outputs.sink import MAP_FORMATS, VIEWS
     from ..pipeline.frames import COLORMAPS
     from ..pipeline.options import HUD_MODES
 
@@ -258,7 +258,7 @@ def quiet_opencv(verbose: int) -> None:
 
 def _check_values(args: argparse.Namespace) -> None:
     """Option values argparse cannot judge alone, each as one line naming the value and the fix."""
-    from ..outputs.sinks import check_fps
+    from ..outputs.sink import check_fps
 
     check_fps(args.fps, "--fps")
     check_fps(args.image_fps, "--image-fps")
@@ -290,7 +290,8 @@ def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
     """Every file (and the maps folder) the run would write."""
     from ..capture.images import image_names
     from ..files.checks import Output
-    from ..outputs.sinks import map_paths, stream_path
+    from ..outputs.maps import map_paths
+    from ..outputs.sink import stream_path
 
     streams = len(args.sources)
     outputs = []
@@ -309,14 +310,14 @@ def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
 
 
 def _output_specs(args: argparse.Namespace) -> List[Any]:
-    from ..outputs.sinks import parse_sink_uri
+    from ..outputs.registry import parse_sink_uri
 
     return [parse_sink_uri(uri) for uri in args.output]
 
 
 def output_options(args: argparse.Namespace) -> Any:
     from ..outputs.encoders import EncoderOptions
-    from ..outputs.sinks import OutputOptions
+    from ..outputs.sink import OutputOptions
 
     encoding = EncoderOptions(codec=args.codec, threads=args.encoder_threads, bitrate_kbps=args.bitrate)
     options = OutputOptions(view=args.view, fourcc=args.fourcc, fps=args.fps, hud=args.hud, threshold=args.threshold,
@@ -329,16 +330,13 @@ def output_options(args: argparse.Namespace) -> Any:
 
 def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
     """The sinks asked for, each output checked for writability now (before sources and model load)."""
-    from ..outputs.sinks import (
-        JsonLinesSink,
-        MapsSink,
-        SummarySink,
-        WindowSink,
-        check_writable,
-        create_sink,
-        display_available,
-        stream_path,
-    )
+    from ..files.atomic import check_writable
+    from ..outputs.jsonl import JsonLinesSink
+    from ..outputs.maps import MapsSink
+    from ..outputs.sink import stream_path
+    from ..outputs.sinks import create_sink
+    from ..outputs.summary import SummarySink
+    from ..outputs.window import WindowSink, display_available
 
     sinks: List[Any] = []
     options = output_options(args)

@@ -20,7 +20,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..outputs.sample_clip import write_sample_clip
-    from ..outputs.sinks import check_fps
+    from ..outputs.sink import check_fps
     from .run import quiet_opencv
 
     quiet_opencv(args.verbose)  # OpenCV's per-frame write warnings: the failure is reported as one line

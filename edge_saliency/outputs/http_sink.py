@@ -46,7 +46,7 @@ from ..pipeline.frames import map_view, overlay_small, resize, to_uint8
 from ..pipeline.packet import Packet
 from .live_page import LOGIN_PAGE, PAGE
 from .prometheus import CONTENT_TYPE, Exposition, Histogram
-from .sinks import OutputOptions, RunInfo, Sink, StreamInfo, frame_record
+from .sink import OutputOptions, RunInfo, Sink, StreamInfo, frame_record
 
 log = logging.getLogger("edge_saliency.outputs")
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from .._lazy import require
 from ..errors import UserError
-from ..files.atomic import atomic_output
-from .sinks import check_writable, verify_video, video_fourcc
+from ..files.atomic import atomic_output, check_writable
+from .video import verify_video, video_fourcc
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 

@@ -21,7 +21,8 @@ from ..capture.uri import mask_url
 from ..errors import UserError
 from ..pipeline.packet import Packet
 from .encoders import Encoder, EncoderError, open_encoder
-from .sinks import OutputOptions, Sink, SinkSpec, StreamInfo, video_frame
+from .registry import SinkSpec
+from .sink import OutputOptions, Sink, StreamInfo, video_frame
 
 STREAM_CODECS = ("h264", "h265")
 DEFAULT_BITRATE_KBPS = 4000  # a 720p overlay at 30 FPS on a LAN

@@ -20,7 +20,7 @@ from ..config import check_input_size
 from ..errors import UserError
 from ..files.atomic import OutputGroup
 from ..maths.preprocess import DEFAULT_MODE, check_available
-from ..outputs.sinks import RunInfo, Sink, StreamInfo, needed_views
+from ..outputs.sink import RunInfo, Sink, StreamInfo, needed_views
 from ..runners.base import Runner, check_saliency_model
 from . import memory
 from .feeds import _END, _POLL, AllFrames, Feed, LatestFrames, TrackedQueue, _finish, _get, _put

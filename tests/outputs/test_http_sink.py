@@ -19,7 +19,8 @@ import pytest
 from edge_saliency.capture.sources import open_source
 from edge_saliency.outputs import http_sink as http_module
 from edge_saliency.outputs.http_sink import HttpSink, mjpeg_frames
-from edge_saliency.outputs.sinks import JsonLinesSink, OutputOptions, StreamInfo
+from edge_saliency.outputs.jsonl import JsonLinesSink
+from edge_saliency.outputs.sink import OutputOptions, StreamInfo
 from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
 from edge_saliency.runners import create_runner
 

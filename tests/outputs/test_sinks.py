@@ -10,21 +10,15 @@ import numpy as np
 import pytest
 
 from edge_saliency.errors import UserError
-from edge_saliency.outputs import sinks as sinks_module
-from edge_saliency.outputs.sinks import (
-    JsonLinesSink,
-    MapsSink,
-    OutputOptions,
-    StreamInfo,
-    VideoSink,
-    WindowSink,
-    check_writable,
-    create_sink,
-    display_available,
-    parse_sink_uri,
-    register_sink,
-    stream_path,
-)
+from edge_saliency.files.atomic import check_writable
+from edge_saliency.outputs import registry
+from edge_saliency.outputs.jsonl import JsonLinesSink
+from edge_saliency.outputs.maps import MapsSink
+from edge_saliency.outputs.registry import parse_sink_uri, register_sink
+from edge_saliency.outputs.sink import OutputOptions, StreamInfo, stream_path
+from edge_saliency.outputs.sinks import create_sink
+from edge_saliency.outputs.video import VideoSink
+from edge_saliency.outputs.window import WindowSink, display_available
 
 
 def packet(index, size=(48, 64), stream=0, name=None):
@@ -213,13 +207,13 @@ def test_the_registry_builds_each_kind_and_warns_on_a_second_registration(tmp_pa
     assert isinstance(create_sink("display://"), WindowSink)
     http = create_sink("http://127.0.0.1:0", OutputOptions(jpeg_quality=70))
     assert isinstance(http, HttpSink) and http.options.jpeg_quality == 70
-    factory = sinks_module._SINKS["display"]
+    factory = registry.SINK_FACTORIES["display"]
     try:
         register_sink("display")(lambda spec, options: "replaced")
         assert "registered again" in caplog.text
         assert create_sink("display://") == "replaced"
     finally:
-        sinks_module._SINKS["display"] = factory
+        registry.SINK_FACTORIES["display"] = factory
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -12,7 +12,9 @@ import pytest
 from edge_saliency.capture.sources import open_source
 from edge_saliency.errors import UserError
 from edge_saliency.outputs import encoders
-from edge_saliency.outputs.sinks import OutputOptions, StreamInfo, create_sink, parse_sink_uri
+from edge_saliency.outputs.registry import parse_sink_uri
+from edge_saliency.outputs.sink import OutputOptions, StreamInfo
+from edge_saliency.outputs.sinks import create_sink
 from edge_saliency.outputs.stream_sink import StreamSink, sdp, stream_url
 from edge_saliency.pipeline.packet import Packet
 from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions

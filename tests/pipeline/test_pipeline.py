@@ -12,7 +12,9 @@ from scipy import ndimage
 
 from edge_saliency.capture.sources import open_source
 from edge_saliency.errors import UserError
-from edge_saliency.outputs.sinks import JsonLinesSink, MapsSink, VideoSink
+from edge_saliency.outputs.jsonl import JsonLinesSink
+from edge_saliency.outputs.maps import MapsSink
+from edge_saliency.outputs.video import VideoSink
 from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
 from edge_saliency.runners import create_runner
 from tests.stream_fixtures import ArraySource, FakeRunner
@@ -308,7 +310,7 @@ def test_a_summary_that_cannot_be_written_takes_the_other_outputs_with_it(tmp_pa
     import errno
 
     from edge_saliency.files.atomic import OutputError
-    from edge_saliency.outputs.sinks import SummarySink
+    from edge_saliency.outputs.summary import SummarySink
 
     class FullDisk(SummarySink):
         def summarize(self, summary):

@@ -14,7 +14,7 @@ import pytest
 from edge_saliency.capture.sources import open_source
 from edge_saliency.errors import InputShapeError
 from edge_saliency.maths import postprocess as P
-from edge_saliency.outputs.sinks import Sink
+from edge_saliency.outputs.sink import Sink
 from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
 from edge_saliency.pipeline.stages import Postprocessor
 from edge_saliency.runners.frame_overlay import ALIGN, CudaApiOverlay, TorchOverlay
