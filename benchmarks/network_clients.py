@@ -47,7 +47,7 @@ def client_process(port: int, readers: int, stalled: int, stop: Any, counts: Any
     process of their own (real viewers are on other machines: they must not share the pipeline's GIL)."""
     import http.client
 
-    from edge_saliency.outputs.http_sink import mjpeg_frames
+    from edge_saliency.outputs.http_server import mjpeg_frames
 
     sockets = []
     for _ in range(stalled):

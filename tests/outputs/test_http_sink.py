@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 
 from edge_saliency.capture.sources import open_source
+from edge_saliency.outputs import http_server
 from edge_saliency.outputs import http_sink as http_module
-from edge_saliency.outputs.http_sink import HttpSink, mjpeg_frames
+from edge_saliency.outputs.http_server import mjpeg_frames
+from edge_saliency.outputs.http_sink import HttpSink
 from edge_saliency.outputs.jsonl import JsonLinesSink
 from edge_saliency.outputs.sink import OutputOptions, StreamInfo
 from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
@@ -255,7 +257,7 @@ def test_streams_beyond_max_clients_get_503(clip, tmp_path):
 
 
 def test_a_stalled_client_is_dropped_while_twenty_others_and_the_pipeline_go_on(clip, tmp_path, monkeypatch):
-    monkeypatch.setattr(http_module, "SEND_BUFFER", 4096)
+    monkeypatch.setattr(http_server, "SEND_BUFFER", 4096)
     options = OutputOptions(max_fps=30.0, max_clients=21, client_timeout=1.0)
     with serving(clip, tmp_path, options) as (sink, pipeline, _):
         stalled = socket.socket()
