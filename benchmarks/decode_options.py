@@ -26,7 +26,7 @@ import cv2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from edge_saliency.capture import decoders  # noqa: E402
-from edge_saliency.outputs.encoders import ffmpeg_binary  # noqa: E402
+from edge_saliency.outputs.ffmpeg_encoder import ffmpeg_binary  # noqa: E402
 
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 SIZE = (1080, 1920)

@@ -45,7 +45,7 @@ def video_sink(path: str, spec: Dict[str, Any]) -> Any:
     from edge_saliency.outputs.video import VideoSink
 
     try:
-        from edge_saliency.outputs.encoders import EncoderOptions
+        from edge_saliency.outputs.encoder import EncoderOptions
     except ImportError:  # before outputs/encoders.py existed: OpenCV only
         return VideoSink(path, fourcc=spec.get("fourcc"))
     options = EncoderOptions(codec=spec.get("codec"), threads=spec.get("threads"))

@@ -107,8 +107,8 @@ def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..outputs.encoder import CODECS as ENCODER_CODECS
     from ..outputs.encoders import BACKENDS as ENCODER_BACKENDS
-    from ..outputs.encoders import CODECS as ENCODER_CODECS
     from ..outputs.sink import MAP_FORMATS, VIEWS
     from ..pipeline.frames import COLORMAPS
     from ..pipeline.options import HUD_MODES
@@ -316,7 +316,7 @@ def _output_specs(args: argparse.Namespace) -> List[Any]:
 
 
 def output_options(args: argparse.Namespace) -> Any:
-    from ..outputs.encoders import EncoderOptions
+    from ..outputs.encoder import EncoderOptions
     from ..outputs.sink import OutputOptions
 
     encoding = EncoderOptions(codec=args.codec, threads=args.encoder_threads, bitrate_kbps=args.bitrate)

@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..files.atomic import OutputGroup, atomic_output, write_blocked
 from ..pipeline.frames import draw_hud
 from ..pipeline.packet import Packet
-from .encoders import EncoderOptions
+from .encoder import EncoderOptions
 
 VIEWS = ("overlay", "side-by-side", "map")
 

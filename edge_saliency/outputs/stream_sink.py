@@ -20,7 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 from ..capture.uri import mask_url
 from ..errors import UserError
 from ..pipeline.packet import Packet
-from .encoders import Encoder, EncoderError, open_encoder
+from .encoder import Encoder, EncoderError
+from .encoders import open_encoder
 from .registry import SinkSpec
 from .sink import OutputOptions, Sink, StreamInfo, video_frame
 

@@ -10,7 +10,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 from ..errors import UserError
 from ..files.atomic import atomic_output, check_writable, write_blocked
 from ..pipeline.packet import Packet
-from .encoders import OPENCV_FOURCC, EncoderError, EncoderOptions, open_encoder
+from .encoder import OPENCV_FOURCC, EncoderError, EncoderOptions
+from .encoders import open_encoder
 from .sink import (
     SPACE_CHECK_S,
     VIEWS,

@@ -14,12 +14,12 @@ from edge_saliency.capture.decoders import DecodeOptions, plan_decode
 from edge_saliency.capture.gstreamer import ElementProbe
 from edge_saliency.capture.sources import open_source
 from edge_saliency.errors import UserError
-from edge_saliency.outputs import encoders
+from edge_saliency.outputs import encoder, encoders, ffmpeg_encoder
 
 JETSON = {"nvv4l2decoder", "nvvidconv", "videoconvert", "h264parse", "h265parse", "appsink", "filesrc", "queue",
           "qtdemux", "matroskademux", "avidemux", "tsdemux", "rtspsrc", "rtph264depay", "rtph265depay"}
 DESKTOP_GST = {"videoconvert", "h264parse", "appsink", "filesrc", "queue", "qtdemux", "avdec_h264"}
-needs_ffmpeg = pytest.mark.skipif(encoders.ffmpeg_binary() is None,
+needs_ffmpeg = pytest.mark.skipif(ffmpeg_encoder.ffmpeg_binary() is None,
                                   reason="no FFmpeg binary (pip install imageio-ffmpeg)")
 
 
@@ -133,11 +133,11 @@ def test_bad_values(decoder, options, message):
 @pytest.fixture(scope="module")
 def h264_clip(clip, tmp_path_factory):
     """The sample clip re-encoded as H.264 (libx264 through the FFmpeg encoder)."""
-    if encoders.ffmpeg_binary() is None:
+    if ffmpeg_encoder.ffmpeg_binary() is None:
         pytest.skip("no FFmpeg binary (pip install imageio-ffmpeg)")
     path = str(tmp_path_factory.mktemp("h264") / "clip264.mp4")
     images = frames_of(cv2.VideoCapture(clip))
-    with encoders.open_encoder(path, images[0].shape[:2], 15.0, "ffmpeg", encoders.EncoderOptions(codec="h264")) as e:
+    with encoders.open_encoder(path, images[0].shape[:2], 15.0, "ffmpeg", encoder.EncoderOptions(codec="h264")) as e:
         for image in images:
             e.write(image)
     assert media.probe_container(path)[1] == "avc1"

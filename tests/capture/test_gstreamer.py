@@ -8,7 +8,7 @@ import pytest
 from edge_saliency.capture import gstreamer
 from edge_saliency.capture.gstreamer import ElementProbe
 from edge_saliency.outputs import encoders
-from edge_saliency.outputs.encoders import EncoderError, EncoderOptions
+from edge_saliency.outputs.encoder import EncoderError, EncoderOptions
 
 JETSON = {"nvv4l2h264enc", "nvv4l2h265enc", "nvv4l2decoder", "nvvidconv", "nvjpegenc", "videoconvert", "h264parse",
           "h265parse", "x264enc", "qtmux", "matroskamux", "appsink", "filesrc", "queue", "qtdemux", "matroskademux",

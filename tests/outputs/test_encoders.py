@@ -9,10 +9,11 @@ import pytest
 
 from edge_saliency.capture.gstreamer import ElementProbe
 from edge_saliency.errors import UserError
-from edge_saliency.outputs import encoders
-from edge_saliency.outputs.encoders import EncoderError, EncoderOptions, open_encoder
+from edge_saliency.outputs import encoder, encoders, ffmpeg_encoder
+from edge_saliency.outputs.encoder import EncoderError, EncoderOptions
+from edge_saliency.outputs.encoders import open_encoder
 
-HAVE_FFMPEG = encoders.ffmpeg_binary() is not None
+HAVE_FFMPEG = ffmpeg_encoder.ffmpeg_binary() is not None
 needs_ffmpeg = pytest.mark.skipif(not HAVE_FFMPEG, reason="no FFmpeg binary (pip install imageio-ffmpeg)")
 NO_GST = ElementProbe(lookup=lambda name: False, opencv_gstreamer=False)
 
@@ -66,7 +67,7 @@ def test_odd_frame_sides_are_kept_by_the_ffmpeg_encoder(tmp_path):
 
 
 def test_auto_falls_back_to_opencv_when_the_others_cannot_open(tmp_path, monkeypatch):
-    monkeypatch.setenv(encoders.FFMPEG_ENV, str(tmp_path / "no-such-ffmpeg"))
+    monkeypatch.setenv(ffmpeg_encoder.FFMPEG_ENV, str(tmp_path / "no-such-ffmpeg"))
     encoder = open_encoder(str(tmp_path / "a.mp4"), (48, 64), 10.0, "auto", probe=NO_GST)
     encoder.write(frames(1)[0])
     encoder.close()
@@ -82,7 +83,7 @@ def test_auto_with_a_fourcc_tries_opencv_first(tmp_path):
 
 
 def test_no_encoder_at_all_names_every_reason(tmp_path, monkeypatch):
-    monkeypatch.setenv(encoders.FFMPEG_ENV, str(tmp_path / "no-such-ffmpeg"))
+    monkeypatch.setenv(ffmpeg_encoder.FFMPEG_ENV, str(tmp_path / "no-such-ffmpeg"))
     with pytest.raises(EncoderError) as info:
         open_encoder(str(tmp_path / "a.mp4"), (48, 64), 10.0, "auto", EncoderOptions(fourcc="ZZZZ"), probe=NO_GST)
     message = str(info.value)
@@ -101,7 +102,7 @@ def test_bad_options_are_one_line_user_errors(bad):
 def test_ffmpeg_failure_is_reported_with_its_own_message(tmp_path):
     # nobody listens on the loopback port: FFmpeg fails at once; its own error (not a Python traceback) is reported
     with pytest.raises(EncoderError, match="FFmpeg failed .*tcp://127.0.0.1:9") as info:
-        encoder = encoders.FFmpegEncoder("tcp://127.0.0.1:9", (48, 64), 10.0, "h264", EncoderOptions())
+        encoder = ffmpeg_encoder.FFmpegEncoder("tcp://127.0.0.1:9", (48, 64), 10.0, "h264", EncoderOptions())
         for frame in frames(50):
             encoder.write(frame)
         encoder.close()
@@ -110,25 +111,25 @@ def test_ffmpeg_failure_is_reported_with_its_own_message(tmp_path):
 
 def test_ffmpeg_command_lines():
     options = EncoderOptions(threads=2)
-    command = encoders.ffmpeg_command("ffmpeg", "/x/out.mp4", (1080, 1920), 25.0, "h264", "libx264", options)
+    command = ffmpeg_encoder.ffmpeg_command("ffmpeg", "/x/out.mp4", (1080, 1920), 25.0, "h264", "libx264", options)
     text = " ".join(command)
     assert "-f rawvideo -pix_fmt bgr24 -s 1920x1080 -r 25 -i pipe:0" in text
     assert "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 -crf 23 -threads 2 -f mp4 /x/out.mp4" in text
-    net = encoders.ffmpeg_command("ffmpeg", "rtp://127.0.0.1:5004", (480, 640), 30.0, "h264", "libx264",
+    net = ffmpeg_encoder.ffmpeg_command("ffmpeg", "rtp://127.0.0.1:5004", (480, 640), 30.0, "h264", "libx264",
                                   EncoderOptions(bitrate_kbps=2000))
     assert net[-3:] == ["-f", "rtp", "rtp://127.0.0.1:5004"] and "-tune" in net and "2000k" in net
-    odd = encoders.ffmpeg_command("ffmpeg", "o.mkv", (47, 63), 10.0, "h264", "libx264", EncoderOptions())
+    odd = ffmpeg_encoder.ffmpeg_command("ffmpeg", "o.mkv", (47, 63), 10.0, "h264", "libx264", EncoderOptions())
     assert odd[odd.index("-pix_fmt", odd.index("libx264")) + 1] == "yuv444p" and odd[-3:-1] == ["-f", "matroska"]
 
 
 def test_codec_and_fourcc_resolution():
-    assert encoders.resolve_codec("a.mp4", EncoderOptions()) == "h264"
-    assert encoders.resolve_codec("a.avi", EncoderOptions()) == "mjpeg"
-    assert encoders.resolve_codec("a.mp4", EncoderOptions(fourcc="XVID")) == "mpeg4"
-    assert encoders.opencv_fourcc("a.mkv", EncoderOptions()) == "mp4v"
-    assert encoders.opencv_fourcc("a.mp4", EncoderOptions(codec="h264")) == "avc1"
+    assert encoder.resolve_codec("a.mp4", EncoderOptions()) == "h264"
+    assert encoder.resolve_codec("a.avi", EncoderOptions()) == "mjpeg"
+    assert encoder.resolve_codec("a.mp4", EncoderOptions(fourcc="XVID")) == "mpeg4"
+    assert encoder.opencv_fourcc("a.mkv", EncoderOptions()) == "mp4v"
+    assert encoder.opencv_fourcc("a.mp4", EncoderOptions(codec="h264")) == "avc1"
     with pytest.raises(UserError, match="unsupported container"):
-        encoders.opencv_fourcc("a.webm", EncoderOptions())
+        encoder.opencv_fourcc("a.webm", EncoderOptions())
 
 
 def test_probe_reports_each_backend():
@@ -141,6 +142,6 @@ def test_probe_reports_each_backend():
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="no ffmpeg on PATH")
 def test_ffmpeg_encoders_are_parsed_from_the_binary():
-    names = encoders.ffmpeg_encoders(shutil.which("ffmpeg"))
+    names = ffmpeg_encoder.ffmpeg_encoders(shutil.which("ffmpeg"))
     assert "mpeg4" in names and "mjpeg" in names and all(" " not in n for n in names)
     assert os.path.basename(shutil.which("ffmpeg")) == "ffmpeg"

@@ -11,7 +11,7 @@ import pytest
 
 from edge_saliency.capture.sources import open_source
 from edge_saliency.errors import UserError
-from edge_saliency.outputs import encoders
+from edge_saliency.outputs import encoder, encoders, ffmpeg_encoder
 from edge_saliency.outputs.registry import parse_sink_uri
 from edge_saliency.outputs.sink import OutputOptions, StreamInfo
 from edge_saliency.outputs.sinks import create_sink
@@ -22,7 +22,7 @@ from edge_saliency.runners import create_runner
 
 cv2 = pytest.importorskip("cv2")
 SIZE = (96, 128)
-needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None or encoders.ffmpeg_binary() is None,
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None or ffmpeg_encoder.ffmpeg_binary() is None,
                                   reason="no ffmpeg here to send or receive RTP (Debian: apt install ffmpeg)")
 
 
@@ -93,7 +93,8 @@ def test_a_refused_rtsp_push_is_one_line_naming_the_server():
 
 
 def test_no_encoder_names_every_backend_and_what_is_missing(monkeypatch):
-    monkeypatch.setattr(encoders, "ffmpeg_binary", lambda: None)
+    for module in (encoders, ffmpeg_encoder):  # where the encoder choice and the FFmpeg encoder look it up
+        monkeypatch.setattr(module, "ffmpeg_binary", lambda: None)
     sink = create_sink("rtp://127.0.0.1:5004")
     with pytest.raises(UserError) as error:
         sink.open([StreamInfo(0, "clip.mp4", SIZE, 15.0)])
@@ -114,7 +115,7 @@ def test_rtsp_outputs_that_cannot_work_are_refused_up_front(uri, message):
 def test_streams_carry_h264_or_h265():
     with pytest.raises(UserError, match="h264 or h265"):
         StreamSink(parse_sink_uri("rtp://127.0.0.1:5004"),
-                   OutputOptions(encoding=encoders.EncoderOptions(codec="mjpeg")))
+                   OutputOptions(encoding=encoder.EncoderOptions(codec="mjpeg")))
 
 
 def test_each_source_gets_its_own_port_or_path():
