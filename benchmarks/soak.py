@@ -54,7 +54,7 @@ def edge_saliency(*args: Any) -> None:
 
 def model_file(name: str, size: List[int], folder: str) -> str:
     if name == "tiny":
-        code = ("import sys; sys.path.insert(0, {!r}); from tests.runtime.conftest import tiny_conv_onnx; "
+        code = ("import sys; sys.path.insert(0, {!r}); from tests.stream_fixtures import tiny_conv_onnx; "
                 "tiny_conv_onnx({!r}, size={!r})").format(os.path.dirname(HERE), os.path.join(folder, "tiny.onnx"),
                                                           tuple(size))
         subprocess.run([sys.executable, "-c", code], check=True)

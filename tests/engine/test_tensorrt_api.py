@@ -12,7 +12,7 @@ from .fake_tensorrt import HEADER_FOLDERS, RELEASES, FakeModule, Unmodelled, cla
 ROOT = tensorrt_api.ROOT
 # what the product reads from the module object `trt` (the TensorRT layer, the runner, the system probe)
 PRODUCT = ["edge_saliency/engine/trt_compat.py", "edge_saliency/engine/trt_builder.py", "edge_saliency/engine/cache.py",
-           "edge_saliency/engine/build.py", "edge_saliency/engine/inspect.py", "edge_saliency/selftest.py",
+           "edge_saliency/engine/build.py", "edge_saliency/engine/inspect.py", "edge_saliency/prediction/selftest.py",
            "edge_saliency/runners/trt_runner.py", "edge_saliency/system.py", "edge_saliency/plugins/library.py"]
 
 

@@ -22,7 +22,7 @@ from edge_saliency.plugins import frame_kernels as F
 from edge_saliency.runners import frame_input
 from edge_saliency.runners.torch_runner import TorchRunner
 from tests.plugins.test_frame_kernels import real_frames, reference_input
-from tests.runtime.test_trt_runner import FakeCuda, engine_file, make_runner
+from tests.runners.test_trt_runner import FakeCuda, engine_file, make_runner
 from tests.stream_fixtures import FakeRunner
 
 SIZE = (64, 96)  # an EML-Net size (multiples of 32) for the PyTorch runner

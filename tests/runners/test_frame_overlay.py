@@ -19,8 +19,8 @@ from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
 from edge_saliency.pipeline.stages import Postprocessor
 from edge_saliency.runners.frame_overlay import ALIGN, CudaApiOverlay, TorchOverlay
 from tests.plugins.test_frame_kernels import model_map, real_frames
-from tests.runtime.test_frame_input import HostMemoryCuda, torch_runner
-from tests.runtime.test_trt_runner import engine_file, make_runner
+from tests.runners.test_frame_input import HostMemoryCuda, torch_runner
+from tests.runners.test_trt_runner import engine_file, make_runner
 from tests.stream_fixtures import FakeRunner
 
 CASES = [(0.5, "jet"), (0.3, "turbo")]
