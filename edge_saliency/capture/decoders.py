@@ -19,10 +19,10 @@ import logging
 import re
 from typing import Any, List, Optional, Sequence, Tuple
 
-from .._lazy import require
 from ..errors import UserError
 from . import gstreamer
 from .gstreamer import OPENCV_GSTREAMER_FIX
+from .source import opencv
 
 log = logging.getLogger("edge_saliency.capture")
 
@@ -30,10 +30,6 @@ DECODERS = ("auto", "opencv", "gstreamer")
 # the codec named in a container (MP4 sample entry, AVI FourCC, Matroska codec id), lower case -> codec
 CONTAINER_CODECS = {"avc1": "h264", "avc3": "h264", "h264": "h264", "x264": "h264", "v_mpeg4/iso/avc": "h264",
                     "hvc1": "h265", "hev1": "h265", "hevc": "h265", "h265": "h265", "v_mpegh/iso/hevc": "h265"}
-
-
-def _cv2() -> Any:
-    return require("cv2", purpose="video sources")
 
 
 @dataclasses.dataclass
@@ -61,13 +57,13 @@ class DecodeOptions:
 
 def supports(name: str) -> bool:
     """Whether this OpenCV has the constant ``name`` (``CAP_PROP_N_THREADS`` came after JetPack 5's 4.5.4)."""
-    return hasattr(_cv2(), name)
+    return hasattr(opencv(), name)
 
 
 def ffmpeg_params(options: DecodeOptions, properties: Sequence[Tuple[int, float]] = ()) -> List[int]:
     """The open parameters of ``cv2.VideoCapture(target, CAP_FFMPEG, params)``: ``properties`` then the options
     this OpenCV supports (the others are left out, so an older OpenCV decodes as it always did)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     params: List[int] = []
     for prop, value in properties:
         params += [int(prop), int(value)]
@@ -83,7 +79,7 @@ def open_ffmpeg_capture(target: str, options: Optional[DecodeOptions] = None,
     """``cv2.VideoCapture`` of ``target`` through OpenCV's FFmpeg backend with ``options``. ``any_backend``
     (files): without parameters, OpenCV picks its backend as ``cv2.VideoCapture(path)`` always did. OpenCV
     before 4.5.2 has no open parameters: ``properties`` are then set after opening and the options dropped."""
-    cv2 = _cv2()
+    cv2 = opencv()
     params = ffmpeg_params(options or DecodeOptions(), properties)
     if params:
         try:
@@ -125,7 +121,7 @@ class DecodePlan:
     def open(self, target: str, properties: Sequence[Tuple[int, float]] = (), any_backend: bool = False) -> Any:
         """The ``cv2.VideoCapture`` of ``target`` as planned (the GStreamer pipeline already names it)."""
         if self.pipeline is not None:
-            cv2 = _cv2()
+            cv2 = opencv()
             return cv2.VideoCapture(self.pipeline, cv2.CAP_GSTREAMER)
         return open_ffmpeg_capture(target, self.options, properties, any_backend)
 
@@ -164,7 +160,7 @@ def plan_decode(kind: str, target: Any, uri: str, decoder: str = "auto", options
     probe = probe or gstreamer.default_probe()
     why = None
     if not probe.opencv_gstreamer:
-        why = "this OpenCV {} has no GStreamer{}".format(_cv2().__version__,
+        why = "this OpenCV {} has no GStreamer{}".format(opencv().__version__,
                                                          " ({})".format(OPENCV_GSTREAMER_FIX) if forced else "")
     elif codec is None:
         why = "its codec is {}, and GStreamer decoding is offered for {}".format(

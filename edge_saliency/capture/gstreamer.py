@@ -21,16 +21,12 @@ import re
 import shutil
 import subprocess
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .._lazy import require
 from ..errors import UserError
+from .source import opencv
 
 log = logging.getLogger("edge_saliency.capture")
-
-
-def _cv2() -> Any:
-    return require("cv2", purpose="video sources")
 
 # codec -> encoder elements, best first: Jetson hardware, then software
 ENCODER_ELEMENTS: Dict[str, Tuple[str, ...]] = {
@@ -281,7 +277,7 @@ OPENCV_GSTREAMER_FIX = ("pip wheels never do; on Jetson use the system OpenCV (J
 
 def gstreamer_available() -> bool:
     """Whether this OpenCV was built with GStreamer (pip wheels are not; Jetson's system OpenCV is)."""
-    match = re.search(r"GStreamer:\s*(\w+)", _cv2().getBuildInformation())
+    match = re.search(r"GStreamer:\s*(\w+)", opencv().getBuildInformation())
     return bool(match) and match.group(1).upper() == "YES"
 
 
@@ -290,7 +286,7 @@ def require_gstreamer(uri: str) -> None:
     if not gstreamer_available():
         raise UserError(
             "{} needs OpenCV built with GStreamer, and this OpenCV {} has none ({})".format(
-                uri, _cv2().__version__, OPENCV_GSTREAMER_FIX))
+                uri, opencv().__version__, OPENCV_GSTREAMER_FIX))
 
 
 def csi_pipeline(sensor_id: int = 0, width: int = 1280, height: int = 720, fps: float = 30.0, flip: int = 0) -> str:

@@ -6,17 +6,12 @@ import os
 import re
 from typing import Any, List, Optional
 
-from .._lazy import require
 from ..errors import UserError
 from .media import image_problem
-from .source import Source, SourceFrame
+from .source import Source, SourceFrame, opencv
 from .uri import IMAGE_EXTENSIONS, parse_uri
 
 log = logging.getLogger("edge_saliency.capture")
-
-
-def _cv2() -> Any:
-    return require("cv2", purpose="video sources")
 
 
 def _natural_key(path: str) -> List[Any]:
@@ -54,7 +49,7 @@ class ImageSource(Source):
         if self._pending is not None:
             frame, self._pending = self._pending, None
             return frame
-        cv2 = _cv2()
+        cv2 = opencv()
         while not self.stop_event.is_set():
             if self._position >= len(self.paths):
                 if not self.loop or self._index == 0:

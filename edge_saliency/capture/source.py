@@ -5,7 +5,13 @@ from typing import Any, Iterator, Optional, Tuple
 
 import numpy as np
 
+from .._lazy import require
 from .uri import LIVE_KINDS, mask_url
+
+
+def opencv() -> Any:
+    """OpenCV, imported on first use (every source reads through it)."""
+    return require("cv2", purpose="video sources")
 
 
 @dataclasses.dataclass

@@ -26,21 +26,16 @@ import re
 import sys
 from typing import Any, List, Optional, Tuple
 
-from .._lazy import require
 from ..errors import UserError
 from . import decoders
 from .gstreamer import csi_pipeline, require_gstreamer, with_appsink
 from .images import ImageSource
 from .media import probe_container
-from .source import Source
+from .source import Source, opencv
 from .uri import parse_uri
 from .video import CaptureSource, _StreamSource
 
 log = logging.getLogger("edge_saliency.capture")
-
-
-def _cv2() -> Any:
-    return require("cv2", purpose="video sources")
 
 
 
@@ -70,7 +65,7 @@ def open_source(uri: str, loop: bool = False, reconnect: Optional[int] = None,
     if spec.kind == "images":
         source = ImageSource(spec.uri, spec.target, fps=image_fps, loop=loop)
         return source.open()
-    cv2 = _cv2()
+    cv2 = opencv()
     plan = None
     if spec.kind == "file":
         if not os.path.exists(spec.target):

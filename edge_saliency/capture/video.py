@@ -7,19 +7,14 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
-from .._lazy import require
 from ..errors import UserError
 from ..pipeline.buffers import FramePool
 from . import decoders
 from .media import media_problem, probe_container
-from .source import Source, SourceFrame
+from .source import Source, SourceFrame, opencv
 from .uri import backoff_delay, mask_url
 
 log = logging.getLogger("edge_saliency.capture")
-
-
-def _cv2() -> Any:
-    return require("cv2", purpose="video sources")
 
 
 class CaptureSource(Source):
@@ -62,7 +57,7 @@ class CaptureSource(Source):
             return self._factory(self.target)
         if self.plan is not None:
             return self.plan.open(self.target, self.properties, any_backend=self.kind == "file")
-        cv2 = _cv2()
+        cv2 = opencv()
         capture = cv2.VideoCapture(self.target) if self.api is None else cv2.VideoCapture(self.target, self.api)
         for prop, value in self.properties:
             capture.set(prop, value)
@@ -151,7 +146,7 @@ class CaptureSource(Source):
             problem = media_problem(self.target)
             if problem:
                 return "cannot read video {}: {}; copy or record it again".format(self.uri, problem)
-            code = int(capture.get(_cv2().CAP_PROP_FOURCC) or 0) if self._factory is None else 0
+            code = int(capture.get(opencv().CAP_PROP_FOURCC) or 0) if self._factory is None else 0
             fourcc = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00") or "unknown"
             return ("cannot decode video {}: this OpenCV/FFmpeg has no decoder for its codec '{}' (re-encode it, e.g. "
                     "ffmpeg -i IN -c:v mpeg4 OUT.mp4)".format(self.uri, fourcc))
@@ -178,7 +173,7 @@ class CaptureSource(Source):
         self.opened = True
         self.size = (int(image.shape[0]), int(image.shape[1]))
         if self._factory is None:
-            cv2 = _cv2()
+            cv2 = opencv()
             fps = float(self.capture.get(cv2.CAP_PROP_FPS) or 0.0)
             self.fps = fps if 0.0 < fps < 1000.0 else None
             count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -226,7 +221,7 @@ class CaptureSource(Source):
         self._loop_offset += read / self.fps if self.fps else float(read)
         self._position = 0
         ok, image = False, None
-        if self._factory is None and self.capture.set(_cv2().CAP_PROP_POS_FRAMES, 0):
+        if self._factory is None and self.capture.set(opencv().CAP_PROP_POS_FRAMES, 0):
             # rewinding keeps the decoder: reopening the file each loop costs time and, in FFmpeg, memory
             ok, image = self.capture.read()
         if not ok or image is None:
