@@ -9,7 +9,7 @@ from typing import Any, List, Optional, Tuple
 from .. import system
 from .._lazy import require
 from ..errors import MissingDependencyError, UserError
-from ..files.atomic import OutputGroup, check_writable, write_blocked, write_temp
+from ..files.atomic import OutputGroup, check_writable, remove_stale, write_blocked, write_temp
 from ..files.checks import Output, check_outputs
 from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
 from .cache import DEFAULT_DIR, artifact_path, cache_key, current_target, file_sha256, is_up_to_date, rebuild_command
@@ -85,6 +85,8 @@ def build_engine(
                   [onnx_path, sidecar_path(onnx_path)] + list(options.plugins))
     existing = None if force else _cached(path)
     if existing is not None and is_up_to_date(path, existing, key):
+        for done in (path, sidecar_path(path)):  # a killed build of this entry may have left its temp files
+            remove_stale(done)
         return BuildResult(path, existing, chosen, skipped=True, fallback=fallback)
     check_writable(path, "engine")
 
