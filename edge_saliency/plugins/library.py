@@ -16,12 +16,9 @@ the libraries), then the default build folder: ``<repository>/build/plugins`` in
 """
 import ctypes
 import os
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from ..errors import UserError
-
-if TYPE_CHECKING:
-    from .registration import Registration
 
 ENV_VAR = "EDGE_SALIENCY_PLUGIN"
 BUILD_COMMAND = "edge-saliency build-plugin"
@@ -115,14 +112,3 @@ def open_library(kind: str, path: Optional[str] = None) -> ctypes.CDLL:
             ) from exc
     return _loaded[library]
 
-
-def load(path: Optional[str] = None) -> "Registration":
-    """Register our TensorRT plugin ``BilinearUpsample_TRT`` with TensorRT's plugin registry (once per process).
-
-    Call it before parsing an ONNX file with the node and before deserializing an engine that uses it. TensorRT
-    >= 8.6 loads the library through its entry points (IPluginRegistry.load_library); 8.5 through the autoregister
-    library beside it. ``path``: the plugin library, else ``$EDGE_SALIENCY_PLUGIN``, else the build folder.
-    """
-    from .registration import register_library
-
-    return register_library(find_library("tensorrt", path))

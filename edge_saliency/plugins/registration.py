@@ -26,7 +26,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from ..errors import UserError
-from .library import BUILD_COMMAND, LIBRARIES
+from .library import BUILD_COMMAND, LIBRARIES, find_library
 from .upsample_op import OP_TYPE, PLUGIN_NAMESPACE, PLUGIN_VERSION
 
 log = logging.getLogger("edge_saliency.plugins")
@@ -147,3 +147,13 @@ def libraries_to_load(engine_info: Dict[str, Any]) -> List[str]:
     embedded = {os.path.abspath(p) for p in (plan or {}).get("plugins_to_serialize") or []}
     paths = [p["path"] for p in engine_info.get("plugins") or [] if isinstance(p, dict) and "path" in p]
     return [p for p in paths if os.path.abspath(p) not in embedded]
+
+
+def load(path: Optional[str] = None) -> Registration:
+    """Register our TensorRT plugin ``BilinearUpsample_TRT`` with TensorRT's plugin registry (once per process).
+
+    Call it before parsing an ONNX file with the node and before deserializing an engine that uses it. TensorRT
+    >= 8.6 loads the library through its entry points (IPluginRegistry.load_library); 8.5 through the autoregister
+    library beside it. ``path``: the plugin library, else ``$EDGE_SALIENCY_PLUGIN``, else the build folder.
+    """
+    return register_library(find_library("tensorrt", path))

@@ -7,7 +7,8 @@ import pytest
 from edge_saliency.cli import main
 from edge_saliency.errors import UserError
 from edge_saliency.plugins import library
-from edge_saliency.plugins.library import ENV_VAR, find_library, load, open_library
+from edge_saliency.plugins.library import ENV_VAR, find_library, open_library
+from edge_saliency.plugins.registration import load
 
 
 @pytest.fixture
