@@ -35,10 +35,11 @@ def run(args: argparse.Namespace) -> int:
     folder = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(folder):
         raise UserError("output folder does not exist: {}".format(folder))
+    from ..models.build import build_model
     from ..models.source import ModelSource
     from ..models.weights import save_model
 
-    model = ModelSource.official_checkpoints(args.imagenet, args.places, args.decoder).build()
+    model = build_model(ModelSource.official_checkpoints(args.imagenet, args.places, args.decoder))
     save_model(model, args.out)
     print("wrote {} ({}, pre-processing {}) and its sidecar {}.json".format(
         args.out, model.config.name, model.config.preprocess, args.out))

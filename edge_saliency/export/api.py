@@ -82,14 +82,16 @@ from ..files.checks import Output, check_outputs
 from ..files.hashing import file_sha256
 from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
 from ..maths.preprocess import mode_of, preprocess
+from ..models.build import build_model
 from ..models.emlnet import INPUT_MULTIPLE, EMLNet
-from ..models.source import CONFIG_METADATA_KEY, ModelSource
+from ..models.saved import CONFIG_METADATA_KEY
+from ..models.source import ModelSource
 from ..plugins import upsample_op as contract
 from ..plugins.ort_op import create_session
 from . import evaluate, fp16, graph, int8
 from .frames import BUILTIN_CALIBRATION, describe_source, frames_digest, load_frames, warn_if_few
-from .naming import report_paths, variant_path  # noqa: F401 (re-exported)
-from .options import DEFAULT_CALIBRATION_FRAMES, PRECISIONS, ExportOptions  # noqa: F401 (re-exported)
+from .naming import report_paths, variant_path
+from .options import ExportOptions
 from .progress import Step
 
 log = logging.getLogger("edge_saliency")
@@ -133,7 +135,7 @@ def config_without_weights(model: str) -> Optional[ModelConfig]:
 def rebuild_model(source: Mapping[str, Any]) -> EMLNet:
     """The PyTorch model a ``source`` record describes (random parts re-drawn from its seed; the weights checked
     against their recorded sha256)."""
-    return ModelSource.from_record(source).build()
+    return build_model(ModelSource.from_record(source))
 
 
 # -- one variant ---------------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from ..config import ModelConfig, check_input_size
 from ..errors import UserError
 from ..models.emlnet import INPUT_MULTIPLE
 from ..models.layers import resize, resize_override
-from ..models.weights import CONFIG_METADATA_KEY
+from ..models.saved import CONFIG_METADATA_KEY
 from ..plugins import upsample_op as contract
-from .options import DEFAULT_OPSET, MIN_OPSET, UPSAMPLE_MODES, check_graph_options  # noqa: F401 (re-exported)
+from .options import DEFAULT_OPSET, check_graph_options
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "saliency"

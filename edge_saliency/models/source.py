@@ -15,28 +15,26 @@ kind            what it is
 ``engine``      a TensorRT engine (``.engine`` / ``.plan`` / ``.trt``, or sidecar kind ``engine``)
 ==============  =====================================================================================
 
-The first four are PyTorch models (:meth:`ModelSource.build` creates them, with their weights, and records the
-weights' sha256); the others are files a runtime loads. Its serialised form is the ``source`` record that
+The first four are PyTorch models (:func:`edge_saliency.models.build.build_model` creates them, with their
+weights, and records the weights' sha256); the others are files a runtime loads.
+Its serialised form is the ``source`` record that
 the ONNX sidecar holds (``info["source"]``, see :mod:`edge_saliency.export.api`): :meth:`ModelSource.record`
 writes it, :meth:`ModelSource.from_record` reads it back, so an ONNX file or an engine knows the PyTorch model
 it came from (:attr:`ModelSource.origin`).
 
 Pure Python: parsing, :meth:`ModelSource.config`, the precision, input size and pre-processing need no torch
-(a ``.safetensors`` header is read as JSON); only :meth:`ModelSource.build` imports torch.
+(a ``.safetensors`` header is read as JSON); only building the model imports torch.
 
-Long on purpose: it is the ONE parse of a model string over seven kinds (the point of it is that nothing else
-decides what a model string means).
 """
 import dataclasses
-import json
 import os
-import struct
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ..config import ModelConfig
 from ..errors import UnknownNameError, UserError, WeightsError
 from ..files.hashing import file_sha256
 from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
+from .saved import saved_config
 
 TORCH_KINDS = ("preset", "config", "safetensors", "official")
 FILE_KINDS = ("onnx", "onnxruntime", "engine")
@@ -46,7 +44,6 @@ MODEL_EXTENSIONS = (".onnx", ".safetensors") + ENGINE_EXTENSIONS
 CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".tar", ".bin", ".ckpt")
 OFFICIAL_PRESET = "emlnet-resnet50-official"
 OFFICIAL_FILES = ("imagenet", "places", "decoder")
-CONFIG_METADATA_KEY = "edge_saliency_config"  # the config JSON inside our .safetensors files
 _SIDECAR_KINDS = {"weights": "safetensors", "onnx": "onnx", "onnxruntime": "onnxruntime", "engine": "engine"}
 
 
@@ -59,20 +56,6 @@ def _presets() -> List[str]:
 def _is_path_like(text: str) -> bool:
     return os.sep in text or "/" in text or os.path.splitext(text)[1].lower() in MODEL_EXTENSIONS + (
         ".json",) + CHECKPOINT_EXTENSIONS
-
-
-def safetensors_metadata(path: str) -> Dict[str, str]:
-    """The ``__metadata__`` of a ``.safetensors`` file, read from its JSON header (no torch, no tensors)."""
-    try:
-        with open(path, "rb") as f:
-            (length,) = struct.unpack("<Q", f.read(8))
-            if length > 100 * 1024 * 1024:
-                raise ValueError("header of {} bytes".format(length))
-            header = json.loads(f.read(length).decode("utf-8"))
-    except (OSError, ValueError, struct.error) as exc:
-        raise WeightsError("cannot read {}: {} (is it a complete .safetensors file?)".format(path, exc)) from None
-    metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    return dict(metadata) if isinstance(metadata, dict) else {}
 
 
 @dataclasses.dataclass
@@ -89,7 +72,7 @@ class ModelSource:
     seed: int = 0  # random initialisation of what no weights cover
     official: Optional[Dict[str, str]] = None  # {"imagenet", "places", "decoder"} -> checkpoint path
     sidecar: Optional[Sidecar] = None  # the file's sidecar, when it has one
-    weights_sha256: Optional[str] = None  # recorded by build() / record() (or read from a record)
+    weights_sha256: Optional[str] = None  # recorded by build_model() / record() (or read from a record)
 
     # -- parsing ----------------------------------------------------------------------------------------
     @classmethod
@@ -375,53 +358,6 @@ class ModelSource:
         if file_sha256(path) != self.weights_sha256:
             raise WeightsError("{} changed since the export (sha256 differs)".format(path))
 
-    def build(self, input_size: Optional[Tuple[int, int]] = None) -> Any:
-        """The PyTorch EML-Net (eval mode) with its weights; random parts drawn from ``seed``. ``input_size``
-        replaces the config's nominal input size. Records the weights' sha256 in :attr:`weights_sha256`."""
-        if not self.is_torch:
-            origin = self.origin
-            if origin is None:
-                raise UserError("{} is a {} file that does not record the PyTorch model it came from".format(
-                    self.name, self.kind))
-            return origin.build(input_size)
-        from .._lazy import require
-
-        torch = require("torch", extra="export", purpose="PyTorch models")
-        self.check_weights_unchanged()
-        torch.manual_seed(int(self.seed))
-        if self.kind == "official":
-            from .weights import load_official_emlnet
-
-            assert self.official is not None
-            model = load_official_emlnet(*(self.official[k] for k in OFFICIAL_FILES))
-        elif self.kind == "safetensors":
-            from .weights import load_model
-
-            assert self.path is not None
-            model = load_model(self.path)
-        else:
-            from .factory import create_model
-
-            config = self.config()
-            assert config is not None
-            model = create_model(config, pretrained=self.pretrained,
-                                 backbone_weights=self.backbone_weights or None, weights=self.weights)
-        if self.weights_file and not self.weights_sha256:
-            self.weights_sha256 = file_sha256(self.weights_file)
-        if input_size is not None:
-            from ..config import check_input_size
-
-            model.config = dataclasses.replace(model.config, input_size=check_input_size(input_size))
-        return model.eval()
-
-
-def saved_config(path: str) -> Optional[ModelConfig]:
-    """The config saved with a ``.safetensors`` model: its sidecar's, else the file's metadata; None without."""
-    sidecar = read_sidecar(path, required=False)
-    if sidecar is not None and sidecar.model is not None:
-        return sidecar.model
-    metadata = safetensors_metadata(path)
-    return ModelConfig.from_json(metadata[CONFIG_METADATA_KEY]) if CONFIG_METADATA_KEY in metadata else None
 
 
 def _abs(path: Optional[str]) -> Optional[str]:

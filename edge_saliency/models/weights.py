@@ -24,7 +24,7 @@ from ..files.atomic import atomic_output
 from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
 from .emlnet import EMLEncoder, EMLNet, TappedBackbone
 from .registry import EncoderSpec, get_encoder_spec, get_preset
-from .source import CONFIG_METADATA_KEY
+from .saved import CONFIG_METADATA_KEY
 
 StateDict = Dict[str, torch.Tensor]
 log = logging.getLogger("edge_saliency")

@@ -49,6 +49,7 @@ class TorchRunner(Runner):
         self._frame_buffers: Dict[str, Any] = {}
 
     def _load(self) -> Any:
+        from ..models.build import build_model
         from ..models.source import ModelSource
 
         if not isinstance(self.source, ModelSource):
@@ -57,7 +58,7 @@ class TorchRunner(Runner):
             log.warning("warning: %s has random readouts and decoder (no --weights): the maps show the pipeline, "
                         "not saliency", self.source.name)
         size = None if self.input_size is None else (int(self.input_size[0]), int(self.input_size[1]))
-        return self.source.build(size)
+        return build_model(self.source, size)
 
     def _activate(self) -> None:
         from ..devices import torch_device

@@ -11,8 +11,10 @@ from edge_saliency.errors import UserError, WeightsError
 from edge_saliency.files.hashing import file_sha256
 from edge_saliency.files.sidecar import Sidecar, sidecar_path
 from edge_saliency.models import create_model, save_model
+from edge_saliency.models.build import build_model
 from edge_saliency.models.registry import get_preset
-from edge_saliency.models.source import ModelSource, safetensors_metadata
+from edge_saliency.models.saved import safetensors_metadata
+from edge_saliency.models.source import ModelSource
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -50,7 +52,7 @@ def test_a_preset_with_saved_weights_takes_their_size_and_preprocessing(saved):
     assert source.input_size == (64, 96) and source.preprocess == "opencv-linear"
     assert source.size_origin == "saved with the weights lite.safetensors"
     assert ModelSource.parse("emlnet-lite").input_size == (480, 640)
-    model = source.build()
+    model = build_model(source)
     assert model.config.input_size == (64, 96) and source.weights_sha256 == file_sha256(saved)
     reference = create_model(saved)
     for (key, a), b in zip(model.state_dict().items(), reference.state_dict().values()):
@@ -74,7 +76,7 @@ def test_record_round_trip_and_changed_weights_are_caught(saved, tmp_path):
         f.seek(-1, os.SEEK_END)
         f.write(bytes([last[0] ^ 1]))
     with pytest.raises(WeightsError, match="changed since the export"):
-        back.build()
+        build_model(back)
 
 
 def test_config_reads_no_tensors_and_imports_no_torch(saved):
