@@ -61,7 +61,7 @@ def measure_size(runner: Any, clip: str, frames: int, folder: str, encoder: str)
     from edge_saliency.bench.frame_path import pipeline_rate, time_stages
     from edge_saliency.bench.source_sizes import stage_ratios
     from edge_saliency.bench.stats import stage_stats
-    from edge_saliency.pipeline.pipeline import PipelineOptions
+    from edge_saliency.pipeline.options import PipelineOptions
 
     ext, spec = ENCODERS[encoder]
     options = PipelineOptions()

@@ -105,7 +105,8 @@ def run_once(video: str, model: Any, condition: str, frames: int) -> Dict[str, A
     from edge_saliency.capture.sources import open_source
     from edge_saliency.outputs.http_sink import HttpSink
     from edge_saliency.outputs.sink import OutputOptions
-    from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+    from edge_saliency.pipeline.options import PipelineOptions
+    from edge_saliency.pipeline.pipeline import Pipeline
     from edge_saliency.runners import create_runner
 
     runner = create_runner(model, "auto" if model else "classic", threads=max(1, (os.cpu_count() or 2) - 1))

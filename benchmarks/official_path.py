@@ -61,7 +61,8 @@ def dump(files_dir, out, modes):
     from edge_saliency.data.datasets import SampleFiles
     from edge_saliency.models import load_official_emlnet
     from edge_saliency.outputs.maps import MapsSink
-    from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+    from edge_saliency.pipeline.options import PipelineOptions
+    from edge_saliency.pipeline.pipeline import Pipeline
     from edge_saliency.prediction.predict import predict_files
     from edge_saliency.runners import create_runner
 

@@ -69,7 +69,7 @@ def pipeline_run(video: str, runner: Any, frames: int, folder: str, options: Any
 
 
 def measure(video: str, model: str, threads: int, frames: int, rounds: int, folder: str) -> Dict[str, Any]:
-    from edge_saliency.pipeline.pipeline import PipelineOptions
+    from edge_saliency.pipeline.options import PipelineOptions
     from edge_saliency.runners import create_runner
 
     options = PipelineOptions()

@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 from skimage import data
 
+from edge_saliency.config import PREPROCESS_MODES as MODES
 from edge_saliency.files.atomic import atomic_write_text
-from edge_saliency.maths.preprocess import MODES, preprocess
+from edge_saliency.maths.preprocess import preprocess
 from edge_saliency.system import cpu_model
 
 FRAMES = ((576, 768), (720, 1280), (1080, 1920))  # vtest.avi, 720p, 1080p

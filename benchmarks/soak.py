@@ -72,7 +72,8 @@ def soak(args: argparse.Namespace, folder: str) -> Dict[str, Any]:
     from edge_saliency.cli.run import default_threads
     from edge_saliency.outputs.jsonl import JsonLinesSink
     from edge_saliency.outputs.video import VideoSink
-    from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+    from edge_saliency.pipeline.options import PipelineOptions
+    from edge_saliency.pipeline.pipeline import Pipeline
     from edge_saliency.runners import create_runner
 
     size = [int(v) for v in args.size.split("x")]

@@ -154,7 +154,7 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Measure one cell (see the module docstring); returns the cell's fields as a dict."""
     from ..export.frames import video_frames
     from ..maths.preprocess import DEFAULT_MODE, preprocess
-    from ..pipeline.pipeline import PipelineOptions
+    from ..pipeline.options import PipelineOptions
     from ..runners import check_saliency_model
     from . import frame_path
     from .schema import STAGES

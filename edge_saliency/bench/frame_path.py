@@ -34,7 +34,10 @@ def time_stages(video: str, runner: Any, frames: int, options: Any = None, sinks
     clock). ``runner`` is active; ``options`` are :class:`~edge_saliency.pipeline.pipeline.PipelineOptions`."""
     from ..capture.sources import open_source
     from ..outputs.sink import needed_views
-    from ..pipeline.pipeline import Inferencer, Packet, Pipeline, PipelineOptions, Postprocessor, Preprocessor
+    from ..pipeline.options import PipelineOptions
+    from ..pipeline.packet import Packet
+    from ..pipeline.pipeline import Pipeline
+    from ..pipeline.stages import Inferencer, Postprocessor, Preprocessor
 
     options = options or PipelineOptions()
     sinks = list(sinks)
@@ -116,7 +119,8 @@ def pipeline_rate(video: str, runner: Any, frames: int, options: Any = None,
     import dataclasses
 
     from ..capture.sources import open_source
-    from ..pipeline.pipeline import Pipeline, PipelineOptions
+    from ..pipeline.options import PipelineOptions
+    from ..pipeline.pipeline import Pipeline
 
     options = dataclasses.replace(options or PipelineOptions(), max_frames=frames)
     with open_source(video) as source:

@@ -14,11 +14,12 @@ import numpy as np
 from .. import system
 from ..devices import parse_device
 from ..errors import UserError
+from ..runners import capabilities
 from .accounting import cpu_seconds, load_average, other_cpu, run_warnings
 from .accuracy import add_accuracy
 from .exports import ExportCache
 from .options import BenchOptions
-from .probes import capabilities, plan_cells
+from .probes import plan_cells
 from .schema import BenchResult, Cell
 from .source_sizes import source_clips
 from .source_sizes import summary as source_summary

@@ -7,13 +7,11 @@ from ..errors import UserError
 from ..vocabulary import ENGINE_DIR, MODEL_BACKENDS, PRECISIONS
 from .source_sizes import DEFAULT_FRAME_SIZES, parse_frame_sizes
 
-BACKENDS = MODEL_BACKENDS
-
 
 @dataclasses.dataclass
 class BenchOptions:
     model: str
-    backends: Sequence[str] = BACKENDS
+    backends: Sequence[str] = MODEL_BACKENDS
     precisions: Sequence[str] = PRECISIONS
     sizes: Sequence[Tuple[int, int]] = ()  # () : the model's size
     batches: Sequence[int] = (1,)
@@ -38,7 +36,7 @@ class BenchOptions:
     baseline: str = "torch:fp32"
 
     def validate(self) -> None:
-        for name, values, allowed in (("--backend", self.backends, BACKENDS),
+        for name, values, allowed in (("--backend", self.backends, MODEL_BACKENDS),
                                       ("--precision", self.precisions, PRECISIONS)):
             bad = [v for v in values if v not in allowed]
             if bad or not values:
@@ -60,5 +58,5 @@ class BenchOptions:
         for size in self.sizes:
             check_input_size(size, 32, hint=" (EML-Net input sizes are multiples of 32, e.g. 256x320 or 480x640)")
         baseline_backend, _, baseline_precision = self.baseline.partition(":")
-        if baseline_backend not in BACKENDS or baseline_precision not in PRECISIONS:
+        if baseline_backend not in MODEL_BACKENDS or baseline_precision not in PRECISIONS:
             raise UserError("--baseline takes BACKEND:PRECISION (e.g. torch:fp32), got {!r}".format(self.baseline))

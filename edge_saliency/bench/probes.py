@@ -1,15 +1,14 @@
 """What this machine can run: each cell's device, or why it is skipped, decided before anything is loaded.
 
-The backends are probed once, by :func:`edge_saliency.runners.capabilities` (re-exported here).
+The backends are probed once, by :func:`edge_saliency.runners.capabilities`.
 """
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from ..devices import parse_device
-from ..runners import capabilities
 from .options import BenchOptions
 from .schema import Cell
 
-__all__ = ["capabilities", "cell_device", "plan_cells"]
+__all__ = ["cell_device", "plan_cells"]
 
 
 def cell_device(backend: str, precision: str, device: str, caps: Mapping[str, Any]) -> Tuple[Optional[str], str]:

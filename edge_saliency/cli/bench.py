@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.model:
         raise UserError("give a MODEL to benchmark (a preset, .safetensors, config .json or .onnx), or --compare "
                         "A.json B.json")
-    from ..bench.matrix import BenchOptions, run_benchmark
+    from ..bench.loop import run_benchmark
+    from ..bench.options import BenchOptions
     from ..bench.source_sizes import DEFAULT_FRAME_SIZES
 
     precisions = expand_precisions(args.precision)

@@ -93,7 +93,7 @@ def _add_tensorrt_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..pipeline.frames import OFFICIAL_SIGMA
+    from ..maths.postprocess import OFFICIAL_SIGMA
 
     post = parser.add_argument_group("post-processing")
     post.add_argument("--blur", type=float, default=OFFICIAL_SIGMA, metavar="SIGMA",
@@ -107,10 +107,10 @@ def _add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..maths.postprocess import COLORMAPS
     from ..outputs.encoder import CODECS as ENCODER_CODECS
     from ..outputs.encoders import BACKENDS as ENCODER_BACKENDS
     from ..outputs.sink import MAP_FORMATS, VIEWS
-    from ..pipeline.frames import COLORMAPS
     from ..pipeline.options import HUD_MODES
 
     out = parser.add_argument_group("outputs")

@@ -36,12 +36,11 @@ from .datasets import SampleFiles, read_annotations
 from .io import IMAGE_EXTENSIONS, image_shape, read_grey
 from .transforms import resize_image, scale_points
 
-METRICS = M.ALL_METRICS
 LABELS = {
     "auc_judd": "AUC-Judd", "auc_borji": "AUC-Borji", "auc_shuffled": "sAUC", "nss": "NSS", "cc": "CC",
     "kld": "KLD", "sim": "SIM", "information_gain": "IG (bits)",
 }
-HIGHER_IS_BETTER = {m: m != "kld" for m in METRICS}
+HIGHER_IS_BETTER = {m: m != "kld" for m in M.ALL_METRICS}
 NEEDS_DENSITY = ("cc", "kld", "sim")
 IG_BASELINES = ("dataset", "center", "uniform")
 BASELINE_SIZE = (120, 160)  # the dataset baseline is averaged at this size, then stretched to each image
@@ -85,10 +84,10 @@ def describe_averaging(convention: str) -> str:
 
 def check_metrics(names: Sequence[str]) -> List[str]:
     """The given metric names in the report's order; UserError for an unknown one."""
-    unknown = [n for n in names if n not in METRICS]
+    unknown = [n for n in names if n not in M.ALL_METRICS]
     if unknown:
-        raise UserError("unknown metric(s) {}; choose from {}".format(", ".join(unknown), ", ".join(METRICS)))
-    return [m for m in METRICS if m in names]
+        raise UserError("unknown metric(s) {}; choose from {}".format(", ".join(unknown), ", ".join(M.ALL_METRICS)))
+    return [m for m in M.ALL_METRICS if m in names]
 
 
 def center_baseline(shape: Sequence[int]) -> np.ndarray:
@@ -191,7 +190,7 @@ def score_image(
 def evaluate(
     predictions: Iterable[Dict[str, Any]],
     files: Sequence[SampleFiles],
-    metrics: Sequence[str] = METRICS,
+    metrics: Sequence[str] = M.ALL_METRICS,
     convention: str = M.MIT,
     ig_baseline: str = "dataset",
     sauc_others: int = 10,

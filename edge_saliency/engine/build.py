@@ -12,7 +12,8 @@ from ..errors import MissingDependencyError, UserError
 from ..files.atomic import OutputGroup, check_writable, remove_stale, write_blocked, write_temp
 from ..files.checks import Output, check_outputs
 from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
-from .cache import DEFAULT_DIR, artifact_path, cache_key, current_target, file_sha256, is_up_to_date, rebuild_command
+from ..vocabulary import ENGINE_DIR
+from .cache import artifact_path, cache_key, current_target, file_sha256, is_up_to_date, rebuild_command
 from .onnx_info import OnnxDescription, describe_onnx
 from .options import BACKENDS, BuildOptions
 from .trt_compat import load_tensorrt
@@ -57,7 +58,7 @@ def build_engine(
     options: BuildOptions,
     backend: str = "auto",
     output: Optional[str] = None,
-    output_dir: str = DEFAULT_DIR,
+    output_dir: str = ENGINE_DIR,
     force: bool = False,
     provider: Optional[str] = None,
     verbose: bool = False,

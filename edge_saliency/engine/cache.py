@@ -20,7 +20,6 @@ from ..files.sidecar import Sidecar
 from ..vocabulary import ENGINE_DIR
 from .options import BuildOptions
 
-DEFAULT_DIR = ENGINE_DIR
 KEY_VERSION = 1  # bump when the key's recipe changes
 
 
@@ -67,7 +66,7 @@ def cache_key(onnx_sha256: str, options: BuildOptions, target: Target, plugin_sh
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def artifact_path(onnx_path: str, precision: str, backend: str, key: str, output_dir: str = DEFAULT_DIR) -> str:
+def artifact_path(onnx_path: str, precision: str, backend: str, key: str, output_dir: str = ENGINE_DIR) -> str:
     stem = os.path.splitext(os.path.basename(onnx_path))[0]
     if not stem.endswith("-" + precision):  # lite-fp16.onnx -> lite-fp16-<key>, not lite-fp16-fp16-<key>
         stem = "{}-{}".format(stem, precision)

@@ -12,7 +12,7 @@ from .._lazy import require
 
 _LAZY: Dict[str, str] = {
     "export_model": "api", "check_onnx": "api", "variant_path": "naming", "rebuild_model": "api",
-    "PRECISIONS": "api", "ExportResult": "api", "ParityError": "evaluate", "TOLERANCES": "evaluate",
+    "PRECISIONS": "options", "ExportResult": "api", "ParityError": "evaluate", "TOLERANCES": "evaluate",
 }
 
 __all__ = sorted(_LAZY)

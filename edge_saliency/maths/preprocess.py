@@ -8,7 +8,7 @@ A frame (H×W×3 RGB or BGR, uint8 or float in [0, 1]; also H×W grey or H×W×4
 aspect-ratio padding, as the official EML-Net code does), converted to float and divided by 255. Each
 encoder's mean/std normalization is inside the model graph, so there is nothing else to do here.
 
-Modes (how the frame is resized; :data:`MODES`):
+Modes (how the frame is resized; :data:`PREPROCESS_MODES`):
 
 - ``pillow-bilinear``: Pillow's ``Image.resize(..., BILINEAR)`` — what the official script's
   ``transforms.Resize`` + ``ToTensor`` run, so the input is the official one bit for bit. Pillow widens its
@@ -32,8 +32,7 @@ from .._lazy import require
 from ..config import DEFAULT_PREPROCESS, PREPROCESS_MODES, ModelConfig
 from ..errors import InputShapeError, UserError
 
-MODES = PREPROCESS_MODES
-PILLOW, AREA, LINEAR = MODES
+PILLOW, AREA, LINEAR = PREPROCESS_MODES
 DEFAULT_MODE = DEFAULT_PREPROCESS  # for models whose config is unknown (an ONNX file without sidecar)
 PAD_VALUE = 0.5  # letterbox padding in [0, 1] (mid-grey)
 
@@ -43,9 +42,9 @@ def _cv2():  # type: ignore[no-untyped-def]
 
 
 def check_mode(mode: str) -> str:
-    """``mode`` if it is one of :data:`MODES`, else UserError listing them."""
-    if mode not in MODES:
-        raise UserError("unknown pre-processing {!r}; choose one of {}".format(mode, ", ".join(MODES)))
+    """``mode`` if it is one of :data:`PREPROCESS_MODES`, else UserError listing them."""
+    if mode not in PREPROCESS_MODES:
+        raise UserError("unknown pre-processing {!r}; choose one of {}".format(mode, ", ".join(PREPROCESS_MODES)))
     return mode
 
 

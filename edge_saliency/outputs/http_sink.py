@@ -37,7 +37,8 @@ import numpy as np
 
 from .._lazy import require
 from ..errors import UserError
-from ..pipeline.frames import map_view, overlay_small, resize, to_uint8
+from ..maths.postprocess import overlay_small, resize, to_uint8
+from ..pipeline.frames import map_view
 from ..pipeline.packet import Packet
 from .http_server import _handler, _Server, _Server6
 from .http_state import BUSY_STAGES, FEEDS, LATENCY_STAGES, Feed, LiveState, is_loopback

@@ -3,8 +3,7 @@ statistics written per frame, and the views drawn from a map.
 
 Pre-processing is :func:`edge_saliency.maths.preprocess.preprocess` (the one every model input goes through, so the
 runtime feeds the model what calibration and parity checks saw); post-processing is
-:mod:`edge_saliency.maths.postprocess` (the official blur / min-max / uint8 chain and the heat-map overlay), whose
-functions are re-exported here for the pipeline.
+:mod:`edge_saliency.maths.postprocess` (the official blur / min-max / uint8 chain and the heat-map overlay).
 
 Frames are OpenCV BGR uint8 (what ``VideoCapture`` gives). numpy + OpenCV; Python 3.8.
 """
@@ -15,23 +14,8 @@ import numpy as np
 
 from .._lazy import require
 from ..errors import UserError
-from ..maths.postprocess import (  # noqa: F401 (re-exported for the pipeline)
-    COLORMAPS,
-    OFFICIAL_SIGMA,
-    OFFICIAL_SIZE,
-    blur,
-    check_colormap,
-    colorize,
-    colormap_lut,
-    heatmap,
-    kernel_size,
-    minmax,
-    overlay,
-    overlay_small,
-    resize,
-    to_uint8,
-)
-from ..maths.preprocess import PAD_VALUE, content_box, preprocess  # noqa: F401
+from ..maths.postprocess import colorize, resize
+from ..maths.preprocess import content_box, preprocess
 
 
 def _cv2() -> Any:

@@ -4,8 +4,9 @@ import dataclasses
 from typing import Optional, Tuple
 
 from ..errors import UserError
+from ..maths.postprocess import OFFICIAL_SIGMA, check_colormap
 from ..maths.preprocess import check_mode
-from .frames import OFFICIAL_SIGMA, TemporalSmoother, check_colormap
+from .frames import TemporalSmoother
 
 POLICIES = ("auto", "latest", "all")
 HUD_MODES = ("auto", "on", "off")

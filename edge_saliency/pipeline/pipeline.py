@@ -24,10 +24,10 @@ from ..outputs.sink import RunInfo, Sink, StreamInfo, needed_views
 from ..runners.base import Runner, check_saliency_model
 from . import memory
 from .feeds import _END, _POLL, AllFrames, Feed, LatestFrames, TrackedQueue, _finish, _get, _put
-from .options import HUD_MODES, POLICIES, PipelineOptions  # noqa: F401 (re-exported)
+from .options import PipelineOptions
 from .packet import Packet
 from .stages import Inferencer, Postprocessor, Preprocessor
-from .summary import SAMPLES, STAGES, Samples, Summary, _percentiles  # noqa: F401 (re-exported)
+from .summary import STAGES, Samples, Summary, _percentiles
 
 log = logging.getLogger("edge_saliency.pipeline")
 

@@ -9,22 +9,11 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import UserError
+from ..maths.postprocess import blur, heatmap, minmax, overlay_small, resize, to_uint8
 from ..maths.preprocess import linear_resize
 from ..runners.base import Runner, saliency_maps
 from .buffers import FramePool
-from .frames import (
-    Geometry,
-    TemporalSmoother,
-    blur,
-    heatmap,
-    map_view,
-    minmax,
-    overlay_small,
-    prepare_frame,
-    resize,
-    saliency_stats,
-    to_uint8,
-)
+from .frames import Geometry, TemporalSmoother, map_view, prepare_frame, saliency_stats
 from .options import PipelineOptions
 from .packet import Packet
 

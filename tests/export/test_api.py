@@ -6,7 +6,7 @@ import onnx
 import pytest
 
 from edge_saliency.cli import main
-from edge_saliency.export import api, evaluate
+from edge_saliency.export import api, evaluate, naming
 from edge_saliency.files.hashing import file_sha256
 from edge_saliency.files.sidecar import read_sidecar
 
@@ -42,7 +42,7 @@ def test_files_sidecars_and_report(exported, capsys):
         "lite.onnx", "lite.onnx.json", "lite-fp16.onnx", "lite-fp16.onnx.json", "lite-int8.onnx",
         "lite-int8.onnx.json", "lite.accuracy.json", "lite.accuracy.md"])
     for precision in ("fp32", "fp16", "int8"):
-        path = api.variant_path(out, precision)
+        path = naming.variant_path(out, precision)
         sidecar = read_sidecar(path)
         info = sidecar.info
         assert sidecar.kind == "onnx" and sidecar.model.input_size == (64, 96)
@@ -58,14 +58,14 @@ def test_files_sidecars_and_report(exported, capsys):
             assert info["reference"]["sha256"] == read_sidecar(out).info["sha256"]
         # the TensorRT rules check ran on every file and every version passed
         assert info["tensorrt"]["versions"] == {"8.5": "pass", "8.6": "pass", "10.x": "pass", "11.x": "pass"}
-    int8_info = read_sidecar(api.variant_path(out, "int8")).info
+    int8_info = read_sidecar(naming.variant_path(out, "int8")).info
     assert int8_info["quantization"]["max_abs_zero_point"] == 0
     assert int8_info["quantization"]["non_int8_dequantize_inputs"] == []
     assert int8_info["calibration"]["frames"] == 15 and int8_info["calibration"]["reused"] is False
-    report = json.load(open(api.report_paths(out)[0]))
+    report = json.load(open(naming.report_paths(out)[0]))
     assert set(report["variants"]) == {"fp32", "fp16", "int8"}
     assert report["variants"]["fp16"]["cc"] >= 0.999 and report["variants"]["int8"]["cc"] >= 0.98
-    assert "| int8 | lite-int8.onnx |" in open(api.report_paths(out)[1]).read()
+    assert "| int8 | lite-int8.onnx |" in open(naming.report_paths(out)[1]).read()
 
 
 def test_rebuild_reuses_the_calibration_cache(exported, tmp_path):
@@ -73,16 +73,16 @@ def test_rebuild_reuses_the_calibration_cache(exported, tmp_path):
     code, again = _export(tmp_path, "--pretrained", "--precision", "int8", "--upsample", "plugin",
                           "--calib-cache", str(tmp / "cache"))
     assert code == 0
-    info = read_sidecar(api.variant_path(again, "int8")).info
+    info = read_sidecar(naming.variant_path(again, "int8")).info
     assert info["calibration"]["reused"] is True
-    first = read_sidecar(api.variant_path(out, "int8")).info
+    first = read_sidecar(naming.variant_path(out, "int8")).info
     assert info["calibration"]["cache_key"] == first["calibration"]["cache_key"]
 
 
 def test_check_passes_and_catches_a_changed_file(exported, tmp_path, capsys):
     _, out = exported
     for precision in ("fp32", "int8"):  # fp16 is checked the same way
-        assert main(["export", "--check", api.variant_path(out, precision)]) == 0
+        assert main(["export", "--check", naming.variant_path(out, precision)]) == 0
         assert "parity passed" in capsys.readouterr().out
     # a file whose weights were altered, checked from its metadata alone (no sidecar)
     model = onnx.load(out)

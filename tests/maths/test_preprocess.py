@@ -159,7 +159,8 @@ def test_every_path_feeds_the_model_the_same_tensor(preset, size, tmp_path):
     from edge_saliency.data.transforms import to_model_input
     from edge_saliency.export import api, evaluate
     from edge_saliency.export.frames import load_frames
-    from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+    from edge_saliency.pipeline.options import PipelineOptions
+    from edge_saliency.pipeline.pipeline import Pipeline
     from edge_saliency.prediction.predict import open_model, predict_files
     from edge_saliency.runners import create_runner
 

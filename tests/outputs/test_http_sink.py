@@ -23,7 +23,8 @@ from edge_saliency.outputs.http_server import mjpeg_frames
 from edge_saliency.outputs.http_sink import HttpSink
 from edge_saliency.outputs.jsonl import JsonLinesSink
 from edge_saliency.outputs.sink import OutputOptions, StreamInfo
-from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+from edge_saliency.pipeline.options import PipelineOptions
+from edge_saliency.pipeline.pipeline import Pipeline
 from edge_saliency.runners import create_runner
 
 from .chromium import Chromium, find_chromium

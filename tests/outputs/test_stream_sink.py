@@ -16,8 +16,9 @@ from edge_saliency.outputs.registry import parse_sink_uri
 from edge_saliency.outputs.sink import OutputOptions, StreamInfo
 from edge_saliency.outputs.sinks import create_sink
 from edge_saliency.outputs.stream_sink import StreamSink, sdp, stream_url
+from edge_saliency.pipeline.options import PipelineOptions
 from edge_saliency.pipeline.packet import Packet
-from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+from edge_saliency.pipeline.pipeline import Pipeline
 from edge_saliency.runners import create_runner
 
 cv2 = pytest.importorskip("cv2")

@@ -52,7 +52,7 @@ def postprocessed(post, rng, index):
 
 def test_the_postprocessor_reuses_its_views_once_the_sinks_let_go():
     pytest.importorskip("cv2")
-    from edge_saliency.pipeline.frames import overlay_small, to_uint8
+    from edge_saliency.maths.postprocess import overlay_small, to_uint8
     from edge_saliency.pipeline.options import PipelineOptions
     from edge_saliency.pipeline.stages import Postprocessor
 
@@ -75,7 +75,7 @@ def test_the_postprocessor_reuses_its_views_once_the_sinks_let_go():
 
 def test_the_side_by_side_view_shares_the_work_buffer_and_stays_right():
     pytest.importorskip("cv2")
-    from edge_saliency.pipeline.frames import heatmap, to_uint8
+    from edge_saliency.maths.postprocess import heatmap, to_uint8
     from edge_saliency.pipeline.options import PipelineOptions
     from edge_saliency.pipeline.stages import Postprocessor
 

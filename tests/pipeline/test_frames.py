@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from edge_saliency.errors import InputShapeError, UserError
-from edge_saliency.maths.preprocess import preprocess
-from edge_saliency.pipeline import frames
+from edge_saliency.maths.preprocess import PAD_VALUE, preprocess
 from edge_saliency.pipeline.frames import Geometry, TemporalSmoother, prepare_frame, saliency_stats
 
 
@@ -59,7 +58,7 @@ def test_letterbox_pads_with_grey_and_resizes_the_content(mode):
     bgr = photo((100, 300))
     x, g = prepare_frame(bgr, (64, 96), mode, letterbox=True)
     top, left, ch, cw = g.content
-    assert np.all(x[0, :, :top] == frames.PAD_VALUE) and np.all(x[0, :, top + ch:] == frames.PAD_VALUE)
+    assert np.all(x[0, :, :top] == PAD_VALUE) and np.all(x[0, :, top + ch:] == PAD_VALUE)
     content = preprocess(bgr, (ch, cw), mode, bgr=True)[0].transpose(1, 2, 0)
     np.testing.assert_array_equal(x[0, :, top:top + ch, left:left + cw].transpose(1, 2, 0), content)
     if mode == "opencv-linear":

@@ -15,7 +15,8 @@ from edge_saliency.errors import UserError
 from edge_saliency.outputs.jsonl import JsonLinesSink
 from edge_saliency.outputs.maps import MapsSink
 from edge_saliency.outputs.video import VideoSink
-from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+from edge_saliency.pipeline.options import PipelineOptions
+from edge_saliency.pipeline.pipeline import Pipeline
 from edge_saliency.runners import create_runner
 from tests.stream_fixtures import ArraySource, FakeRunner
 
@@ -291,7 +292,7 @@ def test_allocation_failures_in_a_stage_are_one_line():
 
 
 def test_samples_keep_the_last_n_in_fixed_memory():
-    from edge_saliency.pipeline.pipeline import Samples, _percentiles
+    from edge_saliency.pipeline.summary import Samples, _percentiles
 
     samples = Samples(size=100)
     values = np.random.default_rng(0).random(250)
@@ -336,13 +337,3 @@ def test_pipeline_state_exists_before_the_run_and_is_filled_by_it():
     assert after.queue_high_water["capture"] >= 1  # the latest-frame slot held a frame
 
 
-def test_the_split_modules_are_the_pipeline_modules_names():
-    # other code imports these from runtime.pipeline: the names there are the moved objects themselves
-    from edge_saliency.pipeline import feeds, options, packet, pipeline, stages, summary
-
-    for module, names in ((feeds, ["TrackedQueue", "LatestFrames", "AllFrames"]), (packet, ["Packet"]),
-                          (options, ["PipelineOptions", "POLICIES", "HUD_MODES"]),
-                          (stages, ["Preprocessor", "Inferencer", "Postprocessor"]),
-                          (summary, ["Samples", "Summary", "STAGES", "SAMPLES", "_percentiles"])):
-        for name in names:
-            assert getattr(pipeline, name) is getattr(module, name), name

@@ -6,7 +6,8 @@ import pytest
 
 from edge_saliency.outputs.jsonl import JsonLinesSink
 from edge_saliency.outputs.video import VideoSink
-from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+from edge_saliency.pipeline.options import PipelineOptions
+from edge_saliency.pipeline.pipeline import Pipeline
 from edge_saliency.runners import create_runner
 from tests.stream_fixtures import ArraySource, tiny_conv_onnx
 

@@ -15,8 +15,9 @@ from edge_saliency.capture.sources import open_source
 from edge_saliency.errors import InputShapeError, UserError
 from edge_saliency.maths import preprocess as PRE
 from edge_saliency.pipeline.frames import Geometry, prepare_frame
+from edge_saliency.pipeline.options import PipelineOptions
 from edge_saliency.pipeline.packet import Packet
-from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+from edge_saliency.pipeline.pipeline import Pipeline
 from edge_saliency.pipeline.stages import Inferencer, Preprocessor
 from edge_saliency.plugins import frame_kernels as F
 from edge_saliency.runners import frame_input

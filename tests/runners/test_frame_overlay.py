@@ -15,7 +15,8 @@ from edge_saliency.capture.sources import open_source
 from edge_saliency.errors import InputShapeError
 from edge_saliency.maths import postprocess as P
 from edge_saliency.outputs.sink import Sink
-from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+from edge_saliency.pipeline.options import PipelineOptions
+from edge_saliency.pipeline.pipeline import Pipeline
 from edge_saliency.pipeline.stages import Postprocessor
 from edge_saliency.runners.frame_overlay import ALIGN, CudaApiOverlay, TorchOverlay
 from tests.plugins.test_frame_kernels import model_map, real_frames

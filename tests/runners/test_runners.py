@@ -219,7 +219,8 @@ def test_runners_take_the_models_preprocessing_from_its_sidecar(lite_files, tmp_
     import shutil
 
     from edge_saliency.models.registry import get_preset
-    from edge_saliency.pipeline.pipeline import Pipeline, PipelineOptions
+    from edge_saliency.pipeline.options import PipelineOptions
+    from edge_saliency.pipeline.pipeline import Pipeline
     from tests.stream_fixtures import ArraySource
 
     onnx_path = str(tmp_path / "model.onnx")
