@@ -9,9 +9,11 @@ from typing import Any, List, Optional, Tuple
 from .. import system
 from .._lazy import require
 from ..errors import MissingDependencyError, UserError
-from ..files.atomic import OutputGroup, check_writable, remove_stale, write_blocked, write_temp
+from ..files.atomic import check_writable, write_blocked, write_temp
 from ..files.checks import Output, check_outputs
+from ..files.output_group import OutputGroup
 from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
+from ..files.temps import remove_stale
 from ..vocabulary import ENGINE_DIR
 from .cache import artifact_path, cache_key, current_target, file_sha256, is_up_to_date, rebuild_command
 from .onnx_info import OnnxDescription, describe_onnx

@@ -77,9 +77,10 @@ from .._lazy import require
 from .._version import __version__
 from ..config import ModelConfig, check_input_size
 from ..errors import UserError
-from ..files.atomic import OutputGroup, check_writable, write_temp
+from ..files.atomic import check_writable, write_temp
 from ..files.checks import Output, check_outputs
 from ..files.hashing import file_sha256
+from ..files.output_group import OutputGroup
 from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
 from ..maths.preprocess import mode_of, preprocess
 from ..models.build import build_model

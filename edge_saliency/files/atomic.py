@@ -13,23 +13,18 @@ never leaves a half-written file under the final name, and the previous file sta
   the fix; the previous file is unchanged;
 - before the rename the temp file is flushed to the disk (``fsync``) and, where the writer gives one, checked
   (a video is re-opened: frame count and size);
-- :class:`OutputGroup` commits several files together: all of them, or none (a target that cannot be replaced
-  rolls back the ones already renamed).
+- :class:`~.output_group.OutputGroup` commits several files together: all of them, or none (a target that cannot
+  be replaced rolls back the ones already renamed).
 
 Pure Python; Python 3.8.
-
-Long on purpose: it is the one atomic-output mechanism (temp files, checked writes, grouped commits, stale temps)
-every writer uses; one mechanism by design.
 """
 import errno
-import itertools
 import logging
 import os
-import re
-import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Union
 
 from ..errors import UserError
+from .temps import remove_stale, temp_path
 
 log = logging.getLogger("edge_saliency.files.atomic")
 
@@ -37,10 +32,6 @@ log = logging.getLogger("edge_saliency.files.atomic")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
-_COUNTER = itertools.count()
-# .NAME.tmp<pid>[-<n>]EXT (temp files) and .NAME.bak<pid>-<n>EXT (the previous file during a group commit);
-# "tmp<pid>" without a counter is the form of edge-saliency <= 0.1
-_TEMP = re.compile(r"^\.(?P<stem>.*)\.(?P<tag>tmp|bak)(?P<pid>\d+)(?:-\d+)?(?P<ext>\.[^./]*)?$")
 
 # errors that mean "this file could not be written", and what to do about each
 _CAUSES = {
@@ -86,88 +77,6 @@ def output_error(exc: Union[OSError, str], path: str, what: str = "", existed: O
                        code)
 
 
-def temp_path(path: str, tag: str = "tmp") -> str:
-    """A new, unique temp name beside ``path``: ``.NAME.tmp<pid>-<n>.EXT``."""
-    directory, base = os.path.split(os.path.abspath(os.fspath(path)))
-    stem, ext = os.path.splitext(base)
-    return os.path.join(directory, ".{}.{}{}-{}{}".format(stem, tag, os.getpid(), next(_COUNTER), ext))
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (on this machine's pid namespace). Unknown counts as alive."""
-    if pid == os.getpid():
-        return True
-    if os.name != "posix":  # os.kill(pid, 0) is no probe on Windows: never call a temp file stale there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it runs, as another user
-        return True
-    return True
-
-
-def _remove_stale(folder: str, names: Sequence[str], target: Optional[str] = None) -> List[str]:
-    removed = []
-    for name in names:
-        match = _TEMP.match(name)
-        if not match:
-            continue
-        if target is not None and match.group("stem") + (match.group("ext") or "") != target:
-            continue
-        pid = int(match.group("pid"))
-        if _alive(pid):
-            continue
-        path = os.path.join(folder, name)
-        try:
-            os.remove(path)
-        except FileNotFoundError:  # another process cleaned it first
-            continue
-        except OSError as exc:
-            log.warning("cannot remove the stale temp file %s: %s", path, exc.strerror or exc)
-            continue
-        log.info("removed %s: a temp file left by process %d, which is no longer running (an interrupted run)",
-                 path, pid)
-        removed.append(path)
-    return removed
-
-
-_TEMPS_LOCK = threading.Lock()
-_TEMPS: Dict[str, Dict[str, List[str]]] = {}  # folder -> target -> temp names found there (listed once)
-
-
-def remove_stale(path: str) -> List[str]:
-    """Remove the temp files of target ``path`` whose writer is no longer running; returns their paths.
-
-    Each folder is listed once per process (writing thousands of files into one folder stays linear): temp
-    files of writers that die while this process runs are left for the next run."""
-    folder, base = os.path.split(os.path.abspath(os.fspath(path)))
-    with _TEMPS_LOCK:
-        index = _TEMPS.get(folder)
-        if index is None:
-            try:
-                names = os.listdir(folder)
-            except OSError:
-                return []
-            index = _TEMPS[folder] = {}
-            for name in names:
-                match = _TEMP.match(name)
-                if match:
-                    index.setdefault(match.group("stem") + (match.group("ext") or ""), []).append(name)
-        names = index.pop(base, [])
-    return _remove_stale(folder, names, target=base)
-
-
-def remove_stale_in(folder: str) -> List[str]:
-    """Remove every temp file in ``folder`` whose writer is no longer running (e.g. a maps folder)."""
-    try:
-        names = [n for n in os.listdir(folder) if n.startswith(".")]
-    except OSError:
-        return []
-    return _remove_stale(folder, names)
-
-
 def _fsync_folder(folder: str) -> None:
     """Make a rename durable (POSIX); a best effort where folders cannot be opened."""
     if os.name != "posix":
@@ -193,7 +102,7 @@ class atomic_output:
     ``what`` names the output in messages ("output video"). ``one_of_many``: one of many files (per-frame maps)
     in a folder the writer prepared and cleaned once: the folder is not created again (a folder removed during
     the run is an error) and not searched for stale temp files on every file. Without the ``with`` block, call
-    :meth:`open`, then :meth:`finish` + :meth:`commit` (or an :class:`OutputGroup`), or :meth:`discard`.
+    :meth:`open`, then :meth:`finish` + :meth:`commit` (or an :class:`~.output_group.OutputGroup`), or :meth:`discard`.
     """
 
     def __init__(self, path: str, verify: Optional[Callable[[str], None]] = None, durable: bool = True,
@@ -354,106 +263,3 @@ def atomic_write_text(path: str, text: str, what: str = "") -> None:
     atomic_write_bytes(path, text.encode("utf-8"), what)
 
 
-class OutputGroup:
-    """Several outputs that appear together or not at all (an export's ONNX files, sidecars and reports; a run's
-    videos, JSON lines and summary).
-
-        with OutputGroup() as group:
-            tmp = group.add("lite.onnx")      # an atomic_output's temp path
-            ...                               # write every temp
-        # on success: every file checked, then all renamed; on failure: every temp removed, no target touched
-
-    A target that cannot be replaced after others were renamed rolls those back (their previous files come
-    back from hard-linked backups where the file system has hard links).
-    """
-
-    def __init__(self, outputs: Sequence[atomic_output] = ()) -> None:
-        self.outputs: List[atomic_output] = list(outputs)
-
-    def add(self, path: Union[str, atomic_output], **kwargs: Any) -> str:
-        output = path if isinstance(path, atomic_output) else atomic_output(path, **kwargs)
-        tmp = output.tmp if output.opened else output.open()
-        self.outputs.append(output)
-        return tmp
-
-    def output(self, tmp: str) -> atomic_output:
-        return next(o for o in self.outputs if o.tmp == tmp)
-
-    def discard(self) -> None:
-        for output in self.outputs:
-            output.discard()
-
-    def commit(self) -> List[str]:
-        """Check every output, then rename all of them; returns the committed paths."""
-        try:
-            for output in self.outputs:
-                output.finish()
-        except BaseException:
-            self.discard()
-            raise
-        done: List[atomic_output] = []
-        backups: Dict[str, Optional[str]] = {}
-        try:
-            for output in self.outputs:
-                backups[output.path] = _backup(output.path)
-                output.commit()
-                done.append(output)
-        except BaseException:
-            for output in reversed(done):  # put the previous files back
-                if _restore(output.path, backups.get(output.path), bool(output._existed)):
-                    output.committed = False
-            self.discard()
-            _remove_all(backups.values())
-            raise
-        _remove_all(backups.values())
-        return [o.path for o in done]
-
-    def __enter__(self) -> "OutputGroup":
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.commit()
-            return
-        self.discard()
-        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
-            named = [o for o in self.outputs if exc.filename in (o.tmp, o.path)]
-            if named or (exc.filename is None and len(self.outputs) == 1):
-                raise (named or self.outputs)[0].error(exc) from None
-
-
-def _backup(path: str) -> Optional[str]:
-    """A hard link to the current ``path`` (None when there is none, or the file system cannot link)."""
-    if not os.path.isfile(path):
-        return None
-    backup = temp_path(path, "bak")
-    try:
-        os.link(path, backup)
-    except OSError:
-        return None
-    return backup
-
-
-def _restore(path: str, backup: Optional[str], existed: bool) -> bool:
-    """Put back what ``path`` was before the commit; False when that is impossible (the new file stays)."""
-    try:
-        if backup:
-            os.replace(backup, path)
-        elif not existed:
-            os.remove(path)
-        else:  # no backup of the previous file: keep the new, complete one rather than nothing
-            log.warning("%s was replaced and its previous version could not be kept (no hard links here)", path)
-            return False
-    except OSError as exc:
-        log.warning("could not restore the previous %s: %s", path, exc.strerror or exc)
-        return False
-    return True
-
-
-def _remove_all(paths: Any) -> None:
-    for path in paths:
-        if path:
-            try:
-                os.remove(path)
-            except OSError:
-                pass

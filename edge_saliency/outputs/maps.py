@@ -6,7 +6,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..files.atomic import atomic_output, check_writable, remove_stale_in, write_temp
+from ..files.atomic import atomic_output, check_writable, write_temp
+from ..files.temps import remove_stale_in
 from ..pipeline.packet import Packet
 from .sink import MAP_FORMATS, Sink, StreamInfo, _cv2
 

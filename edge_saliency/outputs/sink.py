@@ -10,7 +10,8 @@ import numpy as np
 
 from .._lazy import require
 from ..errors import UserError
-from ..files.atomic import OutputGroup, atomic_output, write_blocked
+from ..files.atomic import atomic_output, write_blocked
+from ..files.output_group import OutputGroup
 from ..pipeline.frames import draw_hud
 from ..pipeline.packet import Packet
 from .encoder import EncoderOptions

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from ..capture.source import Source
 from ..config import check_input_size
 from ..errors import UserError
-from ..files.atomic import OutputGroup
+from ..files.output_group import OutputGroup
 from ..maths.preprocess import DEFAULT_MODE, check_available
 from ..outputs.sink import RunInfo, Sink, StreamInfo, needed_views
 from ..runners.base import Runner, check_saliency_model

@@ -107,7 +107,7 @@ def test_build_engine_killed_at_random_points(tmp_path, tiny_model):
 
 @pytest.mark.skipif(os.name != "posix", reason="stale temp files are recognised by pid on POSIX only")
 def test_a_temp_file_of_a_running_writer_is_left_alone(tmp_path):
-    from edge_saliency.files.atomic import remove_stale
+    from edge_saliency.files.temps import remove_stale
 
     alive = tmp_path / ".out.tmp{}-0.mp4".format(os.getppid())  # our parent runs
     dead = tmp_path / ".out.tmp{}-0.mp4".format(_dead_pid())

@@ -7,15 +7,10 @@ import sys
 
 import pytest
 
-from edge_saliency.files import atomic
-from edge_saliency.files.atomic import (
-    OutputError,
-    OutputGroup,
-    atomic_output,
-    atomic_write_text,
-    output_error,
-    temp_path,
-)
+from edge_saliency.files import atomic, temps
+from edge_saliency.files.atomic import OutputError, atomic_output, atomic_write_text, output_error
+from edge_saliency.files.output_group import OutputGroup
+from edge_saliency.files.temps import temp_path
 
 
 def dead_pid():
@@ -35,7 +30,7 @@ def test_temp_names_are_unique_and_keep_the_extension(tmp_path):
     for name in (first, second):
         base = os.path.basename(name)
         assert base.startswith(".out.tmp{}-".format(os.getpid())) and base.endswith(".mp4")
-        assert atomic._TEMP.match(base)
+        assert temps._TEMP.match(base)
 
 
 def test_success_renames_and_failure_leaves_the_previous_file(tmp_path):
@@ -107,7 +102,7 @@ def test_stale_temps_of_dead_writers_are_removed_with_a_note(tmp_path, caplog):
         atomic_write_text(str(tmp_path / "out.mp4"), "new")
     assert all(not p.exists() for p in stale) and all(p.exists() for p in kept)
     assert "no longer running" in caplog.text and str(dead) in caplog.text
-    assert atomic.remove_stale_in(str(tmp_path)) == [str(tmp_path / ".other.tmp{}-0.mp4".format(dead))]
+    assert temps.remove_stale_in(str(tmp_path)) == [str(tmp_path / ".other.tmp{}-0.mp4".format(dead))]
 
 
 def test_a_group_commits_all_or_nothing(tmp_path):
