@@ -56,7 +56,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from .._lazy import require
     from ..data.datasets import find_samples
-    from ..data.evaluation import check_metrics, compare, comparison_lines, write_report
+    from ..data.evaluation import check_metrics
+    from ..data.reports import compare, comparison_lines, write_report
     from ..errors import UserError
 
     metrics = check_metrics([m.strip() for m in args.metrics.split(",") if m.strip()])
@@ -65,16 +66,16 @@ def run(args: argparse.Namespace) -> int:
     files = find_samples(args.data, args.layout or "auto", args.split)
     files = files[: args.limit] if args.limit else files
     labels = _labels(args.model)
-    _check(args, files, labels)
+    sources = _check(args, files, labels)
     tqdm = require("tqdm", extra="train", purpose="the progress bar").tqdm
     every: List[Dict[str, Any]] = []
-    for model, label in zip(args.model, labels):
+    for model, label, source in zip(args.model, labels, sources):
         maps = None
         if args.save_maps:
             maps = args.save_maps if len(args.model) == 1 else os.path.join(args.save_maps, label)
         results = {"model": model, "dataset": os.path.abspath(args.data), "split": args.split}
         with tqdm(total=len(files), disable=args.no_progress, leave=False, unit="img", desc=label) as bar:
-            results.update(_score(args, model, files, metrics, maps, bar.update))
+            results.update(_score(args, model, source, files, metrics, maps, bar.update))
         every.append(results)
     if len(every) == 1:
         results = every[0]
@@ -98,9 +99,10 @@ def _labels(models: List[str]) -> List[str]:
     return [name if names.count(name) == 1 else model for name, model in zip(names, models)]
 
 
-def _check(args: argparse.Namespace, files: Any, labels: List[str]) -> None:
+def _check(args: argparse.Namespace, files: Any, labels: List[str]) -> List[Any]:
     """Options against the models, and the outputs against every input (the dataset's files, the models'),
-    before anything runs."""
+    before anything runs. Returns each model's ModelSource (with ``--weights`` where it takes them; None for a
+    folder of saved maps): the one parse of each model string."""
     from ..errors import UserError
     from ..files.checks import Output, check_outputs
     from ..models.source import ModelSource
@@ -110,6 +112,7 @@ def _check(args: argparse.Namespace, files: Any, labels: List[str]) -> None:
                                                                               if labels.count(m) > 1}))))
     inputs = [p for f in files for p in (f.image, f.map, f.fixations) if p]
     takes_weights = False
+    sources: List[Any] = []
     for model in args.model:
         if os.path.isdir(model):
             given = [flag for flag, value in (("--weights", args.weights), ("--size", args.input_size),
@@ -118,9 +121,14 @@ def _check(args: argparse.Namespace, files: Any, labels: List[str]) -> None:
                 raise UserError("{} is a folder of saved maps; {} only apply to models".format(
                     model, ", ".join(given)))
             inputs.append(model)
+            sources.append(None)
             continue
         source = ModelSource.parse(model)
-        takes_weights = takes_weights or source.kind in ("preset", "config")
+        if source.kind in ("preset", "config"):
+            takes_weights = True
+            if args.weights:
+                source = source.with_weights(args.weights)
+        sources.append(source)
         inputs += source.inputs()
     if args.weights and not takes_weights:
         raise UserError("--weights goes with a preset name or a config .json; {} hold{} {} weights".format(
@@ -135,13 +143,15 @@ def _check(args: argparse.Namespace, files: Any, labels: List[str]) -> None:
             folder = args.save_maps if len(args.model) == 1 else os.path.join(args.save_maps, label)
             outputs += [Output(os.path.join(folder, f.name + ".png"), "saved map") for f in files]
     check_outputs(outputs, inputs)
+    return sources
 
 
 def _md_path(json_path: str) -> str:
     return (json_path[:-5] if json_path.endswith(".json") else json_path) + ".md"
 
 
-def _score(args: argparse.Namespace, model: str, files: Any, metrics: Any, maps: Any, progress: Any) -> Dict[str, Any]:
+def _score(args: argparse.Namespace, model: str, source: Any, files: Any, metrics: Any, maps: Any,
+           progress: Any) -> Dict[str, Any]:
     from ..data.evaluation import evaluate, saved_maps
 
     scoring = (metrics, args.convention, args.ig_baseline, args.sauc_others, args.seed, args.per_image)
@@ -151,20 +161,13 @@ def _score(args: argparse.Namespace, model: str, files: Any, metrics: Any, maps:
         return results
     from ..prediction.predict import open_model
 
-    weights = args.weights if _takes_weights(model) else None
-    with open_model(model, weights, args.input_size, args.backend, args.device, args.precision) as opened:
+    with open_model(source, None, args.input_size, args.backend, args.device, args.precision) as opened:
         logging.getLogger("edge_saliency").info("%s", opened.describe())
         results = {"source": "model", "model_info": opened.record(),
                    "postprocess": "blur sigma {} px at 480x640, min-max, uint8, at the image's size".format(
                        args.sigma)}
         results.update(evaluate(_predictions(args, opened, files, maps), files, *scoring, progress=progress))
     return results
-
-
-def _takes_weights(model: str) -> bool:
-    from ..models.source import ModelSource
-
-    return ModelSource.parse(model).kind in ("preset", "config")
 
 
 def _predictions(args: argparse.Namespace, opened: Any, files: Any, maps: Any) -> Any:

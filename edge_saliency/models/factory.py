@@ -8,7 +8,7 @@ from ..errors import UserError
 from .emlnet import EMLNet
 from .source import ModelSource
 
-ConfigLike = Union[str, ModelConfig, Dict[str, Any]]
+ConfigLike = Union[str, ModelSource, ModelConfig, Dict[str, Any]]
 
 
 def resolve_config(preset_or_config: ConfigLike, **overrides: Any) -> ModelConfig:
@@ -21,11 +21,11 @@ def resolve_config(preset_or_config: ConfigLike, **overrides: Any) -> ModelConfi
         config = dataclasses.replace(preset_or_config)
     elif isinstance(preset_or_config, dict):
         config = ModelConfig.from_dict(preset_or_config)
-    elif isinstance(preset_or_config, str):
+    elif isinstance(preset_or_config, (str, ModelSource)):
         source = ModelSource.parse(preset_or_config)
         if not source.is_torch:
             raise UserError("{} is a {} file, not a PyTorch model: give a preset, a config .json or a saved "
-                            ".safetensors".format(preset_or_config, source.kind))
+                            ".safetensors".format(source.name, source.kind))
         found = source.config()
         assert found is not None
         config = found
@@ -62,12 +62,15 @@ def create_model(
     ``weights``: a checkpoint of the whole model (a ``.safetensors``, or a weights-only torch state dict), loaded
     strictly after the model is built (timm's ``checkpoint_path``). The model is returned in eval mode.
     """
-    if isinstance(preset_or_config, str) and ModelSource.parse(preset_or_config).kind == "safetensors":
+    if isinstance(preset_or_config, str):
+        preset_or_config = ModelSource.parse(preset_or_config)  # once: resolve_config takes the parsed source
+    if isinstance(preset_or_config, ModelSource) and preset_or_config.kind == "safetensors":
         if pretrained or backbone_weights or weights or overrides:
             raise UserError("a saved model is loaded as is; drop pretrained/backbone_weights/weights/overrides")
         from .weights import load_model
 
-        return load_model(os.fspath(preset_or_config))
+        assert preset_or_config.path is not None
+        return load_model(preset_or_config.path)
     config = resolve_config(preset_or_config, **overrides)
     if pretrained or backbone_weights:
         from .weights import create_pretrained

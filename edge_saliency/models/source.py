@@ -182,10 +182,20 @@ class ModelSource:
                 raise WeightsError("backbone weights for '{}' not found: {}".format(key, path))
         self.backbone_weights = {k: os.path.abspath(v) for k, v in self.backbone_weights.items()}
 
+    def with_weights(self, weights: str) -> "ModelSource":
+        """This preset or config with the trained ``weights`` (a copy; the file checked), for commands that parse
+        several model strings first and learn only then which of them take ``--weights``."""
+        if self.kind not in ("preset", "config"):
+            raise UserError("{} holds its weights; --weights goes with a preset name or a config .json".format(
+                self.name))
+        source = dataclasses.replace(self, weights=_abs(weights), weights_sha256=None)
+        source._check_weight_files()
+        return source
+
     # -- what it is, without torch ----------------------------------------------------------------------
     @property
     def is_torch(self) -> bool:
-        """A PyTorch model (built by :meth:`build`), not a file a runtime loads."""
+        """A PyTorch model (built by :func:`~edge_saliency.models.build.build_model`), not a file a runtime loads."""
         return self.kind in TORCH_KINDS
 
     @property

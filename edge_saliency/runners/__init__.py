@@ -20,19 +20,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .. import system
 from ..errors import UserError
-from ..vocabulary import AUTO, ENGINE_DIR
+from ..vocabulary import AUTO, ENGINE_DIR, TOLERANCES, Tolerance
 from ..vocabulary import BACKENDS as _BACKENDS
-from .base import (
-    TOLERANCES,
-    Comparison,
-    Runner,
-    RunnerLeftActiveWarning,
-    TensorMetadata,
-    Tolerance,
-    check_saliency_model,
-    compare_runners,
-    saliency_maps,
-)
+from .base import Runner, RunnerLeftActiveWarning, TensorMetadata, check_saliency_model, saliency_maps
+from .compare import Comparison, compare_runners
 
 __all__ = ["BACKENDS", "TOLERANCES", "Comparison", "Runner", "RunnerLeftActiveWarning", "TensorMetadata", "Tolerance",
            "available_backends", "capabilities", "check_saliency_model", "choose_backend", "compare_runners",
@@ -67,9 +58,12 @@ def model_source(model: Any) -> Any:
 
 def model_kind(model: Any) -> str:
     """none | engine | onnxruntime | onnx | weights | preset | module (an in-memory torch model)."""
+    return _kind(model, model_source(model))
+
+
+def _kind(model: Any, source: Any) -> str:
     if model is None:
         return "none"
-    source = model_source(model)
     return "module" if source is None else _RUNNER_KINDS[source.kind]
 
 
@@ -144,7 +138,7 @@ def create_runner(model: Any = None, backend: str = "auto", *, device: str = "au
     ``allow_host_code`` (version-compatible engines), ``plugins`` (extra plugin libraries).
     """
     source = model_source(model)
-    kind = model_kind(model)
+    kind = _kind(model, source)
     chosen = choose_backend(kind, backend)
     if chosen == "classic":
         from .classic_runner import ClassicRunner
@@ -153,7 +147,7 @@ def create_runner(model: Any = None, backend: str = "auto", *, device: str = "au
     if chosen == "onnxruntime":
         from .ort_runner import OnnxRuntimeRunner
 
-        return OnnxRuntimeRunner(source.path, device=device, tensorrt_ep=tensorrt_ep, precision=precision,
+        return OnnxRuntimeRunner(source, device=device, tensorrt_ep=tensorrt_ep, precision=precision,
                                  threads=threads,
                                  cache_dir=engine_dir)
     if chosen == "torch":

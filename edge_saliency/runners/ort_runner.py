@@ -57,9 +57,14 @@ class OnnxRuntimeRunner(Runner):
     """An ONNX file or ONNX Runtime artifact run by ONNX Runtime (CPU, CUDA, or its TensorRT provider)."""
     backend = "onnxruntime"
 
-    def __init__(self, path: str, device: str = "cpu", tensorrt_ep: bool = False, precision: Optional[str] = None,
+    def __init__(self, path: Any, device: str = "cpu", tensorrt_ep: bool = False, precision: Optional[str] = None,
                  threads: Optional[int] = None, spinning: bool = False, device_id: int = 0,
                  cache_dir: str = ENGINE_DIR) -> None:
+        from ..models.source import ModelSource
+
+        # ``path``: the file, or its ModelSource when the caller has parsed the model string already
+        self.source = path if isinstance(path, ModelSource) else None
+        path = self.source.path if self.source is not None else path
         super().__init__(os.path.basename(path))
         self.path = path
         self.device = device
@@ -143,7 +148,7 @@ class OnnxRuntimeRunner(Runner):
             from ..models.source import ModelSource
 
             # what the artifact's weights are, not the precision of the ONNX file it was optimised from
-            return ModelSource.parse(self.path).precision
+            return (self.source or ModelSource.parse(self.path)).precision
         if sidecar is not None and sidecar.info.get("precision") in PRECISIONS:
             return str(sidecar.info["precision"])
         if self.input_dtype == np.float16:

@@ -181,3 +181,49 @@ def test_the_readme_command_runs_as_written(models):
     results = json.load(open(os.path.join(models["root"], "lite-cost.json")))
     assert [m["model_info"]["precision"] for m in results["models"]] == ["fp32", "fp16", "int8"]
     assert "lite-int8.onnx" in result.stdout.splitlines()[0]
+
+
+@pytest.fixture
+def string_parses(monkeypatch):
+    """Every model string ModelSource.parse is given, in order (a ModelSource passed down is not a parse)."""
+    from edge_saliency.models.source import ModelSource
+
+    seen = []
+    original = ModelSource.parse.__func__
+
+    def counting(cls, model, *args, **kwargs):
+        if isinstance(model, str):
+            seen.append(model)
+        return original(cls, model, *args, **kwargs)
+
+    monkeypatch.setattr(ModelSource, "parse", classmethod(counting))
+    return seen
+
+
+@pytest.mark.parametrize("command", ["eval", "predict", "run", "bench", "export"])
+def test_a_command_parses_each_model_string_once(models, tmp_path, string_parses, command):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images = sorted(os.listdir(os.path.join(models["data"], "images", "val")))
+    for name in images[:2]:
+        os.link(os.path.join(models["data"], "images", "val", name), str(photos / name))
+    given = [models["lite.onnx"], models["lite.safetensors"], models["artifact-fp32"]]
+    if command == "eval":
+        args = ["eval", *given, "--data", models["data"], "--split", "val", "-o", str(tmp_path / "e.json"),
+                "--no-progress", "--workers", "0"]
+    elif command == "predict":
+        args = ["predict", given[0], str(photos), "-o", str(tmp_path / "maps"), "--workers", "0"]
+        given = given[:1]
+    elif command == "run":
+        args = ["run", str(photos), "--model", given[1], "--maps", str(tmp_path / "maps")]
+        given = given[1:2]
+    elif command == "bench":
+        args = ["bench", given[0], "--backend", "onnxruntime", "--precision", "fp32", "--iterations", "2",
+                "--warmup", "1", "--accuracy-frames", "2", "--stage-frames", "2", "--pipeline-frames", "2",
+                "--no-plot", "-o", str(tmp_path / "bench")]
+        given = given[:1]
+    else:
+        args = ["export", given[1], "-o", str(tmp_path / "again.onnx"), "--precision", "fp32", "--no-simplify"]
+        given = given[1:2]
+    assert main(args) == 0
+    assert sorted(string_parses) == sorted(given), string_parses
