@@ -32,7 +32,7 @@ def _one(stage, size, batch, steps, warmup):
     from edge_saliency.models.emlnet import EMLNet
     from edge_saliency.training.loss import EMLLoss
     from edge_saliency.training.stages import freeze_encoders, set_train_mode, stage1_config
-    from edge_saliency.training.trainer import StageForward, grad_scaler, train_step
+    from edge_saliency.training.steps import StageForward, grad_scaler, train_step
 
     torch.manual_seed(0)
     config = resolve_config(PRESET, input_size=size)

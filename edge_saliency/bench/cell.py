@@ -107,7 +107,7 @@ def _runner(spec: Dict[str, Any]) -> Any:
     if device == "cuda" and spec.get("gpu") is not None:
         device = "cuda:{}".format(spec["gpu"])
     if backend == "torch":
-        from ..export.api import rebuild_model
+        from ..export.origin import rebuild_model
 
         model: Any = rebuild_model(spec["source"])
         return create_runner(model, "torch", device=device, precision=spec["precision"], threads=spec["threads"])

@@ -43,7 +43,7 @@ class ExportCache:
 
         self.options = options
         o = options
-        parsed = ModelSource.parse(o.model, o.weights, o.pretrained, o.backbone_weights, o.seed)
+        self.parsed = parsed = ModelSource.parse(o.model, o.weights, o.pretrained, o.backbone_weights, o.seed)
         if parsed.kind in ("engine", "onnxruntime"):
             raise UserError("{} is a {} built for one machine; bench exports and builds its own: give the model, "
                             "or the exported .onnx it was built from".format(o.model, parsed.kind))
@@ -78,11 +78,10 @@ class ExportCache:
 
         require("torch", extra="export", purpose="exporting {} to ONNX for the benchmark (or pass an exported "
                                                    ".onnx file)".format(self.options.model))
-        from ..export.api import build_source, config_without_weights
+        from ..export.origin import source_record
 
-        o = self.options
-        self.source = build_source(o.model, o.weights, o.pretrained, o.backbone_weights, o.seed)
-        config = config_without_weights(o.model)
+        self.source = source_record(self.parsed)
+        config = self.parsed.config()
         if config is not None:
             self.default_size = (int(config.input_size[0]), int(config.input_size[1]))
             self.model_name = config.name
@@ -130,9 +129,8 @@ class ExportCache:
                                                                    ", dynamic" if dynamic else "",
                                                                    ", ".join(precisions), output))
                 o = self.options
-                export_model(o.model, output, precisions=precisions, input_size=size, dynamic=dynamic,
-                             weights=o.weights, pretrained=o.pretrained, backbone_weights=o.backbone_weights,
-                             seed=o.seed, calibration=o.calibration)
+                export_model(self.parsed, output, precisions=precisions, input_size=size, dynamic=dynamic,
+                             calibration=o.calibration)
             else:
                 progress("reusing {} ({})".format(output, ", ".join(precisions)))
             for precision in precisions:

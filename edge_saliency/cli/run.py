@@ -1,8 +1,5 @@
 """``edge-saliency run SOURCE [--model MODEL] [--output OUT.mp4]``: saliency on video, cameras, streams or
 images, in real time.
-
-Long on purpose: the run command's argument groups, the options they build and the wiring of sources, runner and
-outputs; each function is short.
 """
 import argparse
 import logging

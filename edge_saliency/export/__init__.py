@@ -11,7 +11,7 @@ from typing import Any, Dict
 from .._lazy import require
 
 _LAZY: Dict[str, str] = {
-    "export_model": "api", "check_onnx": "api", "variant_path": "naming", "rebuild_model": "api",
+    "export_model": "api", "check_onnx": "check", "variant_path": "naming", "rebuild_model": "origin",
     "PRECISIONS": "options", "ExportResult": "api", "ParityError": "evaluate", "TOLERANCES": "evaluate",
 }
 
@@ -21,6 +21,6 @@ __all__ = sorted(_LAZY)
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
-    if _LAZY[name] == "api":
+    if _LAZY[name] in ("api", "check", "origin"):
         require("torch", purpose="ONNX export")
     return getattr(importlib.import_module("." + _LAZY[name], __name__), name)

@@ -59,16 +59,13 @@ key                   value
 
 The same config JSON (``edge_saliency_config``), ``edge_saliency_precision``, ``edge_saliency_upsample`` and
 ``edge_saliency_source`` are in the ONNX metadata_props, so a file without its sidecar can still be checked.
-
-Long on purpose: about 60 lines are the sidecar schema in this docstring; the rest is the export steps, each a
-function under ~60 lines.
 """
 import dataclasses
 import json
 import logging
 import os
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -81,11 +78,9 @@ from ..files.atomic import check_writable, write_temp
 from ..files.checks import Output, check_outputs
 from ..files.hashing import file_sha256
 from ..files.output_group import OutputGroup
-from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
+from ..files.sidecar import Sidecar, sidecar_path
 from ..maths.preprocess import mode_of, preprocess
-from ..models.build import build_model
 from ..models.emlnet import INPUT_MULTIPLE, EMLNet
-from ..models.saved import CONFIG_METADATA_KEY
 from ..models.source import ModelSource
 from ..plugins import upsample_op as contract
 from ..plugins.ort_op import create_session
@@ -93,6 +88,7 @@ from . import evaluate, fp16, graph, int8
 from .frames import BUILTIN_CALIBRATION, describe_source, frames_digest, load_frames, warn_if_few
 from .naming import report_paths, variant_path
 from .options import ExportOptions
+from .origin import rebuild_model, source_record
 from .progress import Step
 
 log = logging.getLogger("edge_saliency")
@@ -107,36 +103,6 @@ class ExportResult:
     report_paths: Tuple[str, str]  # (json, markdown)
     markdown: str
     timings: Dict[str, float]
-
-
-# -- the PyTorch model and how to rebuild it -----------------------------------------------------------
-
-
-def build_source(model: str, weights: Optional[str] = None, pretrained: bool = False,
-                 backbone_weights: Optional[Mapping[str, str]] = None, seed: int = 0) -> Dict[str, Any]:
-    """The ``source`` record (:meth:`ModelSource.record`): everything :func:`rebuild_model` needs, checked here,
-    before any slow step. Only PyTorch models export: a preset, a config .json or a saved .safetensors."""
-    source = ModelSource.parse(model, weights, pretrained, backbone_weights, seed)
-    if not source.is_torch:
-        raise UserError("{} is a {} file; export takes the PyTorch model: a preset, a config .json or a saved "
-                        ".safetensors{}".format(model, source.kind, _origin_hint(source)))
-    return source.record()
-
-
-def _origin_hint(source: ModelSource) -> str:
-    origin = source.origin
-    return " (it was exported from {})".format(origin.name) if origin is not None else ""
-
-
-def config_without_weights(model: str) -> Optional[ModelConfig]:
-    """The config of a preset / config file / saved model, read cheaply (no torch)."""
-    return ModelSource.parse(model).config()
-
-
-def rebuild_model(source: Mapping[str, Any]) -> EMLNet:
-    """The PyTorch model a ``source`` record describes (random parts re-drawn from its seed; the weights checked
-    against their recorded sha256)."""
-    return build_model(ModelSource.from_record(source))
 
 
 # -- one variant ---------------------------------------------------------------------------------------
@@ -223,7 +189,7 @@ class _Plan:
     """What one export reads and writes, every part of it checked before the slow steps."""
 
     precisions: List[str]  # fp32 first
-    source: Dict[str, Any]  # how to rebuild the PyTorch model (see build_source)
+    source: Dict[str, Any]  # how to rebuild the PyTorch model (see source_record)
     files: Dict[str, str]  # precision -> ONNX path
     reports: Tuple[str, str]  # the accuracy report: (json, markdown)
     size: Tuple[int, int]  # (H, W)
@@ -232,8 +198,9 @@ class _Plan:
     inputs: List[evaluate.EvalInput]  # parity and report frames
 
 
-def export_model(model: str, output: str, options: Optional[ExportOptions] = None, **fields: Any) -> ExportResult:
-    """Export ``model`` (a preset name, a config .json, or a saved .safetensors model) to ONNX at
+def export_model(model: Union[str, ModelSource], output: str, options: Optional[ExportOptions] = None,
+                 **fields: Any) -> ExportResult:
+    """Export ``model`` (a preset name, a config .json, a saved .safetensors model, or its ModelSource) to ONNX at
     ``output`` (fp32) and the other precisions of ``options`` beside it, check each against PyTorch, and write the
     accuracy report. See the module docstring for the files and the sidecar, :class:`ExportOptions` for the
     options; keyword arguments set its fields: ``export_model(model, out, precisions=("fp16",), input_size=(64,
@@ -255,17 +222,20 @@ def export_model(model: str, output: str, options: Optional[ExportOptions] = Non
                         timings=timings)
 
 
-def _plan(model: str, output: str, options: ExportOptions) -> _Plan:
+def _plan(model: Union[str, ModelSource], output: str, options: ExportOptions) -> _Plan:
     """Everything a user can get wrong, checked before the slow steps."""
     precisions = options.variants()
     if not output.endswith(".onnx"):
         raise UserError("the output must be a .onnx path, got {}".format(output))
-    source = build_source(model, options.weights, options.pretrained, options.backbone_weights, options.seed)
+    if isinstance(model, ModelSource) and (options.weights or options.pretrained or options.backbone_weights):
+        raise UserError("{} is parsed already: give its weights to ModelSource.parse, not to export_model".format(
+            model.name))
+    parsed = ModelSource.parse(model, options.weights, options.pretrained, options.backbone_weights, options.seed)
+    source = source_record(parsed)
     files = {p: variant_path(output, p) for p in precisions}
     reports = report_paths(output)
-    _check_paths(files, reports, model, options.weights, options.backbone_weights, options.calibration,
-                 options.eval_frames)
-    early = config_without_weights(model)
+    _check_paths(files, reports, parsed, options.calibration, options.eval_frames)
+    early = parsed.config()
     requested = options.input_size or (early.input_size if early else (480, 640))
     size = check_input_size(requested, INPUT_MULTIPLE)
     if early is not None:
@@ -394,15 +364,13 @@ def _write_reports(group: OutputGroup, plan: _Plan, options: ExportOptions, conf
         write_temp(target, text.encode("utf-8"), group.output(target))
 
 
-def _check_paths(files: Mapping[str, str], reports: Sequence[str], model: str, weights: Optional[str],
-                 backbone_weights: Optional[Mapping[str, str]], calibration: Optional[str],
+def _check_paths(files: Mapping[str, str], reports: Sequence[str], source: ModelSource, calibration: Optional[str],
                  eval_frames: Optional[str]) -> None:
     """No output of the export may be one of its inputs (or lie in an input folder), nor two outputs one file."""
     outputs = [Output(path, "output") for path in files.values()]
     outputs += [Output(sidecar_path(path), "sidecar") for path in files.values()]
     outputs += [Output(path, "report") for path in reports]
-    inputs = [p for p in [model, sidecar_path(model), weights, calibration, eval_frames] if p]
-    check_outputs(outputs, inputs + list((backbone_weights or {}).values()))
+    check_outputs(outputs, source.inputs() + [p for p in [calibration, eval_frames] if p])
     for path in set(files.values()):
         check_writable(path, "output")
 
@@ -410,50 +378,3 @@ def _check_paths(files: Mapping[str, str], reports: Sequence[str], model: str, w
 # -- check ---------------------------------------------------------------------------------------------
 
 
-def _describe(path: str) -> Tuple[Dict[str, Any], Optional[ModelConfig]]:
-    """``info`` and config from the sidecar, else from the ONNX metadata."""
-    sidecar = read_sidecar(path, required=False)
-    if sidecar is not None:
-        return sidecar.info, sidecar.model
-    onnx = require("onnx", purpose="reading ONNX files")
-    meta = graph.read_metadata(onnx.load(path, load_external_data=False))
-    if CONFIG_METADATA_KEY not in meta or SOURCE_METADATA_KEY not in meta:
-        raise UserError("{} has no sidecar ({}) and no edge-saliency metadata: it was not exported by "
-                        "edge-saliency, so the model to compare with is unknown".format(path, sidecar_path(path)))
-    config = ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
-    proto = onnx.load(path, load_external_data=False)
-    spec = graph.io_spec(proto)
-    dims = spec["inputs"][0]["shape"]
-    dynamic = not all(isinstance(d, int) for d in dims)
-    info = {"precision": meta.get(graph.METADATA_PREFIX + "precision", "fp32"),
-            "source": json.loads(meta[SOURCE_METADATA_KEY]), "dynamic": dynamic,
-            "input_size": list(config.input_size)}
-    return info, config
-
-
-def check_onnx(path: str, eval_frames: Optional[str] = None) -> Dict[str, Any]:
-    """Re-run the parity check of an exported ONNX file against the PyTorch model it came from (rebuilt
-    from the ``source`` its sidecar or metadata records). Raises :class:`ParityError` when it fails;
-    returns the parity result with the accuracy row."""
-    if not os.path.isfile(path):
-        raise UserError("ONNX file not found: {}".format(path))
-    info, config = _describe(path)
-    precision = info.get("precision", "fp32")
-    source = info.get("source")
-    if not source:
-        raise UserError("{} does not record the model it was exported from; re-export it".format(path))
-    size = info.get("input_size") or [480, 640]
-    if source.get("torch") and source["torch"] != torch.__version__ and not source.get("trained"):
-        log.warning("%s was exported with torch %s (now %s): random weights may be drawn differently",
-                    path, source["torch"], torch.__version__)
-    inputs = evaluate.eval_inputs(size, mode_of(config), bool(info.get("dynamic")),
-                                  load_frames(eval_frames) if eval_frames else None)
-    with Step("rebuilding the PyTorch model"):
-        net = rebuild_model(source)
-    references, exact = evaluate.torch_outputs(net, inputs, exact=True)
-    with open(path, "rb") as f:
-        data = f.read()
-    result = _check_variant(precision, data, inputs, references, exact,
-                            precision == "fp32" or bool(source.get("trained")))
-    result["precision"] = precision
-    return result

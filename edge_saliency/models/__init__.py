@@ -26,7 +26,7 @@ _LAZY: Dict[str, str] = {
     "create_model": "factory", "resolve_config": "factory",
     "resize": "layers", "resize_concat": "layers", "resize_override": "layers",
     "create_pretrained": "weights", "load_backbone_weights": "weights", "load_model": "weights",
-    "load_official_emlnet": "weights", "load_state": "weights", "read_checkpoint": "weights",
+    "load_official_emlnet": "official", "load_state": "weights", "read_checkpoint": "weights",
     "save_model": "weights",
 }
 

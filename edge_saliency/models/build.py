@@ -26,7 +26,7 @@ def build_model(source: ModelSource, input_size: Optional[Tuple[int, int]] = Non
     source.check_weights_unchanged()
     torch.manual_seed(int(source.seed))
     if source.kind == "official":
-        from .weights import load_official_emlnet
+        from .official import load_official_emlnet
 
         assert source.official is not None
         model = load_official_emlnet(*(source.official[k] for k in OFFICIAL_FILES))

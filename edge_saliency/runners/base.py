@@ -1,4 +1,4 @@
-"""The runner interface (after Polygraphy's ``backend/base/runner.py``) and the comparator.
+"""The runner interface (after Polygraphy's ``backend/base/runner.py``).
 
 A runner is created cheaply, then ``activate()`` loads the model (or use it as a context manager),
 ``infer(x)`` maps an N×C×H×W float32 array to the model's output as float32 numpy, and ``deactivate()``
@@ -6,9 +6,8 @@ frees everything. The base class does what every backend shares: state checks, i
 the model's input shape, and splitting / padding a batch to what the model takes (a static batch, or a
 maximum batch). Backends with the GPU pre-processing kernels also take uint8 frames (``frame_input``,
 ``infer_frames``; runners/frame_input.py).
-
-Long on purpose: the one runner interface every backend implements (I/O facts, lifecycle, the tensor and the
-frame paths, batching) reads best as one class, with the comparator of its outputs beside it.
+ The comparator of runners' outputs is
+:mod:`.compare`.
 """
 import atexit
 import dataclasses
@@ -20,14 +19,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import InputShapeError, UserError
-from ..vocabulary import PRECISIONS, TOLERANCES, Tolerance, tolerance_for
 from .frame_input import check_frames, pad_batch
 
 log = logging.getLogger("edge_saliency.runners")
 
-__all__ = ["PRECISIONS", "TOLERANCES", "Comparison", "Runner", "RunnerLeftActiveWarning", "TensorMetadata", "Tolerance",
-           "check_saliency_model", "compare_outputs", "compare_runners", "numpy_dtype", "saliency_maps",
-           "tolerance_for"]
+__all__ = ["Runner", "RunnerLeftActiveWarning", "TensorMetadata", "check_saliency_model", "numpy_dtype",
+           "saliency_maps"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -369,64 +366,6 @@ def saliency_maps(output: np.ndarray) -> np.ndarray:
 
 
 # -- comparator ----------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Comparison:
-    reference: str
-    other: str
-    max_abs: float
-    mean_abs: float
-    tolerance: Tolerance
-    worst_excess: float  # max over elements of |a − b| − (atol + rtol·|a|); <= 0 when within tolerance
-
-    @property
-    def ok(self) -> bool:
-        """True when every output was within the tolerance."""
-        return self.worst_excess <= 0.0
-
-    def __str__(self) -> str:
-        return "{} vs {}: max |diff| {:.2e}, mean {:.2e} (atol {:.0e}, rtol {:.0e}) {}".format(
-            self.reference, self.other, self.max_abs, self.mean_abs, self.tolerance.atol, self.tolerance.rtol,
-            "ok" if self.ok else "MISMATCH")
-
-
-def compare_outputs(reference: np.ndarray, other: np.ndarray, tolerance: Tolerance,
-                    names: Tuple[str, str] = ("reference", "other")) -> Comparison:
-    """Compare two outputs elementwise within ``atol + rtol * |reference|``; InputShapeError if their shapes differ."""
-    a = np.asarray(reference, dtype=np.float64)
-    b = np.asarray(other, dtype=np.float64)
-    if a.shape != b.shape:
-        raise InputShapeError("{} output shape {} differs from {} output shape {}".format(
-            names[0], a.shape, names[1], b.shape))
-    diff = np.abs(a - b)
-    excess = diff - (tolerance.atol + tolerance.rtol * np.abs(a))
-    return Comparison(names[0], names[1], float(diff.max()), float(diff.mean()), tolerance, float(excess.max()))
-
-
-def compare_runners(runners: Sequence[Runner], inputs: Sequence[np.ndarray],
-                    tolerance: Optional[Tolerance] = None) -> List[Comparison]:
-    """Run every input through every runner (activating those that are not) and compare each runner with
-    the first, input by input, within ``tolerance`` or the per-precision default of the pair."""
-    if len(runners) < 2:
-        raise UserError("compare_runners needs at least two runners")
-    results: List[Comparison] = []
-    activated = []
-    try:
-        for runner in runners:
-            if not runner.is_active:
-                runner.activate()
-                activated.append(runner)
-        reference = runners[0]
-        for x in inputs:
-            expected = reference.infer(x)
-            for runner in runners[1:]:
-                tol = tolerance or tolerance_for(reference.precision, runner.precision)
-                results.append(compare_outputs(expected, runner.infer(x), tol, (reference.name, runner.name)))
-    finally:
-        for runner in activated:
-            runner.deactivate()
-    return results
 
 
 def numpy_dtype(type_name: str) -> Any:

@@ -5,9 +5,6 @@ run): DistributedDataParallel over the trained part (stage 1: the whole stage-1 
 decoder), a DistributedSampler over the training split, validation sharded over the processes and summed.
 Process 0 writes the checkpoints, ``log.json`` and the per-epoch line; every process returns the trained
 model. See :mod:`edge_saliency.training.checkpoint` for the run folder.
-
-Long on purpose: the training loop of both stages with resume, validation and checkpoints, which share the loop's
-state.
 """
 import dataclasses
 import json
@@ -18,25 +15,30 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 
 from .._lazy import require
-from ..config import ModelConfig, check_input_size
-from ..data.datasets import SampleFiles, find_samples
+from ..data.datasets import SampleFiles
 from ..errors import UserError
 from ..files.atomic import atomic_write_text
-from ..maths import metrics as M
-from ..models import load_model, resolve_config
 from ..models.emlnet import EMLNet
 from . import checkpoint as ckpt
 from . import distributed as D
 from .config import TRAIN_CONFIG_FILE, TrainConfig
 from .dataset import SaliencyDataset, worker_error
 from .loss import TERMS, EMLLoss, eml_loss_terms, weighted_loss
-from .stages import assemble_fused_model, build_stage1_model, freeze_encoders, set_train_mode, stage1_config
+from .stages import set_train_mode
+from .steps import (
+    StageForward,
+    build_training_model,
+    grad_scaler,
+    match_size,
+    split_files,
+    train_step,
+    training_model_config,
+    val_metrics,
+)
 
 log = logging.getLogger("edge_saliency")
 LOG_FILE = "log.json"
@@ -51,91 +53,6 @@ class TrainResult:
     output: str
     best: Optional[Dict[str, Any]]
     is_main: bool = True  # process 0 (the one that wrote the run folder)
-
-
-def _training_model_config(config: TrainConfig) -> Tuple[ModelConfig, Tuple[int, int]]:
-    full = resolve_config(config.model)
-    size = check_input_size(config.input_size or full.input_size)
-    full = dataclasses.replace(full, input_size=size)
-    return (stage1_config(full, config.encoder) if config.stage == 1 else full), size
-
-
-def _build_model(config: TrainConfig, model_config: ModelConfig, resume: bool) -> EMLNet:
-    if resume:
-        model = load_model(os.path.join(config.output, ckpt.LAST))
-        if model.config.to_dict() != model_config.to_dict():
-            raise UserError("cannot resume: the model in {} is not the one this run trains".format(config.output))
-    elif config.stage == 1:
-        model = build_stage1_model(model_config, model_config.encoders[0].key, config.pretrained,
-                                   config.backbone_weights)
-    else:
-        model = assemble_fused_model(model_config, config.stage1)
-    if config.stage == 2:
-        freeze_encoders(model)
-    return model
-
-
-def _files(config: TrainConfig, split: str, limit: Optional[int] = None) -> List[SampleFiles]:
-    files = find_samples(config.data, config.layout, split, need=("map", "fixations"))
-    return files[:limit] if limit else files
-
-
-class StageForward:
-    """The prediction of one batch in a stage: the stage-1 model, or frozen encoders (no autograd) + the
-    decoder. ``trained`` is the module the optimizer updates, wrapped in DistributedDataParallel when the
-    run has several processes."""
-
-    def __init__(self, model: EMLNet, stage: int, info: Optional[D.DistInfo] = None) -> None:
-        self.model, self.stage = model, stage
-        trained: torch.nn.Module = model if stage == 1 else model.decoder  # type: ignore[assignment]
-        if info is not None and info.distributed:
-            device_ids = [info.device] if info.device.type == "cuda" else None
-            trained = DistributedDataParallel(trained, device_ids=device_ids)
-        self.trained = trained
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stage == 1:
-            return self.trained(x)
-        with torch.no_grad():
-            maps = self.model.readout_maps(x)
-        assert self.model.decoder is not None
-        return self.trained(maps, self.model.decoder.config.output_size or x.shape[-2:])
-
-
-def match_size(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    # a decoder with a fixed output size (the official 480×640) trained at another input size
-    if prediction.shape[-2:] == target.shape[-2:]:
-        return prediction
-    return F.interpolate(prediction, size=target.shape[-2:], mode="bilinear", align_corners=False)
-
-
-def train_step(
-    forward: StageForward, criterion: EMLLoss, optimizer: torch.optim.Optimizer, scaler: Any,
-    x: torch.Tensor, fixations: torch.Tensor, density: torch.Tensor, amp: bool = False,
-) -> torch.Tensor:
-    """One optimisation step: forward (fp16 autocast with ``amp``), the loss in float32, backward through
-    the grad scaler, optimizer step. Returns the loss (detached, not synchronised)."""
-    with torch.autocast(device_type=x.device.type, dtype=torch.float16, enabled=amp):
-        prediction = forward(x)
-    loss = criterion(match_size(prediction.float(), density), fixations, density)
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(optimizer)
-    scaler.update()
-    return loss.detach()
-
-
-def grad_scaler(enabled: bool) -> Any:
-    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):  # torch >= 2.3
-        return torch.amp.GradScaler("cuda", enabled=enabled)
-    return torch.cuda.amp.GradScaler(enabled=enabled)
-
-
-def _val_metrics(prediction: np.ndarray, density: np.ndarray, fixmap: np.ndarray) -> Dict[str, float]:
-    scores = {"cc": M.cc(prediction, density), "kld": M.kld(prediction, density), "sim": M.sim(prediction, density)}
-    if fixmap.any():
-        scores["nss"] = M.nss(prediction, fixmap)
-    return scores
 
 
 class Trainer:
@@ -159,16 +76,16 @@ class Trainer:
         torch.manual_seed(config.seed)
         if info.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        self.model_config, self.size = _training_model_config(config)
+        self.model_config, self.size = training_model_config(config)
         self.folder_state = self._check_folder()
-        train_files = _files(config, config.train_split)
+        train_files = split_files(config, config.train_split)
         val_files: List[SampleFiles] = []
         if config.val_split:
             try:
-                val_files = _files(config, config.val_split, config.val_limit)
+                val_files = split_files(config, config.val_split, config.val_limit)
             except UserError as exc:
                 raise UserError("validation split: {} (choose it with --val-split, or --no-val)".format(exc)) from None
-        self.model = _build_model(config, self.model_config, self.resume).to(info.device)
+        self.model = build_training_model(config, self.model_config, self.resume).to(info.device)
         self.forward = StageForward(self.model, config.stage, info)
 
         self.workers = config.workers if config.workers is not None else D.default_workers()
@@ -322,7 +239,7 @@ class Trainer:
                         sums[2 * i + 1] += values.numel()
                     arrays = (t[:, 0].cpu().numpy() for t in (prediction, density, fixations))
                     for pred, dens, fix in zip(*arrays):
-                        for name, value in _val_metrics(pred, dens, fix).items():
+                        for name, value in val_metrics(pred, dens, fix).items():
                             if not np.isfinite(value):  # undefined for this image (a constant map): skip it
                                 continue
                             i = names.index(name)

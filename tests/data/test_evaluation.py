@@ -10,8 +10,9 @@ import pytest
 
 from edge_saliency.cli import main
 from edge_saliency.data.datasets import find_samples, read_annotations
-from edge_saliency.data.evaluation import evaluate, markdown_report, summarise, write_report
+from edge_saliency.data.evaluation import evaluate, summarise
 from edge_saliency.data.io import image_shape
+from edge_saliency.data.reports import markdown_report, write_report
 from edge_saliency.errors import UserError
 from edge_saliency.maths import metrics as M
 from tests.saliency_fixtures import write_folder

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from edge_saliency.maths import auc as A
 from edge_saliency.maths import metrics as M
 from edge_saliency.maths.matlab_ops import EPS, imresize
 
@@ -62,10 +63,10 @@ def test_auc_judd_small_example_with_ties_by_hand():
     smap = np.array([[0.1, 0.5, 0.5], [0.9, 0.2, 0.5]])
     fix = np.array([[0, 1, 0], [1, 0, 0]])
     # exact ties, negatives = all 6 pixels: pos 0.5 -> (2 below + ½·3 equal)/6, pos 0.9 -> (5 + ½)/6
-    assert M.auc_judd(smap, fix, M.PYSALIENCY) == pytest.approx((3.5 / 6 + 5.5 / 6) / 2)
+    assert A.auc_judd(smap, fix, M.PYSALIENCY) == pytest.approx((3.5 / 6 + 5.5 / 6) / 2)
     # MIT, no jitter: normalised values [0 .5 .5; 1 .125 .5]; thresholds 1, .5:
     # (fp, tp) = (0, 0), (0, .5), (.5, 1), (1, 1) -> area .375 + .5
-    assert M.auc_judd(smap, fix, M.MIT, jitter=False) == pytest.approx(0.875)
+    assert A.auc_judd(smap, fix, M.MIT, jitter=False) == pytest.approx(0.875)
 
 
 def test_kld_with_matlabs_eps_on_a_map_with_a_zero_step_by_step():
@@ -124,39 +125,39 @@ def test_thresholds_are_matlabs_colon_range_by_hand():
     # With thresholds k·0.1 the 4th is 0.30000000000000004: the pixels at .3 wait for .2 and the curve
     # gains the point (0, 3/4): 15/16.
     smap, fix, other = _thresholded_case([1.0, 0.6, 0.35, 0.35, 0.3, 0.3, 0.0, 0.5], [1, 2, 3, 4], [5, 6])
-    assert M.auc_shuffled(smap, fix, other, M.MIT, n_splits=3) == pytest.approx(13 / 16, abs=1e-15)
+    assert A.auc_shuffled(smap, fix, other, M.MIT, n_splits=3) == pytest.approx(13 / 16, abs=1e-15)
 
 
 def test_pixels_at_the_top_threshold_count():
     # positives (.6 .55), negatives (.55 0): top threshold exactly .6, so (fp, tp) = (0 0) (0 1/2) (1/2 1)
     # ... (1 1): 7/8. A top threshold of 6·0.1 = 0.6000000000000001 drops the .6 pixel there: 3/4.
     smap, fix, other = _thresholded_case([1.0, 0.6, 0.55, 0.55, 0.0], [1, 2], [3, 4])
-    assert M.auc_shuffled(smap, fix, other, M.MIT, n_splits=2) == pytest.approx(7 / 8, abs=1e-15)
+    assert A.auc_shuffled(smap, fix, other, M.MIT, n_splits=2) == pytest.approx(7 / 8, abs=1e-15)
 
 
 def test_jitter_only_breaks_ties():
     fix = _fixation_map()
     const = np.ones(fix.shape)
-    assert math.isnan(M.auc_judd(const, fix, M.MIT, jitter=False))  # min-max of a constant: 0/0
-    with_jitter = M.auc_judd(const, fix, M.MIT, jitter=True, seed=3)
+    assert math.isnan(A.auc_judd(const, fix, M.MIT, jitter=False))  # min-max of a constant: 0/0
+    with_jitter = A.auc_judd(const, fix, M.MIT, jitter=True, seed=3)
     assert abs(with_jitter - 0.5) < 0.25
     smooth = _blurred_density(fix) + RNG.random(fix.shape)
-    assert M.auc_judd(smooth, fix, jitter=True) == pytest.approx(M.auc_judd(smooth, fix, jitter=False), abs=1e-6)
+    assert A.auc_judd(smooth, fix, jitter=True) == pytest.approx(A.auc_judd(smooth, fix, jitter=False), abs=1e-6)
 
 
 def test_perfect_and_inverted_maps_bound_the_aucs():
     fix = _fixation_map()
     good, bad = fix.astype(float), 1.0 - fix
     for convention in M.CONVENTIONS:
-        assert M.auc_judd(good, fix, convention) > 0.95
-        assert M.auc_judd(bad, fix, convention) < 0.1
-    assert M.auc_borji(good, fix) > 0.9 and M.auc_borji(bad, fix) < 0.1
+        assert A.auc_judd(good, fix, convention) > 0.95
+        assert A.auc_judd(bad, fix, convention) < 0.1
+    assert A.auc_borji(good, fix) > 0.9 and A.auc_borji(bad, fix) < 0.1
 
 
 def test_shuffled_auc_against_the_same_fixations_is_chance():
     fix = _fixation_map()
     smap = _blurred_density(fix)
-    assert M.auc_shuffled(smap, fix, fix, M.PYSALIENCY) == pytest.approx(0.5)
+    assert A.auc_shuffled(smap, fix, fix, M.PYSALIENCY) == pytest.approx(0.5)
 
 
 def test_information_gain():
@@ -183,9 +184,9 @@ ONE[5, 7] = 1
 
 def _scores(convention, smap=SMAP, fix=FIX, density=DENSITY, other=OTHER, base=BASE, jitter=True):
     return {
-        "auc_judd": M.auc_judd(smap, fix, convention, jitter=jitter),
-        "auc_borji": M.auc_borji(smap, fix),
-        "auc_shuffled": M.auc_shuffled(smap, fix, other, convention),
+        "auc_judd": A.auc_judd(smap, fix, convention, jitter=jitter),
+        "auc_borji": A.auc_borji(smap, fix),
+        "auc_shuffled": A.auc_shuffled(smap, fix, other, convention),
         "nss": M.nss(smap, fix, convention),
         "cc": M.cc(smap, density, convention),
         "kld": M.kld(smap, density, convention),
@@ -227,7 +228,7 @@ def test_constant_map(value):
     _check(_scores(M.MIT, const, jitter=False), {
         "auc_judd": NAN, "auc_borji": NAN, "auc_shuffled": NAN, "nss": NAN, "cc": NAN,
         "kld": UNIFORM_KLD, "sim": NAN, "information_gain": NAN})
-    assert 0 < M.auc_judd(const, FIX, M.MIT, jitter=True) < 1  # the jitter makes it a random map
+    assert 0 < A.auc_judd(const, FIX, M.MIT, jitter=True) < 1  # the jitter makes it a random map
     _check(_scores(M.PYSALIENCY, const), {
         "auc_judd": 0.5, "auc_borji": NAN, "auc_shuffled": 0.5, "nss": 0.0, "cc": 0.0,
         "kld": UNIFORM_KLD_PYS, "sim": UNIFORM_SIM, "information_gain": UNIFORM_IG_PYS})
@@ -256,8 +257,8 @@ def test_one_fixated_pixel():
         assert all(math.isfinite(v) for k, v in scores.items() if k != "auc_borji")
     # AUC-Judd, MIT: tp (0 1 1), fp (0, f = (#pixels >= s − 1)/(N − 1), 1) -> area f/2 + (1 − f)
     f = above / (N - 1)
-    assert M.auc_judd(SMAP, ONE, M.MIT, jitter=False) == pytest.approx(1 - f / 2, abs=1e-15)
-    assert M.auc_judd(SMAP, ONE, M.PYSALIENCY) == pytest.approx((N - 1 - above + 0.5) / N, abs=1e-15)
+    assert A.auc_judd(SMAP, ONE, M.MIT, jitter=False) == pytest.approx(1 - f / 2, abs=1e-15)
+    assert A.auc_judd(SMAP, ONE, M.PYSALIENCY) == pytest.approx((N - 1 - above + 0.5) / N, abs=1e-15)
 
 
 @pytest.mark.parametrize("convention", M.CONVENTIONS)
@@ -273,8 +274,8 @@ def test_no_fixation(convention):
 
 def test_every_pixel_fixated():
     everything = np.ones(SHAPE)
-    assert math.isnan(M.auc_judd(SMAP, everything, M.MIT))  # no negatives: fp = 0/0
-    assert M.auc_judd(SMAP, everything, M.PYSALIENCY) == pytest.approx(0.5, abs=1e-15)
+    assert math.isnan(A.auc_judd(SMAP, everything, M.MIT))  # no negatives: fp = 0/0
+    assert A.auc_judd(SMAP, everything, M.PYSALIENCY) == pytest.approx(0.5, abs=1e-15)
 
 
 def test_constant_and_zero_density():
@@ -299,7 +300,7 @@ def test_constant_baseline():
 
 @pytest.mark.parametrize("convention", M.CONVENTIONS)
 def test_no_other_fixations(convention):
-    assert math.isnan(M.auc_shuffled(SMAP, FIX, np.zeros(SHAPE), convention))
+    assert math.isnan(A.auc_shuffled(SMAP, FIX, np.zeros(SHAPE), convention))
 
 
 def test_a_constant_saliency_map_against_a_non_constant_one_in_pysaliency_cc():
@@ -318,7 +319,7 @@ def test_invariances():
     assert M.cc(scaled, density) == pytest.approx(M.cc(smap, density))
     assert M.nss(scaled, fix) == pytest.approx(M.nss(smap, fix))
     assert M.sim(scaled, density) == pytest.approx(M.sim(smap, density))  # min-max removes the offset
-    assert M.auc_judd(scaled, fix, M.PYSALIENCY) == pytest.approx(M.auc_judd(smap, fix, M.PYSALIENCY))
+    assert A.auc_judd(scaled, fix, M.PYSALIENCY) == pytest.approx(A.auc_judd(smap, fix, M.PYSALIENCY))
     assert M.kld(3.0 * smap, density) == pytest.approx(M.kld(smap, density))  # scale only
     perm = RNG.permutation(fix.size)
     permute = lambda a: a.ravel()[perm].reshape(a.shape)  # noqa: E731
@@ -358,10 +359,10 @@ def test_maps_are_resized_to_the_fixation_map():
 def test_sampling_is_deterministic_given_a_seed():
     fix = _fixation_map()
     smap = _blurred_density(fix) + RNG.random(fix.shape)
-    assert M.auc_borji(smap, fix, seed=5) == M.auc_borji(smap, fix, seed=5)
-    assert M.auc_borji(smap, fix, seed=5) != M.auc_borji(smap, fix, seed=6)
+    assert A.auc_borji(smap, fix, seed=5) == A.auc_borji(smap, fix, seed=5)
+    assert A.auc_borji(smap, fix, seed=5) != A.auc_borji(smap, fix, seed=6)
     other = _fixation_map(seed=9, n=30)
-    assert M.auc_shuffled(smap, fix, other, seed=2) == M.auc_shuffled(smap, fix, other, seed=2)
+    assert A.auc_shuffled(smap, fix, other, seed=2) == A.auc_shuffled(smap, fix, other, seed=2)
 
 
 def test_bad_inputs():
@@ -373,6 +374,6 @@ def test_bad_inputs():
         M.kld(np.array([[-1.0, 2.0]]), np.ones((1, 2)), M.MIT)
     assert math.isfinite(M.kld(np.array([[-1.0, 2.0]]), np.ones((1, 2)), M.PYSALIENCY))  # shifted to 0
     with pytest.raises(ValueError, match="step"):
-        M.auc_borji(SMAP, FIX, step=0)
+        A.auc_borji(SMAP, FIX, step=0)
     with pytest.raises(ValueError, match="other_fixations must have"):
-        M.auc_shuffled(SMAP, FIX, np.ones((3, 3)))
+        A.auc_shuffled(SMAP, FIX, np.ones((3, 3)))

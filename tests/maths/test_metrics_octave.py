@@ -21,6 +21,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from edge_saliency.maths import auc as A
 from edge_saliency.maths import metrics as M
 from edge_saliency.maths.matlab_ops import colon
 
@@ -131,15 +132,15 @@ def metric_case(metric, seed, sal, fix, dens, other, base, jitter=True, n_splits
             "jitter": float(jitter), "nsplits": float(n_splits), "step": step, "rand": np.zeros((1, 1)),
             "randi": np.zeros((1, 1)), "perms": np.zeros((1, 1))}
     if metric == "auc_judd":
-        ours = M.auc_judd(sal, fix, jitter=jitter, seed=seed)
+        ours = A.auc_judd(sal, fix, jitter=jitter, seed=seed)
         case["rand"] = np.random.default_rng(seed).random(shape)  # AUC_Judd.m divides by 1e7 itself
     elif metric == "auc_borji":
-        ours = M.auc_borji(sal, fix, n_splits=n_splits, step=step, seed=seed)
+        ours = A.auc_borji(sal, fix, n_splits=n_splits, step=step, seed=seed)
         n_fixated = int((fix > 0).sum())
         draws = np.random.default_rng(seed).integers(0, fix.size, size=(n_splits, n_fixated))
         case["randi"] = _matlab_index(draws, shape).T  # [Nfixations, Nsplits]
     elif metric == "auc_shuffled":
-        ours = M.auc_shuffled(sal, fix, other, n_splits=n_splits, step=step, seed=seed)
+        ours = A.auc_shuffled(sal, fix, other, n_splits=n_splits, step=step, seed=seed)
         ours_order = np.flatnonzero(other)  # the other pixels in our (row-major) order
         matlab_position = {int(f): i + 1 for i, f in enumerate(np.sort(_matlab_index(ours_order, shape)))}
         rng = np.random.default_rng(seed)

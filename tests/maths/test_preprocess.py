@@ -20,6 +20,7 @@ from edge_saliency.maths.preprocess import (
     read_image,
 )
 from edge_saliency.models.registry import get_preset
+from edge_saliency.models.source import ModelSource
 from edge_saliency.plugins.upsample_op import bilinear_resize
 
 
@@ -198,7 +199,7 @@ def test_every_path_feeds_the_model_the_same_tensor(preset, size, tmp_path):
         list(predict_files(opened, [SampleFiles("hubble", path)], workers=0))
 
     # export: parity frames and INT8 calibration frames, with the mode export_model reads from the config
-    export_mode = api.mode_of(api.config_without_weights(preset))
+    export_mode = api.mode_of(ModelSource.parse(preset).config())
     inputs["export parity"] = evaluate.eval_inputs(size, export_mode, frames=load_frames(str(folder)))[0].x
     inputs["int8 calibration"] = api._calibration_inputs(str(folder), None, 1, size, export_mode)[0]
     # training: the sample transform of SaliencyDataset

@@ -18,8 +18,9 @@ from edge_saliency.runners import (
     create_runner,
     model_kind,
 )
-from edge_saliency.runners.base import compare_outputs, tolerance_for
+from edge_saliency.runners.compare import compare_outputs
 from edge_saliency.runners.ort_runner import CPU, CUDA, TENSORRT, choose_providers
+from edge_saliency.vocabulary import tolerance_for
 from tests.stream_fixtures import LITE_SIZE, tiny_conv_onnx
 
 

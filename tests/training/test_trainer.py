@@ -187,7 +187,7 @@ def test_validation_skips_images_a_metric_leaves_undefined(salicon, tmp_path, mo
     # a constant map has no CC in the MIT convention (NaN): one such image must not turn the epoch's CC into NaN
     from edge_saliency.training import trainer as trainer_module
 
-    real = trainer_module._val_metrics
+    real = trainer_module.val_metrics
     calls = []
 
     def first_image_undefined(prediction, density, fixmap):
@@ -197,7 +197,7 @@ def test_validation_skips_images_a_metric_leaves_undefined(salicon, tmp_path, mo
         calls.append(scores["cc"])
         return scores
 
-    monkeypatch.setattr(trainer_module, "_val_metrics", first_image_undefined)
+    monkeypatch.setattr(trainer_module, "val_metrics", first_image_undefined)
     result = train(_config(salicon, str(tmp_path / "run"), epochs=1), progress=False)
     val = result.history[0]["val"]
     assert len(calls) == 4 and val["cc"] == pytest.approx(sum(calls[1:]) / 3)
