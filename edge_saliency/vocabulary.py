@@ -26,6 +26,7 @@ MODEL_BACKENDS = ("onnxruntime", "tensorrt", "torch")
 BUILD_BACKENDS = ("tensorrt", "onnxruntime")
 
 ENGINE_DIR = "engines"  # the engine cache folder: built engines, ONNX Runtime artifacts, TensorRT EP caches
+ORT_ARTIFACT_EXTENSION = ".ort.onnx"  # what build-engine names an ONNX Runtime artifact
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,7 @@ User errors print one line and exit 1, with no traceback (``-v`` shows it).
 import argparse
 import importlib
 import logging
+import re
 import signal
 import sys
 from typing import List, Optional
@@ -46,9 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# a pair that starts with a minus (``--size -256x320``) is no option; argparse would take it for one
+_DASH_PAIR = re.compile(r"-\d+\s*[xX×,]\s*-?\d+")
+
+
+def _attach_dash_pairs(argv: List[str]) -> List[str]:
+    """``--flag -256x320`` → ``--flag=-256x320``, so the flag's own check names the value."""
+    out: List[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _DASH_PAIR.fullmatch(token):
+            out[-1] = "{}={}".format(out[-1], token)
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_dash_pairs(list(sys.argv[1:] if argv is None else argv)))
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

@@ -17,17 +17,22 @@ def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description:
     return parser
 
 
-def parse_pair(text: str, flag: str = "--size", example: str = "480x640") -> Tuple[int, int]:
-    """``"480x640"`` (also ``480,640`` / ``480×640``) → (480, 640); an argparse error naming ``flag`` otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*[xX×,]\s*(\d+)\s*", text or "")
-    if not match or min(int(match.group(1)), int(match.group(2))) < 1:
-        raise argparse.ArgumentTypeError("{} must look like {}, got {!r}".format(flag, example, text))
-    return int(match.group(1)), int(match.group(2))
+def parse_pair(text: str, flag: str = "--size", example: str = "480x640", hint: str = "") -> Tuple[int, int]:
+    """``"480x640"`` (also ``480,640`` / ``480×640``) → (480, 640); an argparse error naming ``flag`` otherwise
+    (argparse puts "argument FLAG:" before it), saying what is wrong, ``hint`` after it."""
+    match = re.fullmatch(r"\s*(-?\d+)\s*[xX×,]\s*(-?\d+)\s*", text or "")
+    if not match:
+        raise argparse.ArgumentTypeError("{} must look like {}, got {!r}{}".format(flag, example, text, hint))
+    first, second = int(match.group(1)), int(match.group(2))
+    if min(first, second) < 1:
+        raise argparse.ArgumentTypeError("got {!r}: both numbers must be positive, e.g. {}{}".format(
+            text.strip(), example, hint))
+    return first, second
 
 
 def parse_size(text: str) -> Tuple[int, int]:
     """A model input size ``HxW`` (height × width), the form every command's ``--size`` takes."""
-    return parse_pair(text, "--size", "480x640")
+    return parse_pair(text, "--size", "480x640", "; EML-Net sizes are multiples of 32 (e.g. 256x320)")
 
 
 def parse_device_arg(text: str) -> str:

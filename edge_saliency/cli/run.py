@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 from ..errors import UserError
 from .common import add_subcommand
 from .run_arguments import (
-    add_decoder_arguments,
-    add_model_arguments,
-    add_output_arguments,
-    add_postprocess_arguments,
-    add_source_arguments,
-    add_tensorrt_arguments,
+    add_decoder_group,
+    add_model_group,
+    add_output_group,
+    add_postprocess_group,
+    add_source_group,
+    add_tensorrt_group,
 )
 
 if TYPE_CHECKING:
@@ -37,12 +37,12 @@ def register(subparsers: Any) -> None:
                     "or a glob. Without --model the classic spectral-residual backend runs (no weights). Ctrl-C "
                     "stops cleanly: outputs are finished and playable (exit code 130).")
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="one or more sources (several: batched together)")
-    add_model_arguments(parser)
-    add_tensorrt_arguments(parser)
-    add_postprocess_arguments(parser)
-    add_output_arguments(parser)
-    add_source_arguments(parser)
-    add_decoder_arguments(parser)
+    add_model_group(parser)
+    add_tensorrt_group(parser)
+    add_postprocess_group(parser)
+    add_output_group(parser)
+    add_source_group(parser)
+    add_decoder_group(parser)
 
 
 def decode_options(args: argparse.Namespace) -> Any:

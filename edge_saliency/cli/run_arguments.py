@@ -6,7 +6,7 @@ from ..vocabulary import AUTO, BACKENDS, ENGINE_DIR, PRECISIONS
 from .common import add_device_argument, add_plugin_argument, parse_pair, parse_size
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def add_model_group(parser: argparse.ArgumentParser) -> None:
     from ..config import PREPROCESS_MODES
     from ..runners.classic_runner import METHODS as CLASSIC_METHODS
 
@@ -41,7 +41,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                        default="spectral-residual", help="classic backend algorithm (default %(default)s)")
 
 
-def add_tensorrt_arguments(parser: argparse.ArgumentParser) -> None:
+def add_tensorrt_group(parser: argparse.ArgumentParser) -> None:
     from ..runners.cuda import CUDA_APIS
 
     trt = parser.add_argument_group("TensorRT")
@@ -57,7 +57,7 @@ def add_tensorrt_arguments(parser: argparse.ArgumentParser) -> None:
     trt.add_argument("--engine-dir", default=ENGINE_DIR, help="engine cache folder (default %(default)s)")
 
 
-def add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
+def add_postprocess_group(parser: argparse.ArgumentParser) -> None:
     from ..maths.postprocess import OFFICIAL_SIGMA
 
     post = parser.add_argument_group("post-processing")
@@ -71,7 +71,7 @@ def add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
                       help="most salient region (JSON bbox): pixels >= THRESHOLD x peak (default %(default)s)")
 
 
-def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+def add_output_group(parser: argparse.ArgumentParser) -> None:
     from ..maths.postprocess import COLORMAPS
     from ..outputs.encoder import CODECS as ENCODER_CODECS
     from ..outputs.encoders import BACKENDS as ENCODER_BACKENDS
@@ -128,7 +128,7 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--no-progress", dest="progress", action="store_false")
 
 
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+def add_source_group(parser: argparse.ArgumentParser) -> None:
     from ..pipeline.options import POLICIES
 
     src = parser.add_argument_group("sources")
@@ -139,8 +139,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
                           "frame in order")
     src.add_argument("--queue-size", type=int, default=2, help="frames between two stages (default %(default)s)")
     src.add_argument("--reconnect", type=int, metavar="N",
-                     help="attempts to (re)connect a live source that is down at the start or drops, with back-off "
-                          "(default 10 for streams, 3 for cameras; -1: forever)")
+                     help="attempts to reconnect a live source that drops, with back-off (default 10 for streams, "
+                          "3 for cameras; -1: forever); given explicitly, a source that is down at the start is "
+                          "retried as often too (by default it fails at once)")
     src.add_argument("--stream-timeout", type=float, default=10.0, metavar="SECONDS",
                      help="network streams: how long opening or reading may stall before it counts as a failure "
                           "(default %(default)s)")
@@ -155,7 +156,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
                      help="frame rate of image sources (timestamps, output video); default %(default)s")
 
 
-def add_decoder_arguments(parser: argparse.ArgumentParser) -> None:
+def add_decoder_group(parser: argparse.ArgumentParser) -> None:
     from ..capture.decoders import DECODERS
     from ..capture.gstreamer import DECODABLE
 

@@ -16,7 +16,7 @@ from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
 from ..files.temps import remove_stale
 from ..vocabulary import ENGINE_DIR
 from .cache import artifact_path, cache_key, current_target, file_sha256, is_up_to_date, rebuild_command
-from .onnx_info import OnnxDescription, describe_onnx
+from .onnx_info import OnnxDescription, check_saliency_io, describe_onnx
 from .options import BACKENDS, BuildOptions
 from .trt_compat import load_tensorrt
 
@@ -72,6 +72,7 @@ def build_engine(
     counts as absent and is rebuilt; ``force`` always rebuilds.
     """
     description = describe_onnx(onnx_path)
+    check_saliency_io(description)  # what run would refuse is not built
     if not options.precision:
         options.precision = description.precision
     options.validate()

@@ -17,7 +17,7 @@ from .. import system
 from ..errors import UserError
 from ..files.hashing import file_sha256
 from ..files.sidecar import Sidecar
-from ..vocabulary import ENGINE_DIR
+from ..vocabulary import ENGINE_DIR, ORT_ARTIFACT_EXTENSION
 from .options import BuildOptions
 
 KEY_VERSION = 1  # bump when the key's recipe changes
@@ -70,7 +70,7 @@ def artifact_path(onnx_path: str, precision: str, backend: str, key: str, output
     stem = os.path.splitext(os.path.basename(onnx_path))[0]
     if not stem.endswith("-" + precision):  # lite-fp16.onnx -> lite-fp16-<key>, not lite-fp16-fp16-<key>
         stem = "{}-{}".format(stem, precision)
-    ext = ".engine" if backend == "tensorrt" else ".ort.onnx"
+    ext = ".engine" if backend == "tensorrt" else ORT_ARTIFACT_EXTENSION
     return os.path.join(output_dir, "{}-{}{}".format(stem, key[:12], ext))
 
 

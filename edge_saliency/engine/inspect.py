@@ -34,6 +34,9 @@ def _runtime_nodes(description: OnnxDescription) -> Optional[str]:
 def inspect_artifact(path: str, layers: bool = False, allow_host_code: bool = False,
                      tensorrt: Optional[str] = None) -> Dict[str, Any]:
     """What ``path`` is; ``tensorrt`` ("all" or a version) adds the TensorRT rules check of an ONNX file."""
+    if os.path.isdir(path):
+        raise UserError("{} is a folder; inspect takes artifact files (.onnx, .engine, .ort.onnx): "
+                        "e.g. edge-saliency inspect {}".format(path, os.path.join(path, "*.onnx")))
     if not os.path.isfile(path):
         raise UserError("file not found: {}".format(path))
     sidecar = read_sidecar(path, required=False)

@@ -3,7 +3,7 @@ import dataclasses
 from typing import Any, Dict, List, Optional, Tuple
 
 from .._lazy import require
-from ..errors import UserError
+from ..errors import InputShapeError, UserError
 from ..files.sidecar import Sidecar, read_sidecar
 from ..plugins.upsample_op import OP_TYPE
 
@@ -15,6 +15,39 @@ QUANTIZED_OPS = frozenset(("QuantizeLinear", "DequantizeLinear", "QLinearConv", 
 # domain are tied to the hardware and execution provider the graph was optimised for
 ORT_DOMAINS = ("com.microsoft", "com.ms.")
 HARDWARE_SPECIFIC_DOMAINS = ("com.microsoft.nchwc", "com.ms.internal.nhwc")
+
+
+def saliency_input_problem(name: str, input_name: str, shape: Any) -> Optional[str]:
+    """Why a model whose input is ``shape`` cannot be a saliency model here (None when it can): every runtime
+    path feeds RGB frames as N×3×H×W."""
+    shape = list(shape)
+    if len(shape) != 4 or shape[1] not in (-1, 3):
+        return ("{} takes input '{}' of shape {}, but edge-saliency feeds RGB frames as N×3×H×W: use a model "
+                "exported with one 3-channel image input (edge-saliency export)".format(name, input_name, shape))
+    return None
+
+
+def saliency_output_problem(shape: Any) -> Optional[str]:
+    """Why an output of ``shape`` (-1: dynamic) is no saliency map (None when it is one): N×1×H×W or N×H×W."""
+    shape = tuple(shape)
+    if (len(shape) == 4 and shape[1] in (-1, 1)) or len(shape) == 3:
+        return None
+    return "a saliency model must output N×1×H×W maps, got shape {}".format(shape)
+
+
+def check_saliency_io(description: "OnnxDescription") -> None:
+    """Refuse an ONNX file that is no saliency model (one image input, one map output), with the message the
+    runtime gives when it meets one."""
+    name = description.path
+    if len(description.inputs) != 1 or len(description.outputs) < 1:
+        raise InputShapeError("{} has {} inputs and {} outputs; a saliency model has one image input and one map "
+                              "output (edge-saliency export)".format(name, len(description.inputs),
+                                                                     len(description.outputs)))
+    first = description.inputs[0]
+    problem = (saliency_input_problem(name, first["name"], first["shape"]) or
+               saliency_output_problem(description.outputs[0]["shape"]))
+    if problem:
+        raise InputShapeError("{}: {}".format(name, problem) if not problem.startswith(name) else problem)
 
 
 @dataclasses.dataclass

@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional
 from .._version import __version__
 from ..config import ModelConfig
 from ..errors import WeightsError
+from ..vocabulary import ORT_ARTIFACT_EXTENSION
 from .atomic import atomic_write_text
 
 SIDECAR_SCHEMA_VERSION = 1
@@ -92,6 +93,22 @@ def read_sidecar(artifact_path: str, required: bool = True) -> Optional[Sidecar]
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise WeightsError("cannot read sidecar {}: {}".format(path, exc)) from exc
+    except OSError as exc:
+        raise WeightsError("cannot read sidecar {}: {}".format(path, exc.strerror or exc)) from exc
+    except ValueError as exc:  # not UTF-8, not JSON, cut short
+        raise WeightsError(_corrupt(artifact_path, path, "not valid JSON: {}".format(exc))) from None
+    if not isinstance(data, dict) or data.get("kind") is None:
+        raise WeightsError(_corrupt(artifact_path, path, "no 'kind'" if isinstance(data, dict) else
+                                    "not a JSON object"))
     return Sidecar.from_dict(data, source=path)
+
+
+def _corrupt(artifact_path: str, path: str, why: str) -> str:
+    """The one line for a sidecar that cannot be read: what is wrong and how to make a good one."""
+    if artifact_path.endswith((".engine", ".plan", ".trt", ORT_ARTIFACT_EXTENSION)):
+        fix = "rebuild it: edge-saliency build-engine MODEL.onnx --force"
+    elif artifact_path.endswith(".onnx"):
+        fix = "re-export the model (edge-saliency export)"
+    else:
+        fix = "save the model again (save_model), or re-convert it"
+    return "the sidecar {} of {} is corrupt ({}); {}".format(path, artifact_path, why, fix)

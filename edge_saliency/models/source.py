@@ -45,6 +45,11 @@ CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".tar", ".bin", ".ckpt")
 OFFICIAL_PRESET = "emlnet-resnet50-official"
 OFFICIAL_FILES = ("imagenet", "places", "decoder")
 _SIDECAR_KINDS = {"weights": "safetensors", "onnx": "onnx", "onnxruntime": "onnxruntime", "engine": "engine"}
+# the kinds a file of each extension can be (a sidecar may name the kind of a file with another extension)
+_EXTENSION_KINDS = {".onnx": ("onnx", "onnxruntime"), ".safetensors": ("safetensors",),
+                    **{e: ("engine",) for e in ENGINE_EXTENSIONS}}
+_EXTENSION_NAMES = {".onnx": "an ONNX file", ".safetensors": "a safetensors file",
+                    **{e: "a TensorRT engine" for e in ENGINE_EXTENSIONS}}
 
 
 def _presets() -> List[str]:
@@ -129,7 +134,13 @@ class ModelSource:
             return cls("config", model, path=path)
         sidecar = read_sidecar(model, required=False)
         if sidecar is not None and sidecar.kind in _SIDECAR_KINDS:
-            return cls(_SIDECAR_KINDS[sidecar.kind], model, path=path, sidecar=sidecar)
+            kind = _SIDECAR_KINDS[sidecar.kind]
+            named = _EXTENSION_KINDS.get(extension, ())
+            if named and kind not in named:
+                raise UserError("{} and its sidecar disagree: the file is {} ({}), the sidecar {}.json says kind "
+                                "'{}'; rebuild or re-export it, or remove the wrong sidecar".format(
+                                    model, _EXTENSION_NAMES[extension], extension, model, sidecar.kind))
+            return cls(kind, model, path=path, sidecar=sidecar)
         if extension in CHECKPOINT_EXTENSIONS:
             raise UserError("{} is a PyTorch checkpoint: give a preset (or config .json) with --weights {}, or "
                             "convert the released EML-Net files first: edge-saliency convert-official IMAGENET "

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..engine.onnx_info import saliency_input_problem, saliency_output_problem
 from ..errors import InputShapeError, UserError
 from .frame_input import check_frames, pad_batch
 
@@ -348,21 +349,18 @@ class Runner:
 
 def check_saliency_model(runner: Runner) -> None:
     """The runtime feeds N×3×H×W RGB frames: refuse a model whose input cannot take them."""
-    shape = list(runner.input_shape)
-    if len(shape) != 4 or shape[1] not in (-1, 3):
-        raise InputShapeError(
-            "{} takes input '{}' of shape {}, but edge-saliency feeds RGB frames as N×3×H×W: use a model exported "
-            "with one 3-channel image input (edge-saliency export)".format(runner.name, runner.input_name, shape))
+    problem = saliency_input_problem(runner.name, runner.input_name, runner.input_shape)
+    if problem:
+        raise InputShapeError(problem)
 
 
 def saliency_maps(output: np.ndarray) -> np.ndarray:
     """A model output (N×1×h×w or N×h×w) → N×h×w float32 maps."""
     output = np.asarray(output, dtype=np.float32)
-    if output.ndim == 4 and output.shape[1] == 1:
-        return output[:, 0]
-    if output.ndim == 3:
-        return output
-    raise InputShapeError("a saliency model must output N×1×H×W maps, got shape {}".format(tuple(output.shape)))
+    problem = saliency_output_problem(output.shape)
+    if problem:
+        raise InputShapeError(problem)
+    return output[:, 0] if output.ndim == 4 else output
 
 
 # -- comparator ----------------------------------------------------------------------------------------

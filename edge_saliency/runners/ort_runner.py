@@ -16,7 +16,7 @@ from ..devices import device_index, parse_device
 from ..errors import InputShapeError, UserError
 from ..files.sidecar import Sidecar, read_sidecar
 from ..plugins.upsample_op import OP_TYPE
-from ..vocabulary import ENGINE_DIR, PRECISIONS
+from ..vocabulary import ENGINE_DIR, ORT_ARTIFACT_EXTENSION, PRECISIONS
 from .base import Runner, numpy_dtype
 
 log = logging.getLogger("edge_saliency.runners")
@@ -96,6 +96,10 @@ class OnnxRuntimeRunner(Runner):
         sidecar = read_sidecar(self.path, required=False)
         if sidecar is not None and sidecar.kind == "engine":
             raise UserError("{} is a TensorRT engine: run it with --backend tensorrt".format(self.path))
+        if sidecar is None and self.path.endswith(ORT_ARTIFACT_EXTENSION):  # as the TensorRT runner warns for engines
+            log.warning("%s has no sidecar (%s.json): cannot check that it was built for this ONNX Runtime and "
+                        "machine (rebuild it: edge-saliency build-engine MODEL.onnx --backend onnxruntime)",
+                        self.path, self.path)
         optimized = sidecar is not None and sidecar.kind == "onnxruntime"
         available = list(ort.get_available_providers())
         if sidecar is not None and optimized:

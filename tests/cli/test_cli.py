@@ -108,3 +108,23 @@ def test_run_arguments_become_pipeline_options():
     assert run.pipeline_options(_parse(run, ["run", "clip.mp4"])) == PipelineOptions()
     with pytest.raises(UserError, match="--queue-size"):
         run.pipeline_options(_parse(run, ["run", "clip.mp4", "--queue-size", "0"]))
+
+
+@pytest.mark.parametrize("value, says", [("0x0", "got '0x0': both numbers must be positive"),
+                                         ("32x0", "got '32x0': both numbers must be positive"),
+                                         ("-256x320", "got '-256x320': both numbers must be positive"),
+                                         ("abc", "--size must look like 480x640, got 'abc'")])
+def test_a_bad_size_is_named_with_what_is_wrong(value, says, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "clip.mp4", "--size", value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert says in err and "multiples of 32" in err, err  # not argparse's "expected one argument"
+
+
+def test_a_size_pair_after_its_flag_is_its_value_even_with_a_minus():
+    from edge_saliency.cli import _attach_dash_pairs
+
+    assert _attach_dash_pairs(["run", "a.mp4", "--size", "-256x320", "-o", "x"]) == [
+        "run", "a.mp4", "--size=-256x320", "-o", "x"]
+    assert _attach_dash_pairs(["run", "-v", "--size", "256x320"]) == ["run", "-v", "--size", "256x320"]

@@ -211,3 +211,13 @@ def test_decoder_options_run(tmp_path, short_clip, capsys):
     assert main(["run", short_clip, "--decoder", "opencv", "--decoder-threads", "1", "--decoder-hw", "--jsonl",
                  str(jsonl), "--no-display", "-q"]) == 0
     assert len(jsonl.read_text().splitlines()) == 24
+
+
+def test_the_reconnect_help_says_what_open_source_does(capsys):
+    # open_source retries a source that is down at the start only with an explicit reconnect
+    # (tests/capture/test_sources.py); the help said every stream was retried 10 times
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "given explicitly, a source that is down at the start is retried as often too" in text
+    assert "by default it fails at once" in text

@@ -126,3 +126,48 @@ def test_with_tensorrt_the_check_is_for_the_installed_version(tiny_onnx, monkeyp
     assert summary["versions"] == {"10.x": "pass"}
     assert any("UINT8" in w for w in summary["warnings"])  # 10.x reads them as INT8
     assert build._check_tensorrt_rules(path, "onnxruntime", "onnxruntime") is None
+
+
+def _classifier(path):
+    """An image classifier: 1×3×32×32 in, 1×3 scores out (a valid ONNX file, no saliency model)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["image"], ["pooled"]), helper.make_node("Flatten", ["pooled"], ["y"])],
+        "classifier", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return str(path)
+
+
+def test_a_model_that_is_no_saliency_model_is_refused_at_build_time_as_run_refuses_it(tmp_path, capsys):
+    from edge_saliency.runners import create_runner, saliency_maps
+
+    model = _classifier(tmp_path / "classifier.onnx")
+    assert main(["build-engine", model, "--backend", "onnxruntime", "--output-dir", str(tmp_path / "engines")]) == 1
+    built_error = capsys.readouterr().err.strip()
+    assert not (tmp_path / "engines").exists() or not list((tmp_path / "engines").iterdir())
+    with create_runner(model, "onnxruntime") as runner:  # what run meets at its first frame
+        with pytest.raises(UserError) as run_error:
+            saliency_maps(runner.infer(np.zeros((1, 3, 32, 32), np.float32)))
+    assert built_error == "edge-saliency: error: {}: {}".format(model, run_error.value)
+
+
+def test_an_artifact_without_its_sidecar_runs_with_a_warning_as_an_engine_does(tiny_onnx, tmp_path, caplog):
+    import logging
+    import os
+
+    from edge_saliency.files.sidecar import sidecar_path
+    from edge_saliency.runners import create_runner
+
+    built = build_engine(tiny_onnx(), BuildOptions(precision="fp32"), backend="onnxruntime",
+                         output_dir=str(tmp_path / "engines"))
+    os.remove(sidecar_path(built.path))
+    with caplog.at_level(logging.WARNING, logger="edge_saliency"):
+        with create_runner(built.path, "onnxruntime") as runner:
+            runner.infer(np.zeros((1, 3, 32, 48), np.float32))
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == ["{} has no sidecar ({}.json): cannot check that it was built for this ONNX Runtime and "
+                      "machine (rebuild it: edge-saliency build-engine MODEL.onnx --backend onnxruntime)".format(
+                          built.path, built.path)]

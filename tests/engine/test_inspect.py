@@ -70,3 +70,10 @@ def test_weights_precision_counts_weight_elements_and_quantized_ops():
     assert weights_precision(model([(TensorProto.FLOAT16, 2), (TensorProto.FLOAT, 100)])) == "fp32"
     assert weights_precision(model([(TensorProto.INT64, 100)])) == "fp32"
     assert weights_precision(model([(TensorProto.FLOAT, 100)], op="DequantizeLinear")) == "int8"
+
+
+def test_inspect_of_a_folder_says_it_is_a_folder(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("edge-saliency: error: {} is a folder; inspect takes artifact files (.onnx, .engine, .ort.onnx): "
+                   "e.g. edge-saliency inspect {}/*.onnx".format(tmp_path, tmp_path))

@@ -89,7 +89,8 @@ def test_running_a_damaged_artifact_is_one_line(cached, work):
     assert_error(result, "changed since it was built .*rebuild it: edge-saliency build-engine")
     truncate(sidecar_of(artifact), 0.1)
     result = cli("run", "in.mp4", "--model", artifact, "--no-display", cwd=str(work), timeout=60)
-    assert_error(result, "cannot read sidecar .*\\.ort\\.onnx\\.json")
+    assert_error(result, "the sidecar .*\\.ort\\.onnx\\.json of .* is corrupt .*rebuild it: edge-saliency build-engine "
+                         "MODEL.onnx --force")
 
 
 def ffmpeg_available():

@@ -36,8 +36,19 @@ def test_bad_sidecars_are_refused(tmp_path, change, message):
         read_sidecar(artifact)
 
 
-def test_unreadable_sidecar(tmp_path):
-    artifact = str(tmp_path / "m.onnx")
-    open(sidecar_path(artifact), "w").write("{not json")
-    with pytest.raises(WeightsError, match="cannot read sidecar"):
+@pytest.mark.parametrize("name, content, why, fix", [
+    ("m.onnx", b"{not json", "not valid JSON", "re-export the model"),
+    ("m.ort.onnx", b"\x97\x00garbage", "not valid JSON", "build-engine MODEL.onnx --force"),
+    ("m.engine", b'{"schema_version": 1, "info": {"precision": "fp16"', "not valid JSON", "--force"),  # cut short
+    ("m.engine", b'{"schema_version": 1, "info": {}}', "no 'kind'", "build-engine MODEL.onnx --force"),
+    ("m.safetensors", b"[1, 2]", "not a JSON object", "save the model again"),
+])
+def test_a_corrupt_sidecar_is_named_corrupt_with_the_fix(tmp_path, name, content, why, fix):
+    artifact = str(tmp_path / name)
+    with open(sidecar_path(artifact), "wb") as f:
+        f.write(content)
+    with pytest.raises(WeightsError) as error:
         read_sidecar(artifact)
+    message = str(error.value)
+    assert message.startswith("the sidecar {} of {} is corrupt ({}".format(sidecar_path(artifact), artifact, why))
+    assert fix in message and "\n" not in message

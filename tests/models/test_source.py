@@ -14,6 +14,7 @@ from edge_saliency.models import create_model, save_model
 from edge_saliency.models.build import build_model
 from edge_saliency.models.registry import get_preset
 from edge_saliency.models.saved import safetensors_metadata
+from edge_saliency.files.sidecar import Sidecar
 from edge_saliency.models.source import ModelSource
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -133,3 +134,23 @@ def test_the_official_checkpoints_are_a_source(tmp_path):
     record = source.record()
     assert record["official"]["decoder"] == str(tmp_path / "c") and ModelSource.from_record(record).kind == "official"
     assert sidecar_path(str(tmp_path / "c")) not in source.inputs() and str(tmp_path / "a") in source.inputs()
+
+
+@pytest.mark.parametrize("name, kind, says", [("m.ort.onnx", "engine", "an ONNX file (.onnx)"),
+                                              ("m.onnx", "weights", "an ONNX file (.onnx)"),
+                                              ("m.engine", "onnxruntime", "a TensorRT engine (.engine)")])
+def test_a_file_and_a_sidecar_that_disagree_are_named(tmp_path, name, kind, says):
+    path = tmp_path / name
+    path.write_bytes(b"model bytes")
+    Sidecar(kind=kind, model=None).save(str(path))
+    with pytest.raises(UserError) as error:
+        ModelSource.parse(str(path))
+    assert str(error.value) == ("{} and its sidecar disagree: the file is {}, the sidecar {}.json says kind '{}'; "
+                                "rebuild or re-export it, or remove the wrong sidecar".format(path, says, path, kind))
+
+
+def test_a_sidecar_may_name_the_kind_of_a_file_with_another_extension(tmp_path):
+    path = tmp_path / "camera-model.bin"
+    path.write_bytes(b"plan bytes")
+    Sidecar(kind="engine", model=None).save(str(path))
+    assert ModelSource.parse(str(path)).kind == "engine"
