@@ -5,7 +5,7 @@ import logging
 import os
 import re
 import threading
-from typing import Dict, List, Optional, Sequence
+from typing import List, Set
 
 log = logging.getLogger("edge_saliency.files.temps")
 
@@ -37,63 +37,60 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _remove_stale(folder: str, names: Sequence[str], target: Optional[str] = None) -> List[str]:
-    removed = []
+def _sweep(folder: str) -> List[str]:
+    """Remove every temp file in ``folder`` whose writer is no longer running; one note line for them all."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(".")]
+    except OSError:
+        return []
+    removed, writers = [], set()
     for name in names:
-        match = _TEMP.match(name)
+        match = _TEMP.fullmatch(name)
         if not match:
-            continue
-        if target is not None and match.group("stem") + (match.group("ext") or "") != target:
             continue
         pid = int(match.group("pid"))
         if _alive(pid):
             continue
         path = os.path.join(folder, name)
         try:
+            if not os.path.isfile(path) or os.path.islink(path):  # only the regular files we write
+                continue
             os.remove(path)
         except FileNotFoundError:  # another process cleaned it first
             continue
         except OSError as exc:
             log.warning("cannot remove the stale temp file %s: %s", path, exc.strerror or exc)
             continue
-        log.info("removed %s: a temp file left by process %d, which is no longer running (an interrupted run)",
-                 path, pid)
         removed.append(path)
-    return removed
+        writers.add(pid)
+    if removed:
+        log.info("removed %d temp file%s in %s left by interrupted runs (process%s %s, no longer running)",
+                 len(removed), "" if len(removed) == 1 else "s", folder, "" if len(writers) == 1 else "es",
+                 ", ".join(str(p) for p in sorted(writers)))
+    return sorted(removed)
 
 
-_TEMPS_LOCK = threading.Lock()
-
-
-_TEMPS: Dict[str, Dict[str, List[str]]] = {}  # folder -> target -> temp names found there (listed once)
+_SWEPT_LOCK = threading.Lock()
+_SWEPT: Set[str] = set()  # folders swept by this process
 
 
 def remove_stale(path: str) -> List[str]:
-    """Remove the temp files of target ``path`` whose writer is no longer running; returns their paths.
+    """Before the first write into the folder of ``path``: remove every edge-saliency temp file there whose writer
+    is no longer running (a killed run's, whatever target it was writing); returns their paths.
 
-    Each folder is listed once per process (writing thousands of files into one folder stays linear): temp
+    Each folder is swept once per process (writing thousands of files into one folder stays linear): temp
     files of writers that die while this process runs are left for the next run."""
-    folder, base = os.path.split(os.path.abspath(os.fspath(path)))
-    with _TEMPS_LOCK:
-        index = _TEMPS.get(folder)
-        if index is None:
-            try:
-                names = os.listdir(folder)
-            except OSError:
-                return []
-            index = _TEMPS[folder] = {}
-            for name in names:
-                match = _TEMP.match(name)
-                if match:
-                    index.setdefault(match.group("stem") + (match.group("ext") or ""), []).append(name)
-        names = index.pop(base, [])
-    return _remove_stale(folder, names, target=base)
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    with _SWEPT_LOCK:
+        if folder in _SWEPT:
+            return []
+        _SWEPT.add(folder)
+    return _sweep(folder)
 
 
 def remove_stale_in(folder: str) -> List[str]:
-    """Remove every temp file in ``folder`` whose writer is no longer running (e.g. a maps folder)."""
-    try:
-        names = [n for n in os.listdir(folder) if n.startswith(".")]
-    except OSError:
-        return []
-    return _remove_stale(folder, names)
+    """Sweep ``folder`` now (e.g. a maps folder before a run writes into it), swept before or not."""
+    folder = os.path.abspath(folder)
+    with _SWEPT_LOCK:
+        _SWEPT.add(folder)
+    return _sweep(folder)

@@ -87,22 +87,29 @@ def test_verify_runs_before_the_rename(tmp_path):
     assert target.read_bytes() == b"whole"
 
 
-def test_stale_temps_of_dead_writers_are_removed_with_a_note(tmp_path, caplog):
+def test_stale_temps_of_dead_writers_are_swept_per_folder_with_one_note(tmp_path, caplog):
     dead = dead_pid()
     stale = [tmp_path / ".out.tmp{}-3.mp4".format(dead), tmp_path / ".out.tmp{}.mp4".format(dead),  # old form too
-             tmp_path / ".out.bak{}-1.mp4".format(dead)]
+             tmp_path / ".out.bak{}-1.mp4".format(dead),
+             tmp_path / ".other.tmp{}-0.mp4".format(dead),  # another target, killed: the folder is swept
+             tmp_path / ".maps.tmp{}-7.png".format(dead)]
     kept = [tmp_path / ".out.tmp{}-0.mp4".format(os.getppid()),  # a running writer
-            tmp_path / ".other.tmp{}-0.mp4".format(dead),  # another target
-            tmp_path / ".out.mp4"]  # not a temp name
+            tmp_path / ".out.mp4",  # not a temp name
+            tmp_path / ".out.tmp{}-0.mp4.keep".format(dead),  # not exactly the pattern
+            tmp_path / "out.tmp{}-0.mp4".format(dead)]  # no leading dot: not ours
     for path in stale + kept:
         path.write_bytes(b"x")
+    (tmp_path / ".dir.tmp{}-0.d".format(dead)).mkdir()  # a folder is never ours to remove
     import logging
 
     with caplog.at_level(logging.INFO, logger="edge_saliency"):
-        atomic_write_text(str(tmp_path / "out.mp4"), "new")
-    assert all(not p.exists() for p in stale) and all(p.exists() for p in kept)
-    assert "no longer running" in caplog.text and str(dead) in caplog.text
-    assert temps.remove_stale_in(str(tmp_path)) == [str(tmp_path / ".other.tmp{}-0.mp4".format(dead))]
+        atomic_write_text(str(tmp_path / "fresh.txt"), "new")  # a run writing any file into the folder
+    assert [p for p in stale if p.exists()] == [] and all(p.exists() for p in kept)
+    assert (tmp_path / ".dir.tmp{}-0.d".format(dead)).is_dir()
+    notes = [r.getMessage() for r in caplog.records if "temp file" in r.getMessage()]
+    assert notes == ["removed 5 temp files in {} left by interrupted runs (process {}, no longer running)".format(
+        tmp_path, dead)]
+    assert temps.remove_stale_in(str(tmp_path)) == []
 
 
 def test_a_group_commits_all_or_nothing(tmp_path):
