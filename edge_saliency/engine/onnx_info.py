@@ -147,3 +147,13 @@ def describe_onnx(path: str) -> OnnxDescription:
         sidecar=read_sidecar(path, required=False),
         runtime_nodes=runtime_nodes,
     )
+
+
+def file_weights_precision(path: Optional[str]) -> Optional[str]:
+    """What the weights of the ONNX file ``path`` are (:func:`weights_precision`); None where the ``onnx`` package
+    is not installed (a deployed board running ONNX Runtime only)."""
+    import importlib.util
+
+    if path is None or importlib.util.find_spec("onnx") is None:
+        return None
+    return weights_precision(load_graph(path))

@@ -31,9 +31,11 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ..config import ModelConfig
+from ..engine.onnx_info import file_weights_precision
 from ..errors import UnknownNameError, UserError, WeightsError
 from ..files.hashing import file_sha256
 from ..files.sidecar import Sidecar, read_sidecar, sidecar_path
+from ..system import package_version
 from .saved import saved_config
 
 TORCH_KINDS = ("preset", "config", "safetensors", "official")
@@ -281,13 +283,13 @@ class ModelSource:
         if self.kind == "onnxruntime":
             if info.get("weights_precision"):
                 return str(info["weights_precision"])
-            real = _onnx_weights_precision(self.path)
+            real = file_weights_precision(self.path)
             if real is not None:
                 return real
         if info.get("precision") in ("fp32", "fp16", "int8"):
             return str(info["precision"])
         if self.kind == "onnx":
-            return _onnx_weights_precision(self.path) or "fp32"
+            return file_weights_precision(self.path) or "fp32"
         return "fp32"
 
     @property
@@ -365,7 +367,7 @@ class ModelSource:
             record["official"] = dict(self.official)
             record["official_sha256"] = {k: file_sha256(v) for k, v in self.official.items()}
         for package in ("torch", "timm"):
-            record[package] = _installed_version(package)
+            record[package] = package_version(package)
         return record
 
     # -- the PyTorch model ------------------------------------------------------------------------------
@@ -384,23 +386,3 @@ class ModelSource:
 def _abs(path: Optional[str]) -> Optional[str]:
     return os.path.abspath(path) if path else None
 
-
-def _installed_version(package: str) -> Optional[str]:
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec(package) is None:
-        return None
-    return str(getattr(importlib.import_module(package), "__version__", None))
-
-
-def _onnx_weights_precision(path: Optional[str]) -> Optional[str]:
-    """What an ONNX file's weights are (:func:`edge_saliency.engine.onnx_info.weights_precision`); None where the
-    ``onnx`` package is not installed (a deployed board running ONNX Runtime only)."""
-    import importlib.util
-
-    if path is None or importlib.util.find_spec("onnx") is None:
-        return None
-    from ..engine.onnx_info import load_graph, weights_precision
-
-    return weights_precision(load_graph(path))

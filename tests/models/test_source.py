@@ -14,7 +14,6 @@ from edge_saliency.models import create_model, save_model
 from edge_saliency.models.build import build_model
 from edge_saliency.models.registry import get_preset
 from edge_saliency.models.saved import safetensors_metadata
-from edge_saliency.files.sidecar import Sidecar
 from edge_saliency.models.source import ModelSource
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
