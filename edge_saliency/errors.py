@@ -20,5 +20,10 @@ class InputShapeError(UserError, ValueError):
     """A tensor or image has a shape the model cannot take."""
 
 
+class UnreadableInputError(UserError):
+    """One input file cannot be read (not an image OpenCV decodes, truncated, no permission): commands over many
+    files skip it with a line naming it, finish the others, and exit with INPUT_SKIPPED (3)."""
+
+
 class WeightsError(UserError):
     """A weights or config file cannot be read, or does not fit the model."""

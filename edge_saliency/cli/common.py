@@ -17,6 +17,11 @@ def add_subcommand(subparsers: Any, name: str, run: Any, help: str, description:
     return parser
 
 
+# the exit status of a command that finished its work but skipped input it could not read (an unreadable image, a
+# video cut short): the outputs are complete for the rest, and scripts can tell (docs/reliability.md)
+INPUT_SKIPPED = 3
+
+
 def parse_pair(text: str, flag: str = "--size", example: str = "480x640", hint: str = "") -> Tuple[int, int]:
     """``"480x640"`` (also ``480,640`` / ``480×640``) → (480, 640); an argparse error naming ``flag`` otherwise
     (argparse puts "argument FLAG:" before it), saying what is wrong, ``hint`` after it."""
@@ -53,17 +58,23 @@ def add_device_argument(parser: Any, what: str = "ONNX Runtime / PyTorch device"
                         help="{}: {}. Default %(default)s".format(what, DEVICE_HELP))
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model", many: bool = False) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, what: str = "the model", many: bool = False,
+                        option: bool = False) -> None:
     """MODEL (any kind: a preset or config .json with --weights, a .safetensors, an .onnx, an ONNX Runtime
-    artifact, a TensorRT engine; several with ``many``), the backend, input size and device."""
+    artifact, a TensorRT engine; several with ``many``), the backend, input size and device. ``option``: the
+    model is ``--model/-m MODEL`` (commands that run a model over inputs, as ``run``) instead of the first
+    positional argument (commands that act on the model itself)."""
     kinds = ("a preset name or config .json (with --weights), a .safetensors saved by edge-saliency, an .onnx "
              "(fp32, fp16, int8), an ONNX Runtime artifact or a TensorRT engine")
-    if many:
+    group = parser.add_argument_group("model")
+    if option:
+        # checked by the command, to say how the model is given when someone types it first, as `eval MODEL`
+        group.add_argument("--model", "-m", metavar="MODEL", help="{} (required): {}".format(what, kinds))
+    elif many:
         parser.add_argument("model", nargs="+", metavar="MODEL",
                             help="{}: {}; several are scored on the same images and compared".format(what, kinds))
     else:
         parser.add_argument("model", metavar="MODEL", help="{}: {}".format(what, kinds))
-    group = parser.add_argument_group("model")
     group.add_argument("--weights", metavar="FILE",
                        help="weights for a preset or config MODEL (.safetensors, or a weights-only torch file); a "
                             ".safetensors saved by edge-saliency also gives the size it was trained at")

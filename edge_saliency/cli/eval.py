@@ -9,9 +9,9 @@ scored on the same images and compared, metric by metric, against the first (doc
 import argparse
 import logging
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
-from .common import add_dataset_arguments, add_model_arguments, add_subcommand
+from .common import INPUT_SKIPPED, add_dataset_arguments, add_model_arguments, add_subcommand
 
 
 def register(subparsers: Any) -> None:
@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--limit must be at least 1, got {}".format(args.limit))
     files = find_samples(args.data, args.layout or "auto", args.split)
     files = files[: args.limit] if args.limit else files
+    files, excluded = _readable(files, args.workers)
     labels = _labels(args.model)
     sources = _check(args, files, labels)
     tqdm = require("tqdm", extra="train", purpose="the progress bar").tqdm
@@ -74,8 +75,12 @@ def run(args: argparse.Namespace) -> int:
         if args.save_maps:
             maps = args.save_maps if len(args.model) == 1 else os.path.join(args.save_maps, label)
         results = {"model": model, "dataset": os.path.abspath(args.data), "split": args.split}
-        with tqdm(total=len(files), disable=args.no_progress, leave=False, unit="img", desc=label) as bar:
-            results.update(_score(args, model, source, files, metrics, maps, bar.update))
+        if excluded:
+            results["excluded"] = excluded
+        def new_bar(label: str = label) -> Any:
+            return tqdm(total=len(files), disable=args.no_progress, leave=False, unit="img", desc=label)
+
+        results.update(_score(args, model, source, files, metrics, maps, new_bar))
         every.append(results)
     if len(every) == 1:
         results = every[0]
@@ -87,10 +92,44 @@ def run(args: argparse.Namespace) -> int:
                    "convention": first["convention"], "averaging": first["averaging"],
                    "conventions": first["conventions"], "settings": first["settings"],
                    "models": every, "comparison": compare(labels, every)}
+        if excluded:
+            results["excluded"] = excluded
         json_path, md_path = write_report(results, args.out)
-        print("\n".join(comparison_lines(results["comparison"])))
+        print("\n".join(comparison_lines(results)))
     print("wrote {} and {}".format(json_path, md_path))
+    if excluded:
+        print("excluded {} unreadable image(s) for every model (exit status {}): {}".format(
+            len(excluded), INPUT_SKIPPED, ", ".join(e["file"] for e in excluded)))
+        return INPUT_SKIPPED
     return 0
+
+
+def _readable(files: List[Any], workers: int) -> Tuple[List[Any], List[Dict[str, str]]]:
+    """The samples whose image and annotations can be read, and the others (file, reason), each named in a
+    warning: every model is scored on the same images, so one unreadable for any is left out for all."""
+    from ..data.datasets import load_sample
+    from ..data.images import prefetch
+    from ..errors import UnreadableInputError
+
+    def problem(index: int) -> Optional[str]:
+        try:
+            load_sample(files[index])
+        except UnreadableInputError as exc:
+            return str(exc)
+        return None
+
+    readable, excluded = [], []
+    for sample, why in zip(files, prefetch(problem, len(files), workers, ahead=2 * max(1, workers))):
+        if why is None:
+            readable.append(sample)
+        else:
+            logging.getLogger("edge_saliency").warning("excluding %s from every model: %s", sample.image, why)
+            excluded.append({"file": sample.image, "reason": why})
+    if not readable:
+        from ..errors import UserError
+
+        raise UserError("none of the {} images of the split can be read".format(len(files)))
+    return readable, excluded
 
 
 def _labels(models: List[str]) -> List[str]:
@@ -151,13 +190,16 @@ def _md_path(json_path: str) -> str:
 
 
 def _score(args: argparse.Namespace, model: str, source: Any, files: Any, metrics: Any, maps: Any,
-           progress: Any) -> Dict[str, Any]:
+           new_bar: Any) -> Dict[str, Any]:
+    """One model's (or saved maps folder's) scores. ``new_bar()`` makes its progress bar, started only once the
+    model is open, so that the model's lines are printed before the bar, never into it."""
     from ..data.evaluation import evaluate, saved_maps
 
     scoring = (metrics, args.convention, args.ig_baseline, args.sauc_others, args.seed, args.per_image)
     if os.path.isdir(model):
         results: Dict[str, Any] = {"source": "saved maps"}
-        results.update(evaluate(saved_maps(model, files), files, *scoring, progress=progress))
+        with new_bar() as bar:
+            results.update(evaluate(saved_maps(model, files), files, *scoring, progress=bar.update))
         return results
     from ..prediction.predict import open_model
 
@@ -166,7 +208,8 @@ def _score(args: argparse.Namespace, model: str, source: Any, files: Any, metric
         results = {"source": "model", "model_info": opened.record(),
                    "postprocess": "blur sigma {} px at 480x640, min-max, uint8, at the image's size".format(
                        args.sigma)}
-        results.update(evaluate(_predictions(args, opened, files, maps), files, *scoring, progress=progress))
+        with new_bar() as bar:
+            results.update(evaluate(_predictions(args, opened, files, maps), files, *scoring, progress=bar.update))
     return results
 
 

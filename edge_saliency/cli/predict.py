@@ -3,16 +3,16 @@
 the official post-processing (blur σ = 5 px at 480×640 repeating the edge pixel, min-max, truncation to a uint8
 PNG, at the image's own size or at the model's output size) and optional heat-map overlays.
 
-    edge-saliency predict runs/fused/best.safetensors photos/ -o maps/ --overlay
-    edge-saliency predict lite-int8.onnx photos/ -o maps-int8/
-    edge-saliency predict emlnet-official.safetensors photo.jpg --map-size model   # the official script's map
+    edge-saliency predict photos/ --model runs/fused/best.safetensors -o maps/ --overlay
+    edge-saliency predict photos/ --model lite-int8.onnx -o maps-int8/
+    edge-saliency predict photo.jpg --model emlnet-official.safetensors --map-size model   # the official map
 """
 import argparse
 import glob
 import os
 from typing import Any, List
 
-from .common import add_model_arguments, add_subcommand
+from .common import INPUT_SKIPPED, add_model_arguments, add_subcommand
 
 
 def register(subparsers: Any) -> None:
@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
                     "with --map-size model) and min-max scaled to 8-bit grey (truncated), as the official "
                     "EML-Net code does. --overlay also writes OUT/NAME_overlay.jpg, the heat map over the image.",
     )
-    add_model_arguments(parser)
+    add_model_arguments(parser, option=True)
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="an image file, a folder (its images, not recursive) or a quoted glob ('shots/*.jpg')")
     parser.add_argument("-o", "--out", default="saliency", metavar="DIR", help="output folder (default: saliency)")
@@ -64,6 +64,17 @@ def collect_images(inputs: List[str]) -> List[str]:
     return paths
 
 
+def _model_last(inputs: List[str]) -> str:
+    """The command line a user meant who typed the model first (``predict MODEL IMAGES``), for the error."""
+    from ..models.registry import list_presets
+    from ..models.source import MODEL_EXTENSIONS
+
+    first, rest = inputs[0], inputs[1:]
+    if rest and (first in list_presets() or first.lower().endswith(MODEL_EXTENSIONS)):
+        return "{} --model {}".format(" ".join(rest), first)
+    return "IMAGES ... --model MODEL"
+
+
 def run(args: argparse.Namespace) -> int:
     import logging
 
@@ -71,13 +82,16 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.datasets import SampleFiles
     from ..errors import UserError
-    from ..files.atomic import atomic_write_bytes
+    from ..files.atomic import atomic_write_bytes, make_folders, remove_empty_folders
     from ..files.checks import Output, check_outputs
     from ..maths.postprocess import overlay
     from ..models.source import ModelSource
     from ..prediction.predict import open_model, predict_files
 
     log = logging.getLogger("edge_saliency")
+    if args.model is None:
+        raise UserError("predict takes the model as --model, as run does: edge-saliency predict {}".format(
+            _model_last(args.inputs)))
     if not 0 <= args.alpha <= 1:
         raise UserError("--alpha must be between 0 and 1, got {}".format(args.alpha))
     paths = collect_images(args.inputs)
@@ -94,23 +108,39 @@ def run(args: argparse.Namespace) -> int:
     files = [SampleFiles(name, path) for name, path in zip(names, paths)]
     by_name = dict(zip(names, paths))
     written = 0
-    with open_model(source, input_size=args.input_size, backend=args.backend, device=args.device,
-                    precision=args.precision) as opened:
-        log.info("%s", opened.describe())
-        os.makedirs(args.out, exist_ok=True)
-        for item in predict_files(opened, files, args.batch_size, args.workers, args.sigma, map_size=args.map_size):
-            name = item["name"]
-            ok, png = cv2.imencode(".png", item["saliency"])
-            assert ok
-            atomic_write_bytes(os.path.join(args.out, name + ".png"), png.tobytes())
-            if args.overlay:
-                image = cv2.imread(by_name[name], cv2.IMREAD_COLOR)
-                ok, jpg = cv2.imencode(".jpg", overlay(image, item["saliency"], args.alpha, args.colormap),
-                                       [cv2.IMWRITE_JPEG_QUALITY, 92])
+    skipped: List[str] = []
+
+    def skip(sample: SampleFiles, reason: str) -> None:
+        log.warning("skipping %s: %s", sample.image, reason)
+        skipped.append(sample.image)
+
+    created: List[str] = []
+    try:
+        with open_model(source, input_size=args.input_size, backend=args.backend, device=args.device,
+                        precision=args.precision) as opened:
+            log.info("%s", opened.describe())
+            created = make_folders(args.out)
+            for item in predict_files(opened, files, args.batch_size, args.workers, args.sigma, map_size=args.map_size,
+                                      skip=skip):
+                name = item["name"]
+                ok, png = cv2.imencode(".png", item["saliency"])
                 assert ok
-                atomic_write_bytes(os.path.join(args.out, name + "_overlay.jpg"), jpg.tobytes())
-            written += 1
-            log.debug("%s -> %s", by_name[name], os.path.join(args.out, name + ".png"))
+                atomic_write_bytes(os.path.join(args.out, name + ".png"), png.tobytes())
+                if args.overlay:
+                    image = cv2.imread(by_name[name], cv2.IMREAD_COLOR)
+                    ok, jpg = cv2.imencode(".jpg", overlay(image, item["saliency"], args.alpha, args.colormap),
+                                           [cv2.IMWRITE_JPEG_QUALITY, 92])
+                    assert ok
+                    atomic_write_bytes(os.path.join(args.out, name + "_overlay.jpg"), jpg.tobytes())
+                written += 1
+                log.debug("%s -> %s", by_name[name], os.path.join(args.out, name + ".png"))
+    finally:
+        if not written:  # a run that wrote no map leaves no folder behind
+            remove_empty_folders(created)
     print("wrote {} saliency map{}{} to {}".format(written, "" if written == 1 else "s",
                                                    " and overlays" if args.overlay else "", args.out))
+    if skipped:
+        print("skipped {} unreadable file{} (exit status {}): {}".format(
+            len(skipped), "" if len(skipped) == 1 else "s", INPUT_SKIPPED, ", ".join(skipped)))
+        return INPUT_SKIPPED
     return 0

@@ -10,7 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..errors import UserError
-from .common import add_subcommand
+from .common import INPUT_SKIPPED, add_subcommand
 from .run_arguments import (
     add_decoder_group,
     add_model_group,
@@ -308,7 +308,13 @@ def run(args: argparse.Namespace) -> int:
         for sink in sinks:  # only what this run completed
             for line in sink.report():
                 print(line)
-        return INTERRUPTED if pipeline.stop_reason == "interrupted" else 0
+        if pipeline.stop_reason == "interrupted":
+            return INTERRUPTED
+        if summary.skipped:  # the rest is complete; scripts can tell that input was left out
+            print("{} input image(s) or frame(s) could not be read and were skipped (exit status {})".format(
+                summary.skipped, INPUT_SKIPPED))
+            return INPUT_SKIPPED
+        return 0
     finally:
         for sig, handler in previous:
             signal.signal(sig, handler)

@@ -10,7 +10,7 @@ from typing import Any, Sequence, Tuple
 import numpy as np
 
 from .._lazy import require
-from ..errors import UserError
+from ..errors import UnreadableInputError, UserError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 POINT_EXTENSIONS = (".npy", ".txt", ".csv")
@@ -26,10 +26,11 @@ def _decode(path: str, flags: int) -> np.ndarray:
     try:
         data = np.fromfile(path, dtype=np.uint8)  # also reads non-ASCII paths, unlike cv2.imread on Windows
     except OSError as exc:
-        raise UserError("cannot read {}: {}".format(path, exc.strerror or exc)) from None
+        raise UnreadableInputError("cannot read {}: {}".format(path, exc.strerror or exc)) from None
     image = cv2.imdecode(data, flags) if data.size else None
     if image is None:
-        raise UserError("cannot read image {}: not an image OpenCV can decode, or the file is truncated".format(path))
+        raise UnreadableInputError("cannot read image {}: not an image OpenCV can decode, or the file is "
+                                   "truncated".format(path))
     return image
 
 
@@ -82,7 +83,7 @@ def _loadmat(path: str) -> dict:
         raise UserError("cannot read {}: MATLAB v7.3 (HDF5) .mat files are not supported; re-save it with "
                         "save(..., '-v7')".format(path)) from None
     except Exception as exc:  # ValueError / TypeError / OSError on a broken file
-        raise UserError("cannot read .mat file {}: {}".format(path, exc)) from None
+        raise UnreadableInputError("cannot read .mat file {}: {}".format(path, exc)) from None
 
 
 _SALICON_GAZE = ("a SALICON file holds 'gaze' as a struct array with one element per observer and the fields "

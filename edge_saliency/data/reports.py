@@ -16,6 +16,7 @@ def markdown_report(results: Dict[str, Any]) -> str:
     for key in ("model", "dataset", "split", "images", "convention", "postprocess"):
         if key in results:
             lines.append("- {}: {}".format(key, results[key]))
+    lines += _excluded_lines(results)
     info = results.get("model_info")
     if info:
         lines += ["- model file: {}".format(_file_line(info["file"])),
@@ -47,6 +48,15 @@ def markdown_report(results: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _excluded_lines(results: Dict[str, Any]) -> List[str]:
+    excluded = results.get("excluded") or []
+    if not excluded:
+        return []
+    names = [os.path.basename(e["file"]) for e in excluded]
+    return ["- excluded (unreadable, for every model): {} ({}{})".format(
+        len(names), ", ".join(names[:5]), ", ..." if len(names) > 5 else "")]
+
+
 def _file_line(entry: Dict[str, Any]) -> str:
     if "file" in entry:
         return "{} (sha256 {})".format(entry["file"], entry["sha256"])
@@ -76,10 +86,15 @@ def compare(labels: Sequence[str], results: Sequence[Dict[str, Any]]) -> Dict[st
     return {"reference": labels[0], "higher_is_better": {m: HIGHER_IS_BETTER[m] for m in table}, "metrics": table}
 
 
-def comparison_lines(comparison: Dict[str, Any]) -> List[str]:
-    """The comparison as aligned text lines (what ``eval A B ...`` prints)."""
+def comparison_lines(results: Dict[str, Any]) -> List[str]:
+    """The comparison of a several-model ``results`` as aligned text lines (what ``eval A B ...`` prints): each
+    model's input size and pre-processing, then the metrics, then a line when the models do not share them."""
+    comparison = results["comparison"]
     labels = [row["model"] for row in next(iter(comparison["metrics"].values()))]
-    cells = [["metric"] + labels]
+    infos = [model.get("model_info") for model in results["models"]]
+    sizes = ["{}x{}".format(*i["input_size"]) if i else "saved maps" for i in infos]
+    modes = [i["preprocess"] if i else "saved maps" for i in infos]
+    cells = [["metric"] + labels, ["input"] + sizes, ["pre-processing"] + modes]
     for metric, rows in comparison["metrics"].items():
         line = [LABELS[metric]]
         for i, row in enumerate(rows):
@@ -92,6 +107,11 @@ def comparison_lines(comparison: Dict[str, Any]) -> List[str]:
     lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip() for row in cells]
     if any(r["excluding_degenerate"] for rows in comparison["metrics"].values() for r in rows):
         lines.append("* mean excluding degenerate images (the benchmark's mean is NaN)")
+    differ = [what for what, values in (("input size", sizes), ("pre-processing", modes))
+              if len({v for v in values if v != "saved maps"}) > 1]
+    if differ:
+        lines.append("note: the models do not share their {}: the differences include it".format(
+            " or ".join(differ)))
     return lines
 
 
@@ -101,7 +121,8 @@ def comparison_markdown(results: Dict[str, Any]) -> str:
     labels = [row["model"] for row in next(iter(comparison["metrics"].values()))]
     lines = ["# Saliency evaluation: {} models on the same images".format(len(labels)), "",
              "- dataset: {}".format(results["dataset"]), "- split: {}".format(results["split"]),
-             "- images: {}".format(results["images"]), "- convention: {}".format(results["convention"]), "",
+             "- images: {}".format(results["images"]), "- convention: {}".format(results["convention"]),
+             *_excluded_lines(results), "",
              "Mean per metric; in brackets the difference to {}.".format(comparison["reference"]), "",
              "| metric | " + " | ".join(labels) + " | better |", "|---" * (len(labels) + 2) + "|"]
     for metric, rows in comparison["metrics"].items():

@@ -21,7 +21,7 @@ Pure Python; Python 3.8.
 import errno
 import logging
 import os
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, List, Optional, Union
 
 from ..errors import UserError
 from .temps import remove_stale, temp_path
@@ -117,6 +117,7 @@ class atomic_output:
         self.opened = False
         self.checked = False
         self._existed: Optional[bool] = None
+        self._created: List[str] = []  # folders open() made, removed again when nothing is committed
 
     # -- steps ------------------------------------------------------------------------------------------
     def open(self) -> str:
@@ -126,7 +127,7 @@ class atomic_output:
                 raise output_error(FileNotFoundError(errno.ENOENT, "gone", self.tmp), self.path, self.what, False)
         else:
             try:
-                os.makedirs(os.path.dirname(self.tmp), exist_ok=True)
+                self._created = make_folders(os.path.dirname(self.tmp))
             except OSError as exc:
                 raise output_error(exc, self.path, self.what) from None
             remove_stale(self.path)
@@ -181,6 +182,7 @@ class atomic_output:
             os.remove(self.tmp)
         except OSError:  # never written, or its folder is gone
             pass
+        remove_empty_folders(self._created)
 
     # -- context manager --------------------------------------------------------------------------------
     def __enter__(self) -> str:
@@ -200,19 +202,44 @@ class atomic_output:
             raise self.error(exc) from None
 
 
+def make_folders(folder: str) -> List[str]:
+    """Create ``folder`` and its missing parents; returns those this call created, outermost first (for
+    :func:`remove_empty_folders` when the work that needed them wrote nothing)."""
+    missing: List[str] = []
+    current = os.path.abspath(folder)
+    while not os.path.isdir(current) and current != os.path.dirname(current):
+        missing.append(current)
+        current = os.path.dirname(current)
+    os.makedirs(folder, exist_ok=True)
+    return missing[::-1]
+
+
+def remove_empty_folders(folders: List[str]) -> None:
+    """Remove the folders :func:`make_folders` created, innermost first, where they are still empty."""
+    for folder in reversed(folders):
+        try:
+            os.rmdir(folder)
+        except OSError:  # not empty (another writer's files), or gone
+            return
+
+
 def check_writable(path: str, what: str = "output") -> None:
-    """Fail now, with one line, if ``path`` cannot be written (before hours of work, not after)."""
+    """Fail now, with one line, if ``path`` cannot be written (before hours of work, not after). Leaves nothing
+    behind: the folders it had to create for the probe are removed again (the writer creates them)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise UserError("{} {} is a folder; give a file name".format(what, path))
     probe = temp_path(path)
+    created: List[str] = []
     try:
-        os.makedirs(os.path.dirname(probe), exist_ok=True)
+        created = make_folders(os.path.dirname(probe))
         with open(probe, "wb"):
             pass
         os.remove(probe)
     except OSError as exc:
         raise output_error(exc, path, what) from None
+    finally:
+        remove_empty_folders(created)
 
 
 def write_blocked(path: str) -> Optional[int]:

@@ -6,7 +6,14 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..files.atomic import atomic_output, check_writable, write_temp
+from ..files.atomic import (
+    atomic_output,
+    check_writable,
+    make_folders,
+    output_error,
+    remove_empty_folders,
+    write_temp,
+)
 from ..files.temps import remove_stale_in
 from ..pipeline.packet import Packet
 from .sink import MAP_FORMATS, Sink, StreamInfo, _cv2
@@ -23,6 +30,7 @@ class MapsSink(Sink):
         self.needs_float_map = "npy" in self.formats
         self.needs_map_u8 = "png" in self.formats
         self._prefix = False
+        self._created: List[str] = []  # folders this sink made, removed again when it writes no map
         self.written = 0
 
     def describe(self) -> str:
@@ -32,7 +40,15 @@ class MapsSink(Sink):
         """Check the folder can be written and remove temporary files dead writers left in it."""
         if os.path.exists(self.folder) and not os.path.isdir(self.folder):
             raise UserError("maps folder {} is a file; give a folder".format(self.folder))
-        check_writable(os.path.join(self.folder, "probe"), "maps folder")
+        try:
+            self._created = make_folders(self.folder)
+        except OSError as exc:
+            raise output_error(exc, self.folder, "maps folder") from None
+        try:
+            check_writable(os.path.join(self.folder, "probe"), "maps folder")
+        except BaseException:
+            remove_empty_folders(self._created)
+            raise
         remove_stale_in(self.folder)
         self._prefix = len(streams) > 1
 
@@ -58,6 +74,11 @@ class MapsSink(Sink):
             with atomic_output(stem + ".npy", durable=False, what="map", one_of_many=True) as tmp:
                 np.save(tmp, packet.map_float)
         self.written += 1
+
+    def finish(self, ok: bool = True) -> None:
+        """Each map was committed as it was written; a folder this run made and left empty is removed."""
+        if not self.written:
+            remove_empty_folders(self._created)
 
     def report(self) -> List[str]:
         return ["wrote {} maps into {}".format(self.written, self.folder)] if self.written else []

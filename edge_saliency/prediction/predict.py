@@ -9,12 +9,12 @@ output size. numpy + OpenCV here; the backend needs what it needs (torch only fo
 """
 import dataclasses
 import logging
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 from ..config import check_input_size
 from ..data.datasets import SampleFiles
 from ..data.images import ImageDataset, batches
-from ..errors import UserError
+from ..errors import UnreadableInputError, UserError
 from ..maths.postprocess import MAP_SIZES, OFFICIAL_SIGMA, postprocess
 from ..maths.preprocess import DEFAULT_MODE, check_available
 from ..models.source import ModelSource
@@ -121,6 +121,7 @@ def predict_files(
     sigma: float = OFFICIAL_SIGMA,
     annotations: bool = False,
     map_size: str = "image",
+    skip: Optional[Callable[[SampleFiles, str], None]] = None,
 ) -> Iterator[Dict[str, Any]]:
     """For every image: ``{"name", "saliency" (uint8, official post-processing), "raw" (the model's float
     map), "shape", "density", "fixations"}`` (annotations only when asked).
@@ -128,7 +129,8 @@ def predict_files(
     Images are stretched to ``model.size`` (RGB in [0, 1]) with ``model.preprocess``, decoded ahead by
     ``workers`` threads; ``sigma`` is the post-processing blur at 480×640 (0 switches it off); ``map_size``:
     ``"image"`` resizes each map to its image's size, ``"model"`` keeps the model's output size (480×640 for
-    the official model: the official script's map).
+    the official model: the official script's map). ``skip``: called with a file and the reason for each image
+    that cannot be read (UnreadableInputError), which is then left out; without it, the first one raises.
     """
     import numpy as np
 
@@ -139,7 +141,7 @@ def predict_files(
     from ..runners import saliency_maps
 
     dataset = ImageDataset(files, model.size, model.preprocess, annotations=annotations)
-    for batch in batches(dataset, batch_size, workers):
+    for batch in batches(dataset if skip is None else _Skipping(dataset, skip), batch_size, workers):
         output = saliency_maps(model.runner.infer(np.stack([item["image"] for item in batch])))
         for item, raw in zip(batch, output):
             shape = tuple(int(v) for v in item["shape"])
@@ -152,3 +154,19 @@ def predict_files(
                 "fixations": item["fixations"],
             }
 
+
+class _Skipping:
+    """``dataset`` with each item that cannot be read reported to ``skip`` and given as None."""
+
+    def __init__(self, dataset: ImageDataset, skip: Callable[[SampleFiles, str], None]) -> None:
+        self.dataset, self.skip = dataset, skip
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Optional[Dict[str, Any]]:
+        try:
+            return self.dataset[index]
+        except UnreadableInputError as exc:
+            self.skip(self.dataset.files[index], str(exc))
+            return None

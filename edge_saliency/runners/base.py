@@ -206,7 +206,8 @@ class Runner:
     def describe(self) -> str:
         """One line: backend, model, precision, input name and shape."""
         shape = "x".join("?" if d < 0 else str(d) for d in self.input_shape)
-        return "{} ({}, {}, input {} {})".format(self.backend, self.name, self.precision, self.input_name, shape)
+        # the tensor's name quoted: "input 'input' ?x3x?x?" reads as well as "input 'image' 1x3x96x128"
+        return "{} ({}, {}, input '{}' {})".format(self.backend, self.name, self.precision, self.input_name, shape)
 
     # -- shapes ---------------------------------------------------------------------------------------
     @property

@@ -122,10 +122,10 @@ def test_predict_runs_an_onnx_file_and_never_writes_over_an_input(models, tmp_pa
     image = (np.arange(60 * 80 * 3) % 251).astype(np.uint8).reshape(60, 80, 3)
     cv2.imwrite(str(photos / "a.png"), image)
     out = tmp_path / "maps"
-    assert main(["predict", models["lite-int8.onnx"], str(photos), "-o", str(out), "--workers", "0"]) == 0
+    assert main(["predict", str(photos), "--model", models["lite-int8.onnx"], "-o", str(out), "--workers", "0"]) == 0
     assert os.listdir(out) == ["a.png"] and cv2.imread(str(out / "a.png"), cv2.IMREAD_UNCHANGED).shape == (60, 80)
     before = (photos / "a.png").read_bytes()
-    assert main(["predict", models["lite-int8.onnx"], str(photos), "-o", str(photos)]) == 1
+    assert main(["predict", str(photos), "--model", models["lite-int8.onnx"], "-o", str(photos)]) == 1
     assert "would destroy the input" in _error_line(capsys)
     assert (photos / "a.png").read_bytes() == before
 
@@ -212,7 +212,7 @@ def test_a_command_parses_each_model_string_once(models, tmp_path, string_parses
         args = ["eval", *given, "--data", models["data"], "--split", "val", "-o", str(tmp_path / "e.json"),
                 "--no-progress", "--workers", "0"]
     elif command == "predict":
-        args = ["predict", given[0], str(photos), "-o", str(tmp_path / "maps"), "--workers", "0"]
+        args = ["predict", str(photos), "--model", given[0], "-o", str(tmp_path / "maps"), "--workers", "0"]
         given = given[:1]
     elif command == "run":
         args = ["run", str(photos), "--model", given[1], "--maps", str(tmp_path / "maps")]
@@ -227,3 +227,33 @@ def test_a_command_parses_each_model_string_once(models, tmp_path, string_parses
         given = given[1:2]
     assert main(args) == 0
     assert sorted(string_parses) == sorted(given), string_parses
+
+
+def test_an_unreadable_image_is_excluded_for_every_model_and_the_report_says_which(models, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(models["data"], str(data))
+    images = sorted((data / "images" / "val").iterdir())
+    images[1].write_bytes(images[1].read_bytes()[:40])  # cut short
+    out = tmp_path / "e.json"
+    assert main(["eval", models["lite.onnx"], models["lite-fp16.onnx"], "--data", str(data), "--split", "val",
+                 "-o", str(out), "--no-progress", "--workers", "0"]) == 3
+    printed = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert [m["images"] for m in report["models"]] == [len(images) - 1] * 2  # the same images for both
+    assert [e["file"] for e in report["excluded"]] == [str(images[1])]
+    assert "excluded 1 unreadable image(s) for every model (exit status 3): {}".format(images[1]) in printed
+    assert "excluded (unreadable, for every model): 1" in (tmp_path / "e.md").read_text()
+
+
+def test_the_model_lines_come_before_the_progress_bar_never_inside_it(models, tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "edge_saliency", "eval", models["lite.onnx"], "--data",
+                             models["data"], "--split", "val", "-o", str(tmp_path / "e.json"), "--workers", "0"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "onnxruntime (" in result.stderr and "%|" in result.stderr, result.stderr
+    assert result.stderr.index("onnxruntime (") < result.stderr.index("%|"), result.stderr  # printed first

@@ -35,7 +35,8 @@ def converted(released, tmp_path_factory):
 
 
 def _predict(model, images, folder, *extra):
-    assert main(["predict", model, *images, "-o", str(folder), "--workers", "0", "--device", "cpu", *extra]) == 0
+    assert main(["predict", *images, "--model", model, "-o", str(folder), "--workers", "0", "--device", "cpu",
+                 *extra]) == 0
     return {os.path.splitext(os.path.basename(p))[0]: cv2.imread(str(folder / (os.path.splitext(
         os.path.basename(p))[0] + ".png")), cv2.IMREAD_UNCHANGED) for p in images}
 

@@ -42,7 +42,7 @@ def test_predict_writes_maps_at_the_image_size_and_overlays(tmp_path, lite_file,
     cv2.imwrite(str(photos / "coffee.jpg"), skdata.coffee()[:, :, ::-1])
     cv2.imwrite(str(photos / "rocket.png"), skdata.rocket()[:, :, ::-1])
     out = tmp_path / "maps"
-    assert main(["predict", lite_file, str(photos), "-o", str(out), "--overlay", "--workers", "0"]) == 0
+    assert main(["predict", str(photos), "--model", lite_file, "-o", str(out), "--overlay", "--workers", "0"]) == 0
     assert "wrote 2 saliency maps and overlays" in capsys.readouterr().out
     assert sorted(os.listdir(out)) == ["coffee.png", "coffee_overlay.jpg", "rocket.png", "rocket_overlay.jpg"]
     saliency = cv2.imread(str(out / "coffee.png"), cv2.IMREAD_UNCHANGED)
@@ -50,21 +50,22 @@ def test_predict_writes_maps_at_the_image_size_and_overlays(tmp_path, lite_file,
     assert saliency.min() == 0 and saliency.max() == 255  # min-max scaled
     assert cv2.imread(str(out / "rocket_overlay.jpg")).shape == skdata.rocket().shape
     # a glob, quoted as on a shell
-    assert main(["predict", lite_file, str(photos / "*.png"), "-o", str(tmp_path / "glob"), "--workers", "0"]) == 0
+    assert main(["predict", str(photos / "*.png"), "--model", lite_file, "-o", str(tmp_path / "glob"),
+                 "--workers", "0"]) == 0
     assert os.listdir(tmp_path / "glob") == ["rocket.png"]
 
 
 def test_predict_bad_inputs_are_one_line_errors(tmp_path, lite_file, capsys):
-    assert main(["predict", lite_file, str(tmp_path / "missing*.jpg")]) == 1
+    assert main(["predict", str(tmp_path / "missing*.jpg"), "--model", lite_file]) == 1
     assert "no image file or folder matches" in _error_line(capsys)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")
-    assert main(["predict", lite_file, str(broken), "-o", str(tmp_path / "out"), "--workers", "1"]) == 1
-    assert "cannot read image {}".format(broken) in _error_line(capsys)
-    assert not os.listdir(tmp_path / "out")  # nothing half-written
-    assert main(["predict", "emlnet-nonexistent", str(broken)]) == 1
+    assert main(["predict", str(broken), "--model", lite_file, "-o", str(tmp_path / "out"), "--workers", "1"]) == 3
+    assert "skipped 1 unreadable file (exit status 3): {}".format(broken) in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()  # a run that wrote nothing leaves no folder
+    assert main(["predict", str(broken), "--model", "emlnet-nonexistent"]) == 1
     assert "unknown preset" in _error_line(capsys)
-    assert main(["predict", lite_file, str(broken), "--size", "100x96"]) == 1
+    assert main(["predict", str(broken), "--model", lite_file, "--size", "100x96"]) == 1
     assert "not a multiple of 32" in _error_line(capsys)
 
 
@@ -164,3 +165,32 @@ def test_train_cli_errors(tmp_path, salicon, capsys):
     assert main(["train", "--stage", "1", "--model", "emlnet-lite", "--data", str(broken), "--out",
                  str(tmp_path / "b"), "--size", "64x96", "--no-val", "--workers", "1", "--no-progress"]) == 1
     assert "cannot read image {}".format(image) in _error_line(capsys)
+
+
+@pytest.mark.parametrize("argv, meant", [(["emlnet-lite", "a.png", "b.png"], "a.png b.png --model emlnet-lite"),
+                                         (["lite.onnx", "photos/"], "photos/ --model lite.onnx"),
+                                         (["photos/"], "IMAGES ... --model MODEL")])
+def test_predict_takes_the_model_as_run_does_and_says_so(argv, meant, capsys):
+    assert main(["predict", *argv]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "edge-saliency: error: predict takes the model as --model, as run does: edge-saliency predict " + meant)
+
+
+@pytest.mark.parametrize("command", ["predict", "run"])
+def test_one_unreadable_image_never_costs_the_others(tmp_path, lite_file, capsys, caplog, command):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, image in (("a", skdata.coffee()), ("c", skdata.rocket())):
+        cv2.imwrite(str(photos / (name + ".png")), image[:, :, ::-1])
+    (photos / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n not a whole image")
+    out = tmp_path / "maps"
+    if command == "predict":
+        argv = ["predict", str(photos), "--model", lite_file, "-o", str(out), "--workers", "2"]
+    else:
+        argv = ["run", str(photos), "--model", lite_file, "--maps", str(out)]
+    assert main(argv) == 3  # finished, and says that input was left out
+    printed = capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ["a.png", "c.png"]
+    assert "skipping {}".format(photos / "b.png") in caplog.text
+    assert ("skipped 1 unreadable file (exit status 3): {}".format(photos / "b.png") in printed if command == "predict"
+            else "1 input image(s) or frame(s) could not be read and were skipped (exit status 3)" in printed)
