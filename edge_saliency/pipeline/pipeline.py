@@ -286,6 +286,11 @@ class Pipeline:
             self._errors.append(exc)
             ok = False
         group = OutputGroup([output for sink in sinks for output in sink.finished()])
+        if ok and summary.frames == 0 and group.outputs:
+            # an output that received no frame never replaces a file (a Ctrl-C during start-up, an empty source)
+            log.warning("no frame was finished: nothing written (%s unchanged)",
+                        ", ".join(o.path for o in group.outputs))
+            ok = False
         if not ok:
             group.discard()
             return

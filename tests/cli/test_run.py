@@ -221,3 +221,31 @@ def test_the_reconnect_help_says_what_open_source_does(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "given explicitly, a source that is down at the start is retried as often too" in text
     assert "by default it fails at once" in text
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.7, 1.2, 2.0])
+def test_ctrl_c_at_any_point_of_start_up_never_replaces_a_file_with_nothing(tmp_path, short_clip, delay):
+    model = tiny_conv_onnx(tmp_path / "tiny.onnx", size=(64, 96))
+    out, jsonl, maps = tmp_path / "out.mp4", tmp_path / "out.jsonl", tmp_path / "maps"
+    out.write_bytes(b"the previous video")
+    jsonl.write_text('{"frame": 0}\n')
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge_saliency", "run", short_clip, "--loop", "--max-frames", "400", "--model", model,
+         "-o", str(out), "--jsonl", str(jsonl), "--maps", str(maps), "--no-display"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    records = jsonl.read_text().splitlines()
+    if out.read_bytes() == b"the previous video":  # stopped before a frame was done: nothing replaced
+        assert records == ['{"frame": 0}'], stderr
+        assert not maps.exists(), stderr  # nor an empty maps folder
+    else:  # frames were done: whole new files, the same frames in each
+        frames, _ = frame_count(out)
+        assert frames == len(records) == len(os.listdir(maps)) > 0, stderr
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []

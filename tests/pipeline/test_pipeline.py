@@ -337,3 +337,27 @@ def test_pipeline_state_exists_before_the_run_and_is_filled_by_it():
     assert after.queue_high_water["capture"] >= 1  # the latest-frame slot held a frame
 
 
+
+
+def test_a_run_stopped_before_its_first_frame_writes_nothing_and_keeps_the_previous_files(tmp_path, caplog):
+    import _thread
+
+    video, jsonl, maps = tmp_path / "out.mp4", tmp_path / "out.jsonl", tmp_path / "maps"
+    video.write_bytes(b"the previous video")
+    jsonl.write_text('{"frame": 0}\n{"frame": 1}\n')
+    runner = FakeRunner(delay=4.0, size=(48, 64))  # the first frame is not done when Ctrl-C comes
+    sinks = [VideoSink(str(video)), JsonLinesSink(str(jsonl)), MapsSink(str(maps))]
+    timer = threading.Timer(0.5, _thread.interrupt_main)  # Ctrl-C while the pipeline waits for that frame
+    with runner:
+        pipeline = Pipeline([ArraySource(10)], runner, sinks, PipelineOptions())
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                pipeline.run()
+        finally:
+            timer.cancel()
+    assert video.read_bytes() == b"the previous video"
+    assert jsonl.read_text() == '{"frame": 0}\n{"frame": 1}\n'
+    assert not maps.exists()  # the folder this run made, empty, is gone
+    assert sorted(os.listdir(tmp_path)) == ["out.jsonl", "out.mp4"]  # no temp file either
+    assert "no frame was finished: nothing written" in caplog.text
