@@ -123,6 +123,7 @@ def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
     """Every file (and the maps folder) the run would write."""
     from ..capture.images import image_names
     from ..files.checks import Output
+    from ..outputs.jsonl import STDOUT
     from ..outputs.maps import map_paths
     from ..outputs.sink import stream_path
 
@@ -131,7 +132,7 @@ def _outputs(args: argparse.Namespace, inputs: List[str]) -> List[Any]:
     for spec in _output_specs(args):
         if spec.kind == "video":
             outputs += [Output(stream_path(spec.target, i, streams), "output video") for i in range(streams)]
-    if args.jsonl:
+    if args.jsonl and args.jsonl != STDOUT:
         outputs.append(Output(args.jsonl, "JSON-lines file"))
     if args.summary_json:
         outputs.append(Output(args.summary_json, "summary file"))
@@ -164,7 +165,7 @@ def output_options(args: argparse.Namespace) -> Any:
 def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
     """The sinks asked for, each output checked for writability now (before sources and model load)."""
     from ..files.atomic import check_writable
-    from ..outputs.jsonl import JsonLinesSink
+    from ..outputs.jsonl import STDOUT, JsonLinesSink
     from ..outputs.maps import MapsSink
     from ..outputs.sink import stream_path
     from ..outputs.sinks import create_sink
@@ -183,7 +184,8 @@ def _sinks(args: argparse.Namespace, live: bool) -> List[Any]:
                 check_writable(stream_path(spec.target, index, len(args.sources)), "output video")
     if args.jsonl:
         sinks.append(JsonLinesSink(args.jsonl, threshold=args.threshold))
-        check_writable(args.jsonl, "JSON-lines file")
+        if args.jsonl != STDOUT:
+            check_writable(args.jsonl, "JSON-lines file")
     if args.maps:
         sinks.append(MapsSink(args.maps, args.maps_format))
         if os.path.exists(args.maps) and not os.path.isdir(args.maps):
@@ -256,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
     from ..capture.sources import open_source
     from ..capture.uri import parse_uri
     from ..files.checks import check_outputs
+    from ..outputs.jsonl import STDOUT
     from ..pipeline.pipeline import Pipeline
     from ..runners import create_runner
 
@@ -303,16 +306,17 @@ def run(args: argparse.Namespace) -> int:
             summary = pipeline.run(on_frame=lambda packet: progress.update(pipeline))
         finally:
             progress.close()
+        report = sys.stderr if args.jsonl == STDOUT else sys.stdout  # stdout carries the JSON lines then
         for line in summary.lines():
-            print(line)
+            print(line, file=report)
         for sink in sinks:  # only what this run completed
             for line in sink.report():
-                print(line)
+                print(line, file=report)
         if pipeline.stop_reason == "interrupted":
             return INTERRUPTED
         if summary.skipped:  # the rest is complete; scripts can tell that input was left out
             print("{} input image(s) or frame(s) could not be read and were skipped (exit status {})".format(
-                summary.skipped, INPUT_SKIPPED))
+                summary.skipped, INPUT_SKIPPED), file=report)
             return INPUT_SKIPPED
         return 0
     finally:

@@ -102,7 +102,8 @@ def add_output_group(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--bitrate", type=int, metavar="KBPS",
                      help="target bit rate in kbit/s (default: constant quality; GStreamer: 8000)")
     out.add_argument("--fps", type=float, help="output video frame rate (default: the source's)")
-    out.add_argument("--jsonl", metavar="FILE", help="JSON lines: one record per frame (peak, bbox, mean, latency)")
+    out.add_argument("--jsonl", metavar="FILE", help="JSON lines: one record per frame (peak, bbox, mean, latency); "
+                     "- writes them to standard output (the summary then goes to standard error)")
     out.add_argument("--maps", metavar="DIR", help="per-frame saliency maps into DIR")
     out.add_argument("--maps-format", choices=MAP_FORMATS, default="png",
                      help="png: uint8 at frame size; npy: float32 in [0, 1] at frame size (default %(default)s)")

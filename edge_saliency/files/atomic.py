@@ -21,6 +21,7 @@ Pure Python; Python 3.8.
 import errno
 import logging
 import os
+import stat
 from typing import Any, Callable, List, Optional, Union
 
 from ..errors import UserError
@@ -118,10 +119,15 @@ class atomic_output:
         self.checked = False
         self._existed: Optional[bool] = None
         self._created: List[str] = []  # folders open() made, removed again when nothing is committed
+        self.stream = special_file(self.path) is not None  # written in place (see special_file)
 
     # -- steps ------------------------------------------------------------------------------------------
     def open(self) -> str:
-        """Create the folder, remove stale temp files of this target; returns the temp path to write."""
+        """Create the folder, remove stale temp files of this target; returns the temp path to write (the target
+        itself when it is a device, FIFO or socket: a stream is written in place)."""
+        if self.stream:
+            self.tmp, self._existed, self.opened = self.path, True, True
+            return self.tmp
         if self.one_of_many:
             if not os.path.isdir(os.path.dirname(self.tmp)):
                 raise output_error(FileNotFoundError(errno.ENOENT, "gone", self.tmp), self.path, self.what, False)
@@ -141,7 +147,8 @@ class atomic_output:
 
     def finish(self) -> None:
         """Check the temp file is there and whole (fsync, ``verify``) and give it the usual permissions."""
-        if self.checked:
+        if self.checked or self.stream:
+            self.checked = True
             return
         try:
             if not os.path.isfile(self.tmp):
@@ -162,6 +169,9 @@ class atomic_output:
 
     def commit(self) -> None:
         """Rename the finished temp file over the target."""
+        if self.stream:  # already written where it goes
+            self.committed = True
+            return
         try:
             os.replace(self.tmp, self.path)
         except OSError as exc:
@@ -178,6 +188,8 @@ class atomic_output:
 
     def discard(self) -> None:
         """Remove the temp file (nothing happens to the target)."""
+        if self.stream:  # the target itself: never removed
+            return
         try:
             os.remove(self.tmp)
         except OSError:  # never written, or its folder is gone
@@ -200,6 +212,21 @@ class atomic_output:
         self.discard()
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS and exc.filename in (None, self.tmp, self.path):
             raise self.error(exc) from None
+
+
+def special_file(path: str) -> Optional[str]:
+    """What an existing ``path`` is when it is neither a regular file nor a folder (a symlink followed): "a
+    character device", "a FIFO", "a socket", "a block device"; None otherwise. Such a target is written in place,
+    as a stream: never renamed over, never deleted (``--jsonl /dev/null`` as root must not replace /dev/null)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return None
 
 
 def make_folders(folder: str) -> List[str]:
@@ -229,6 +256,10 @@ def check_writable(path: str, what: str = "output") -> None:
     path = os.fspath(path)
     if os.path.isdir(path):
         raise UserError("{} {} is a folder; give a file name".format(what, path))
+    if special_file(path):  # written in place: no temp file beside it (never one in /dev)
+        if not os.access(path, os.W_OK):
+            raise output_error(PermissionError(errno.EACCES, "permission denied", path), path, what)
+        return
     probe = temp_path(path)
     created: List[str] = []
     try:
@@ -270,10 +301,13 @@ def write_temp(tmp: str, data: bytes, output: Optional[atomic_output] = None) ->
         with open(tmp, "wb") as f:
             f.write(data)
     except OSError as exc:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+        if output is not None:
+            output.discard()  # the temp file, never a stream target written in place
+        else:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
         if output is not None:
             raise output.error(exc) from None
         raise output_error(exc, tmp) from None

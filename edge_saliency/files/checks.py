@@ -16,6 +16,7 @@ import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..errors import UserError
+from .atomic import special_file
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -100,7 +101,7 @@ def check_outputs(outputs: Iterable[Output], inputs: Iterable[str]) -> None:
             raise UserError("{} is inside the input folder {}: it would mix with what is read; write it outside "
                             "{}".format(_named(output.what, output.path, real), inside, inside))
         other = seen.get(real)
-        if other is not None:
+        if other is not None and not special_file(real):  # two streams into one device (/dev/null) are fine
             raise UserError("{} and {} {} are the same file; give each output its own name".format(
                 _named(output.what, output.path, real), other.what, other.path))
         seen[real] = output

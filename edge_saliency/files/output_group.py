@@ -52,8 +52,8 @@ class OutputGroup:
                 output.commit()
                 done.append(output)
         except BaseException:
-            for output in reversed(done):  # put the previous files back
-                if _restore(output.path, backups.get(output.path), bool(output._existed)):
+            for output in reversed(done):  # put the previous files back (a stream written in place has none)
+                if not output.stream and _restore(output.path, backups.get(output.path), bool(output._existed)):
                     output.committed = False
             self.discard()
             _remove_all(backups.values())

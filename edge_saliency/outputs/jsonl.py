@@ -1,6 +1,7 @@
 """JSON lines: one record per frame (peak, most-salient region, mean, timings), committed with the run's other files."""
 import json
 import os
+import sys
 import time
 from typing import Any, Optional, Sequence
 
@@ -8,10 +9,13 @@ from ..files.atomic import atomic_output, check_writable
 from ..pipeline.packet import Packet
 from .sink import SPACE_CHECK_S, FileSink, StreamInfo, check_growing, frame_record
 
+STDOUT = "-"  # the JSON lines on standard output, for a pipe (jq, a message bus)
+
 
 class JsonLinesSink(FileSink):
     """One JSON object per frame: stream, frame index, timestamp (s), wall_time, size [W, H], peak {x, y,
-    value}, bbox [x0, y0, x1, y1] of the most salient region, mean, threshold, batch, latency_ms per stage."""
+    value}, bbox [x0, y0, x1, y1] of the most salient region, mean, threshold, batch, latency_ms per stage.
+    ``path`` ``-``: standard output, a line flushed per frame."""
 
     def __init__(self, path: str, threshold: float = 0.5) -> None:
         super().__init__()
@@ -27,6 +31,9 @@ class JsonLinesSink(FileSink):
 
     def open(self, streams: Sequence[StreamInfo]) -> None:
         """Check the file can be written and open its temporary file."""
+        if self.path == STDOUT:
+            self._file = sys.stdout
+            return
         check_writable(self.path, "JSON-lines file")
         self._output = atomic_output(self.path, what="JSON-lines file")
         try:
@@ -36,9 +43,15 @@ class JsonLinesSink(FileSink):
 
     def write(self, packet: Packet) -> None:
         """Append the frame's JSON record."""
+        line = json.dumps(frame_record(packet, self.threshold), separators=(",", ":")) + "\n"
+        if self.path == STDOUT:
+            self._file.write(line)
+            self._file.flush()  # each record reaches the reader as it is made
+            self.records += 1
+            return
         assert self._output is not None
         try:
-            self._file.write(json.dumps(frame_record(packet, self.threshold), separators=(",", ":")) + "\n")
+            self._file.write(line)
         except OSError as exc:
             raise self._output.error(exc) from None
         self.records += 1
@@ -49,6 +62,10 @@ class JsonLinesSink(FileSink):
 
     def finish(self, ok: bool = True) -> None:
         if self._file is None:
+            return
+        if self.path == STDOUT:
+            self._file.flush()
+            self._file = None
             return
         output, self._output = self._output, None
         assert output is not None

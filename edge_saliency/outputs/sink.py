@@ -59,6 +59,8 @@ class RunInfo:
 def check_growing(output: atomic_output) -> None:
     """Stop a run whose file cannot be finished: its disk is full, it reached the file size limit, or its folder
     was removed (writes to an open file in a removed folder would succeed until the final rename)."""
+    if output.stream:  # a device, FIFO or socket written in place: no file to grow
+        return
     blocked = write_blocked(output.tmp)
     if blocked is not None:
         raise output.error(os.strerror(blocked), blocked)

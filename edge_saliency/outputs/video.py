@@ -8,7 +8,7 @@ import time
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..errors import UserError
-from ..files.atomic import atomic_output, check_writable, write_blocked
+from ..files.atomic import atomic_output, check_writable, special_file, write_blocked
 from ..pipeline.packet import Packet
 from .encoder import OPENCV_FOURCC, EncoderError, EncoderOptions
 from .encoders import open_encoder
@@ -53,6 +53,7 @@ class VideoSink(FileSink):
             raise UserError("--view must be one of {}, got {!r}".format(", ".join(VIEWS), view))
         check_fps(fps)
         self.path = os.fspath(path)
+        _refuse_special(self.path)  # before anything loads
         self.view = view
         self.views = (view,)
         self.fourcc = video_fourcc(self.path, fourcc)
@@ -75,7 +76,9 @@ class VideoSink(FileSink):
     def open(self, streams: Sequence[StreamInfo]) -> None:
         """Open one video writer per stream (to a temporary file), at the stream's size and frame rate."""
         for stream in streams:
-            check_writable(stream_path(self.path, stream.index, len(streams)), "output video")
+            path = stream_path(self.path, stream.index, len(streams))
+            _refuse_special(path)
+            check_writable(path, "output video")
         for stream in streams:
             path = stream_path(self.path, stream.index, len(streams))
             h, w = stream.size
@@ -176,3 +179,11 @@ def verify_video(output: atomic_output, frames: Any, size: Tuple[int, int]) -> N
     raise output.error("the finished video does not read back ({} of {} frames, {}x{} instead of {}x{}: a write "
                        "failed or the disk is failing)".format(count, want, got[1], got[0], size[1], size[0]),
                        errno.EIO)
+
+
+def _refuse_special(path: str) -> None:
+    """MP4 / AVI writers seek back to write their index: a device, FIFO or socket cannot take a video file."""
+    kind = special_file(path)
+    if kind:
+        raise UserError("cannot write a video file to {}: it is {}, and a video container needs a seekable file; "
+                        "give a file name, or stream it (-o rtp://HOST:PORT, -o rtsp://...)".format(path, kind))

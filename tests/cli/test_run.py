@@ -249,3 +249,48 @@ def test_ctrl_c_at_any_point_of_start_up_never_replaces_a_file_with_nothing(tmp_
         frames, _ = frame_count(out)
         assert frames == len(records) == len(os.listdir(maps)) > 0, stderr
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
+
+
+def test_jsonl_dash_is_standard_output_and_the_summary_goes_to_stderr(tmp_path, short_clip):
+    result = cli("run", short_clip, "--jsonl", "-", "--no-display", cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]  # nothing else on stdout: jq can read it
+    assert len(records) == 24 and [r["frame"] for r in records] == list(range(24))
+    assert "24 frames in" in result.stderr
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_jsonl_into_a_named_pipe_reaches_its_reader_and_the_pipe_stays(tmp_path, short_clip):
+    import stat
+    import threading
+
+    fifo = tmp_path / "records"
+    os.mkfifo(str(fifo))
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(str(fifo), "rb").read()), daemon=True)
+    reader.start()
+    result = cli("run", short_clip, "--jsonl", str(fifo), "--no-display", cwd=str(tmp_path))
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert len(received) == 1 and len(received[0].decode().splitlines()) == 24
+    assert stat.S_ISFIFO(os.stat(str(fifo)).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["records"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod of a device needs root")
+def test_outputs_to_a_device_are_written_in_place_and_a_video_is_refused(tmp_path, short_clip):
+    import stat
+
+    null = tmp_path / "null"
+    os.mknod(str(null), 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # our own null device, never the real /dev/null
+    result = cli("run", short_clip, "--jsonl", str(null), "--summary-json", str(null), "--no-display",
+                 cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(os.stat(str(null)).st_mode) and os.listdir(tmp_path) == ["null"]
+    refused = cli("run", short_clip, "-o", str(null), "--no-display", cwd=str(tmp_path))
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == ("edge-saliency: error: cannot write a video file to {}: it is a character "
+                                      "device, and a video container needs a seekable file; give a file name, or "
+                                      "stream it (-o rtp://HOST:PORT, -o rtsp://...)".format(null))
+    assert stat.S_ISCHR(os.stat(str(null)).st_mode) and os.listdir(tmp_path) == ["null"]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from edge_saliency.files import atomic, temps
-from edge_saliency.files.atomic import OutputError, atomic_output, atomic_write_text, output_error
+from edge_saliency.files.atomic import OutputError, atomic_output, atomic_write_text, check_writable, output_error
 from edge_saliency.files.output_group import OutputGroup
 from edge_saliency.files.temps import temp_path
 
@@ -154,8 +154,8 @@ def test_check_writable(tmp_path):
     blocker.write_text("x")
     with pytest.raises(OutputError, match="cannot write output .*file/out.mp4: a part of its folder path is a file"):
         atomic.check_writable(str(blocker / "out.mp4"))
-    atomic.check_writable(str(tmp_path / "new" / "out.mp4"))
-    assert listing(tmp_path / "new") == []  # the probe is gone
+    atomic.check_writable(str(tmp_path / "new" / "deeper" / "out.mp4"))
+    assert not (tmp_path / "new").exists()  # the probe and the folders made for it are gone: a check leaves nothing
 
 
 def test_write_blocked_sees_the_file_size_limit(tmp_path):
@@ -169,3 +169,55 @@ def test_write_blocked_sees_the_file_size_limit(tmp_path):
     out = subprocess.run([sys.executable, "-c", script.format(root=root, p=str(path))], capture_output=True, text=True)
     assert out.stdout.strip() == str(errno.EFBIG), out.stderr
     assert atomic.write_blocked(str(path)) is None  # this process has no limit, and the disk has room
+
+
+def _fifo_reader(path):
+    """A reader waiting on the FIFO ``path`` (as a consumer on a named pipe); returns (thread, chunks)."""
+    import threading
+
+    chunks = []
+
+    def read():
+        with open(path, "rb") as f:
+            chunks.append(f.read())
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread, chunks
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("through_symlink", [False, True])
+def test_a_fifo_target_is_written_in_place_never_renamed_over(tmp_path, through_symlink):
+    import stat
+
+    fifo = tmp_path / "records.fifo"
+    os.mkfifo(str(fifo))
+    target = fifo
+    if through_symlink:
+        target = tmp_path / "link.jsonl"
+        target.symlink_to(fifo)
+    thread, chunks = _fifo_reader(str(fifo))
+    atomic_write_text(str(target), '{"frame": 0}\n')
+    thread.join(timeout=10)
+    assert chunks == [b'{"frame": 0}\n']  # the reader got the data
+    assert stat.S_ISFIFO(os.stat(str(fifo)).st_mode)  # still the FIFO, not a regular file
+    assert not through_symlink or os.path.islink(str(target))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"records.fifo", target.name})  # no temp file
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod of a device needs root")
+def test_a_device_target_is_written_in_place_and_never_deleted_even_on_failure(tmp_path):
+    import stat
+
+    null = tmp_path / "null"
+    os.mknod(str(null), 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a null device of our own, never /dev/null
+    check_writable(str(null))  # no probe file beside it
+    atomic_write_text(str(null), "records\n")
+    assert stat.S_ISCHR(os.stat(str(null)).st_mode)
+    with pytest.raises(RuntimeError):
+        with atomic_output(str(null)) as tmp:
+            assert tmp == str(null)
+            raise RuntimeError("the writer fails")
+    assert stat.S_ISCHR(os.stat(str(null)).st_mode)  # a failure discards, and a device is never removed
+    assert [p.name for p in tmp_path.iterdir()] == ["null"]
