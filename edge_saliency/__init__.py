@@ -12,8 +12,18 @@ from .models.registry import list_encoders, list_presets
 
 __all__ = [
     "DecoderConfig", "EncoderConfig", "MissingDependencyError", "ModelConfig", "UserError", "__version__",
-    "create_model", "list_encoders", "list_presets", "load_model", "save_model",
+    "create_model", "list_encoders", "list_presets", "load_model", "open_model", "save_model",
 ]
+
+
+def open_model(model: Any, **kwargs: Any) -> Any:
+    """Any model string ``run`` takes (an .onnx, an engine, an ONNX Runtime artifact, a .safetensors, a preset),
+    opened and ready: ``open_model("lite.onnx").predict(image)`` is the map ``predict`` writes for the image.
+    Keyword arguments: ``weights``, ``input_size``, ``backend``, ``device``, ``precision``, ``threads``; use it in
+    a ``with`` block (or call ``close()``). See :func:`edge_saliency.prediction.predict.open_model`."""
+    from .prediction.predict import open_model as _open_model
+
+    return _open_model(model, **kwargs)
 
 
 def create_model(*args: Any, **kwargs: Any) -> Any:

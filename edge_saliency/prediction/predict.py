@@ -9,11 +9,12 @@ output size. numpy + OpenCV here; the backend needs what it needs (torch only fo
 """
 import dataclasses
 import logging
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..config import check_input_size
 from ..data.datasets import SampleFiles
 from ..data.images import ImageDataset, batches
+from ..data.transforms import to_model_input
 from ..errors import UnreadableInputError, UserError
 from ..maths.postprocess import MAP_SIZES, OFFICIAL_SIGMA, postprocess
 from ..maths.preprocess import DEFAULT_MODE, check_available
@@ -56,6 +57,40 @@ class OpenModel:
             "preprocess": self.preprocess,
             "preprocess_from": self.preprocess_origin,
         }
+
+    def predict(self, image: Any, bgr: bool = False, sigma: float = OFFICIAL_SIGMA, map_size: str = "image") -> Any:
+        """The saliency map of one image (H×W×3 uint8, RGB; ``bgr`` for OpenCV's order) as ``predict`` writes it:
+        H×W uint8 at the image's own size, with the official post-processing (``map_size="model"``: at the
+        model's output size)."""
+        return self.predict_batch([image], bgr=bgr, sigma=sigma, map_size=map_size)[0]
+
+    def predict_batch(self, images: Sequence[Any], bgr: bool = False, sigma: float = OFFICIAL_SIGMA,
+                      map_size: str = "image", batch_size: int = 4) -> List[Any]:
+        """The maps of several images (each as :meth:`predict`), ``batch_size`` per forward pass."""
+        import numpy as np
+
+        checked = [_check_image(image, i) for i, image in enumerate(images)]
+        rgb = [image[:, :, ::-1] if bgr else image for image in checked]
+        maps: List[Any] = []
+        for start in range(0, len(rgb), max(1, batch_size)):
+            chunk = rgb[start:start + max(1, batch_size)]
+            inputs = [to_model_input(np.ascontiguousarray(image), self.size, self.preprocess) for image in chunk]
+            maps += [saliency for _, saliency in self.maps(inputs, [i.shape[:2] for i in chunk], sigma, map_size)]
+        return maps
+
+    def maps(self, inputs: Sequence[Any], shapes: Sequence[Tuple[int, int]], sigma: float = OFFICIAL_SIGMA,
+             map_size: str = "image") -> List[Tuple[Any, Any]]:
+        """(raw float map, uint8 map) per model input (3×h×w, already pre-processed), for images of ``shapes``:
+        the one inference and post-processing path of :func:`predict_files` and :meth:`predict`."""
+        import numpy as np
+
+        from ..runners import saliency_maps
+
+        if map_size not in MAP_SIZES:
+            raise UserError("map size must be one of {}, got {!r}".format(", ".join(MAP_SIZES), map_size))
+        output = saliency_maps(self.runner.infer(np.stack(list(inputs))))
+        return [(raw, postprocess(raw, tuple(int(v) for v in shape) if map_size == "image" else None, sigma=sigma))
+                for raw, shape in zip(output, shapes)]
 
     def close(self) -> None:
         self.runner.deactivate()
@@ -132,23 +167,19 @@ def predict_files(
     the official model: the official script's map). ``skip``: called with a file and the reason for each image
     that cannot be read (UnreadableInputError), which is then left out; without it, the first one raises.
     """
-    import numpy as np
-
     if map_size not in MAP_SIZES:
         raise UserError("map size must be one of {}, got {!r}".format(", ".join(MAP_SIZES), map_size))
     if batch_size < 1:
         raise UserError("--batch-size must be at least 1, got {}".format(batch_size))
-    from ..runners import saliency_maps
-
     dataset = ImageDataset(files, model.size, model.preprocess, annotations=annotations)
     for batch in batches(dataset if skip is None else _Skipping(dataset, skip), batch_size, workers):
-        output = saliency_maps(model.runner.infer(np.stack([item["image"] for item in batch])))
-        for item, raw in zip(batch, output):
-            shape = tuple(int(v) for v in item["shape"])
+        shapes = [tuple(int(v) for v in item["shape"]) for item in batch]
+        results = model.maps([item["image"] for item in batch], shapes, sigma, map_size)
+        for item, shape, (raw, saliency) in zip(batch, shapes, results):
             yield {
                 "name": item["name"],
                 "raw": raw,
-                "saliency": postprocess(raw, shape if map_size == "image" else None, sigma=sigma),
+                "saliency": saliency,
                 "shape": shape,
                 "density": item["density"],
                 "fixations": item["fixations"],
@@ -170,3 +201,14 @@ class _Skipping:
         except UnreadableInputError as exc:
             self.skip(self.dataset.files[index], str(exc))
             return None
+
+
+def _check_image(image: Any, index: int) -> Any:
+    """An H×W×3 uint8 array, or UserError naming what it is instead."""
+    import numpy as np
+
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise UserError("image {} is {} {}; predict takes H×W×3 uint8 images (RGB, or bgr=True for OpenCV's "
+                        "order)".format(index, array.dtype, "×".join(str(d) for d in array.shape) or "a scalar"))
+    return array

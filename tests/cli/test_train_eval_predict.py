@@ -194,3 +194,31 @@ def test_one_unreadable_image_never_costs_the_others(tmp_path, lite_file, capsys
     assert "skipping {}".format(photos / "b.png") in caplog.text
     assert ("skipped 1 unreadable file (exit status 3): {}".format(photos / "b.png") in printed if command == "predict"
             else "1 input image(s) or frame(s) could not be read and were skipped (exit status 3)" in printed)
+
+
+def test_open_model_predict_in_python_is_the_map_the_predict_command_writes(tmp_path, lite_file):
+    import edge_saliency
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images = {"coffee": skdata.coffee(), "rocket": skdata.rocket()}  # RGB, two sizes
+    for name, image in images.items():
+        cv2.imwrite(str(photos / (name + ".png")), image[:, :, ::-1])
+    assert main(["predict", str(photos), "--model", lite_file, "-o", str(tmp_path / "maps"), "--workers", "0"]) == 0
+    written = {n: cv2.imread(str(tmp_path / "maps" / (n + ".png")), cv2.IMREAD_UNCHANGED) for n in images}
+    with edge_saliency.open_model(lite_file) as model:
+        one = model.predict(images["coffee"])
+        assert one.shape == images["coffee"].shape[:2] and one.dtype == np.uint8
+        # the command ran both images in one batch: the same batch is exactly the same maps (one code path)
+        batch = model.predict_batch([images["coffee"], images["rocket"]])
+        np.testing.assert_array_equal(batch[0], written["coffee"])
+        np.testing.assert_array_equal(batch[1], written["rocket"])
+        bgr = model.predict_batch([images["coffee"][:, :, ::-1], cv2.imread(str(photos / "rocket.png"))], bgr=True)
+        np.testing.assert_array_equal(bgr[1], written["rocket"])
+        # alone, an image goes through PyTorch in a batch of one, whose float sums may round a few pixels of the
+        # uint8 map the other way: at most one level, on at most 0.1 % of the pixels
+        diff = np.abs(one.astype(int) - written["coffee"].astype(int))
+        assert diff.max() <= 1 and np.count_nonzero(diff) <= one.size // 1000
+        with pytest.raises(edge_saliency.UserError, match="image 0 is float64 10×10; predict takes H×W×3 uint8"):
+            model.predict(np.zeros((10, 10)))
+    assert not model.runner.is_active  # the with block closed it
