@@ -10,7 +10,7 @@ PNG, at the image's own size or at the model's output size) and optional heat-ma
 import argparse
 import glob
 import os
-from typing import Any, List
+from typing import Any, Callable, Dict, List
 
 from .common import INPUT_SKIPPED, add_model_arguments, add_subcommand
 
@@ -78,15 +78,12 @@ def _model_last(inputs: List[str]) -> str:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    import cv2
-
     from ..data.datasets import SampleFiles
     from ..errors import UserError
-    from ..files.atomic import atomic_write_bytes, make_folders, remove_empty_folders
+    from ..files.atomic import make_folders, remove_empty_folders
     from ..files.checks import Output, check_outputs
-    from ..maths.postprocess import overlay
     from ..models.source import ModelSource
-    from ..prediction.predict import open_model, predict_files
+    from ..prediction.predict import open_model
 
     log = logging.getLogger("edge_saliency")
     if args.model is None:
@@ -120,20 +117,7 @@ def run(args: argparse.Namespace) -> int:
                         precision=args.precision) as opened:
             log.info("%s", opened.describe())
             created = make_folders(args.out)
-            for item in predict_files(opened, files, args.batch_size, args.workers, args.sigma, map_size=args.map_size,
-                                      skip=skip):
-                name = item["name"]
-                ok, png = cv2.imencode(".png", item["saliency"])
-                assert ok
-                atomic_write_bytes(os.path.join(args.out, name + ".png"), png.tobytes())
-                if args.overlay:
-                    image = cv2.imread(by_name[name], cv2.IMREAD_COLOR)
-                    ok, jpg = cv2.imencode(".jpg", overlay(image, item["saliency"], args.alpha, args.colormap),
-                                           [cv2.IMWRITE_JPEG_QUALITY, 92])
-                    assert ok
-                    atomic_write_bytes(os.path.join(args.out, name + "_overlay.jpg"), jpg.tobytes())
-                written += 1
-                log.debug("%s -> %s", by_name[name], os.path.join(args.out, name + ".png"))
+            written = _write_maps(args, opened, files, by_name, skip)
     finally:
         if not written:  # a run that wrote no map leaves no folder behind
             remove_empty_folders(created)
@@ -144,3 +128,33 @@ def run(args: argparse.Namespace) -> int:
             len(skipped), "" if len(skipped) == 1 else "s", INPUT_SKIPPED, ", ".join(skipped)))
         return INPUT_SKIPPED
     return 0
+
+
+def _write_maps(args: argparse.Namespace, opened: Any, files: List[Any], by_name: Dict[str, str],
+                skip: Callable[[Any, str], None]) -> int:
+    """Each readable image's map (and overlay) written atomically into ``args.out``; returns how many."""
+    import logging
+
+    import cv2
+
+    from ..files.atomic import atomic_write_bytes
+    from ..maths.postprocess import overlay
+    from ..prediction.predict import predict_files
+
+    log = logging.getLogger("edge_saliency")
+    written = 0
+    for item in predict_files(opened, files, args.batch_size, args.workers, args.sigma, map_size=args.map_size,
+                              skip=skip):
+        name = item["name"]
+        ok, png = cv2.imencode(".png", item["saliency"])
+        assert ok
+        atomic_write_bytes(os.path.join(args.out, name + ".png"), png.tobytes())
+        if args.overlay:
+            image = cv2.imread(by_name[name], cv2.IMREAD_COLOR)
+            ok, jpg = cv2.imencode(".jpg", overlay(image, item["saliency"], args.alpha, args.colormap),
+                                   [cv2.IMWRITE_JPEG_QUALITY, 92])
+            assert ok
+            atomic_write_bytes(os.path.join(args.out, name + "_overlay.jpg"), jpg.tobytes())
+        written += 1
+        log.debug("%s -> %s", by_name[name], os.path.join(args.out, name + ".png"))
+    return written

@@ -64,9 +64,10 @@ def prefetch(load: Callable[[int], T], count: int, workers: int, ahead: int) -> 
                 future.cancel()
 
 
-def batches(dataset: ImageDataset, batch_size: int, workers: int) -> Iterator[List[Dict[str, Any]]]:
-    """The dataset's items in lists of ``batch_size`` (the last may be shorter), decoded ahead by ``workers``; an
-    item the dataset gives as None (a skipped file) is left out."""
+def batches(dataset: Any, batch_size: int, workers: int) -> Iterator[List[Dict[str, Any]]]:
+    """The items of ``dataset`` (an :class:`ImageDataset`, or any sized, indexable stand-in) in lists of
+    ``batch_size`` (the last may be shorter), decoded ahead by ``workers``; an item given as None (a skipped file)
+    is left out."""
     batch: List[Dict[str, Any]] = []
     for item in prefetch(dataset.__getitem__, len(dataset), workers, ahead=2 * max(batch_size, workers)):
         if item is None:

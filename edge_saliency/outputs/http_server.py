@@ -6,16 +6,13 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from ..capture.uri import mask_url
 from .http_state import BOUNDARY, FEEDS, SEND_BUFFER, STATUS_EVERY_S, Feed
 from .live_page import LOGIN_PAGE, PAGE
 from .prometheus import CONTENT_TYPE
-
-if TYPE_CHECKING:
-    from .http_sink import HttpSink
 
 log = logging.getLogger("edge_saliency.outputs")
 
@@ -56,7 +53,8 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
-def _handler(sink: "HttpSink") -> Any:
+def _handler(sink: Any) -> Any:
+    """A request handler class bound to ``sink`` (the HttpSink; not imported: the sink imports this module)."""
     class Handler(_Handler):
         pass
 
@@ -66,7 +64,7 @@ def _handler(sink: "HttpSink") -> Any:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    sink: "HttpSink"
+    sink: Any  # the HttpSink it serves (see _handler)
     server_version = "edge-saliency"
     protocol_version = "HTTP/1.1"
 

@@ -173,7 +173,7 @@ def predict_files(
         raise UserError("--batch-size must be at least 1, got {}".format(batch_size))
     dataset = ImageDataset(files, model.size, model.preprocess, annotations=annotations)
     for batch in batches(dataset if skip is None else _Skipping(dataset, skip), batch_size, workers):
-        shapes = [tuple(int(v) for v in item["shape"]) for item in batch]
+        shapes = [(int(item["shape"][0]), int(item["shape"][1])) for item in batch]
         results = model.maps([item["image"] for item in batch], shapes, sigma, map_size)
         for item, shape, (raw, saliency) in zip(batch, shapes, results):
             yield {

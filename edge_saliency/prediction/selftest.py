@@ -101,17 +101,7 @@ def run_selftest(run_engine: Optional[Callable[[str, np.ndarray], np.ndarray]] =
         for variant in ("native", "plugin"):
             paths[variant] = os.path.join(tmp, "upsample-{}.onnx".format(variant))
             tiny_onnx(paths[variant], plugin=variant == "plugin")
-        for variant, path in paths.items():
-            label = "ONNX Runtime, {} upsample".format(variant)
-            missing = _missing_for_plugin_op() if variant == "plugin" else None
-            if missing:
-                checks.append(Check(label, SKIP, missing))
-                continue
-
-            def run_ort(p: str = path, v: str = variant) -> Check:
-                return _compare(_run_onnxruntime(p, x, v == "plugin"), expected)
-
-            checks.append(_guarded(label, run_ort))
+        checks += _onnxruntime_checks(paths, x, expected)
         if env["tensorrt"] and gpu:
             from ..engine.build import build_engine
             from ..engine.options import BuildOptions
@@ -133,6 +123,23 @@ def run_selftest(run_engine: Optional[Callable[[str, np.ndarray], np.ndarray]] =
         else:
             checks.append(Check("TensorRT engines", SKIP, "needs TensorRT and a CUDA GPU"))
     return {"environment": env, "checks": checks}
+
+
+def _onnxruntime_checks(paths: Dict[str, str], x: np.ndarray, expected: np.ndarray) -> List[Check]:
+    """Each tiny graph through ONNX Runtime; the plugin node skipped, with the reason, without its parts."""
+    checks = []
+    for variant, path in paths.items():
+        label = "ONNX Runtime, {} upsample".format(variant)
+        missing = _missing_for_plugin_op() if variant == "plugin" else None
+        if missing:
+            checks.append(Check(label, SKIP, missing))
+            continue
+
+        def run_ort(p: str = path, v: str = variant) -> Check:
+            return _compare(_run_onnxruntime(p, x, v == "plugin"), expected)
+
+        checks.append(_guarded(label, run_ort))
+    return checks
 
 
 def _guarded(name: str, fn: Callable[[], Check]) -> Check:

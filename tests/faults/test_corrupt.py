@@ -106,8 +106,9 @@ def test_a_truncated_video_is_named_truncated(work, clip, container):
     truncate(source, 0.4)
     before = snapshot(work)
     result = cli("run", source, "-o", "out.mp4", "--no-display", cwd=str(work), timeout=60)
-    if result.returncode == 0:  # the decoder read what is there: the loss is reported, the frames are whole
+    if result.returncode == 3:  # the decoder read what is there: the loss is reported, the frames are whole
         assert "truncated" in result.stderr and "stopped at frame" in result.stderr
+        assert "could not be read and were skipped (exit status 3)" in result.stdout
         assert_nothing_half_written(work, skip=[source])
     else:
         assert_error(result, "cut.{}: the file is truncated.*copy or record it again".format(container))
@@ -132,7 +133,7 @@ def test_a_truncated_fast_start_mp4_gives_the_frames_it_has(work, clip):
                     str(work / "fast.mp4")], check=True, timeout=120)
     truncate(str(work / "fast.mp4"), 0.5)
     result = cli("run", "fast.mp4", "-o", "out.mp4", "--no-display", cwd=str(work), timeout=60)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # the frames it has, and a status that says it was cut short
     assert "stopped at frame" in result.stderr and "the file is truncated" in result.stderr
     assert_nothing_half_written(work, skip=[work / "fast.mp4"])
 
@@ -147,7 +148,7 @@ def test_a_truncated_image_in_a_folder_is_skipped_and_counted(work, clip, kind):
     truncate(str(folder / "f2.{}".format(kind)), 0.6)
     before = snapshot(folder)
     result = cli("run", "imgs", "--jsonl", "out.jsonl", "--no-display", cwd=str(work), timeout=60)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # finished, input left out
     assert "skipping imgs/f2.{}: a truncated".format(kind) in result.stderr
     assert "Premature end" not in result.stderr  # libjpeg's own line: the file is never decoded
     assert "captured 3, dropped 0, skipped 1" in result.stdout
