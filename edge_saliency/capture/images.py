@@ -6,8 +6,8 @@ import os
 import re
 from typing import Any, List, Optional
 
+from ..data.io import image_problem
 from ..errors import UserError
-from .media import image_problem
 from .source import Source, SourceFrame, opencv
 from .uri import IMAGE_EXTENSIONS, parse_uri
 

@@ -5,7 +5,7 @@ to, with points outside the image dropped. Readers raise :class:`~edge_saliency.
 path for anything unreadable.
 """
 import os
-from typing import Any, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -21,12 +21,76 @@ def _cv2() -> Any:
     return require("cv2", purpose="reading images")
 
 
+def _jpeg_complete(data: bytes) -> bool:
+    """Walk a JPEG's segments to its end-of-image marker (entropy-coded data skipped)."""
+    position, size = 2, len(data)
+    while position + 2 <= size:
+        if data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD9:
+            return True
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            position += 2
+            continue
+        if position + 4 > size:
+            return False
+        position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        if marker == 0xDA:  # scan data: up to the next marker that is not a stuffed 0xFF00 or a restart
+            while True:
+                position = data.find(b"\xff", position)
+                if position < 0 or position + 1 >= size:
+                    return False
+                following = data[position + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    position += 2
+                elif following == 0xFF:
+                    position += 1
+                else:
+                    break
+    return False
+
+
+def image_data_problem(data: bytes) -> Optional[str]:
+    """Why the bytes of an image file are incomplete (a JPEG without its end marker, a PNG without its IEND
+    chunk), or None. libjpeg would decode a truncated JPEG anyway, filling the missing part with grey."""
+    if data[:2] == b"\xff\xd8":
+        if data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9") or _jpeg_complete(data):
+            return None
+        return "a truncated JPEG (it ends before its end-of-image marker)"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        position = 8
+        while position + 8 <= len(data):
+            length, kind = int.from_bytes(data[position:position + 4], "big"), data[position + 4:position + 8]
+            position += 12 + length
+            if kind == b"IEND":
+                return None if position <= len(data) else "a truncated PNG"
+        return "a truncated PNG (it ends before its IEND chunk)"
+    return None
+
+
+def image_problem(path: str) -> Optional[str]:
+    """:func:`image_data_problem` of a file, or why it cannot be read at all."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return image_data_problem(data)
+
+
 def _decode(path: str, flags: int) -> np.ndarray:
     cv2 = _cv2()
     try:
         data = np.fromfile(path, dtype=np.uint8)  # also reads non-ASCII paths, unlike cv2.imread on Windows
     except OSError as exc:
         raise UnreadableInputError("cannot read {}: {}".format(path, exc.strerror or exc)) from None
+    problem = image_data_problem(data.tobytes()) if data.size else None
+    if problem is not None:  # before decoding: libjpeg would fill a truncated JPEG with grey
+        raise UnreadableInputError("cannot read image {}: {}".format(path, problem))
     image = cv2.imdecode(data, flags) if data.size else None
     if image is None:
         raise UnreadableInputError("cannot read image {}: not an image OpenCV can decode, or the file is "

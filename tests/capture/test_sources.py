@@ -10,6 +10,7 @@ from edge_saliency.capture import gstreamer, media, sources, uri
 from edge_saliency.capture.sources import open_source
 from edge_saliency.capture.uri import mask_url, parse_uri
 from edge_saliency.capture.video import CaptureSource
+from edge_saliency.data.io import image_problem
 from edge_saliency.errors import UserError
 
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
@@ -250,15 +251,15 @@ def test_image_problem_walks_jpeg_and_png(tmp_path):
         path = tmp_path / name
         cv2.imwrite(str(path), image, params)
         data = path.read_bytes()
-        assert media.image_problem(str(path)) is None, name
+        assert image_problem(str(path)) is None, name
         path.write_bytes(data + b"trailing bytes after the image")  # e.g. a phone's appended data
-        assert media.image_problem(str(path)) is None, name
+        assert image_problem(str(path)) is None, name
         for keep in (0.3, 0.7, len(data) - 2):
             cut = keep if isinstance(keep, int) else int(len(data) * keep)
             path.write_bytes(data[:cut])
-            assert "truncated" in media.image_problem(str(path)), (name, keep)
+            assert "truncated" in image_problem(str(path)), (name, keep)
     (tmp_path / "other.bmp").write_bytes(b"BM whatever")
-    assert media.image_problem(str(tmp_path / "other.bmp")) is None  # formats not walked: the decoder decides
+    assert image_problem(str(tmp_path / "other.bmp")) is None  # formats not walked: the decoder decides
 
 
 def test_a_truncated_jpeg_is_skipped_and_counted(tmp_path, caplog):

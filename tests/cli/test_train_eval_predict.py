@@ -183,6 +183,8 @@ def test_one_unreadable_image_never_costs_the_others(tmp_path, lite_file, capsys
     for name, image in (("a", skdata.coffee()), ("c", skdata.rocket())):
         cv2.imwrite(str(photos / (name + ".png")), image[:, :, ::-1])
     (photos / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n not a whole image")
+    ok, jpeg = cv2.imencode(".jpg", skdata.astronaut()[:, :, ::-1])
+    (photos / "d.jpg").write_bytes(jpeg.tobytes()[: len(jpeg) * 6 // 10])  # libjpeg would fill the rest with grey
     out = tmp_path / "maps"
     if command == "predict":
         argv = ["predict", str(photos), "--model", lite_file, "-o", str(out), "--workers", "2"]
@@ -192,8 +194,9 @@ def test_one_unreadable_image_never_costs_the_others(tmp_path, lite_file, capsys
     printed = capsys.readouterr().out
     assert sorted(os.listdir(out)) == ["a.png", "c.png"]
     assert "skipping {}".format(photos / "b.png") in caplog.text
-    assert ("skipped 1 unreadable file (exit status 3): {}".format(photos / "b.png") in printed if command == "predict"
-            else "1 input image(s) or frame(s) could not be read and were skipped (exit status 3)" in printed)
+    assert "skipping {}".format(photos / "d.jpg") in caplog.text and "a truncated JPEG" in caplog.text
+    assert ("skipped 2 unreadable files (exit status 3): " in printed if command == "predict"
+            else "2 input image(s) or frame(s) could not be read and were skipped (exit status 3)" in printed)
 
 
 def test_open_model_predict_in_python_is_the_map_the_predict_command_writes(tmp_path, lite_file):
