@@ -44,10 +44,12 @@ def check_saliency_io(description: "OnnxDescription") -> None:
                               "output (edge-saliency export)".format(name, len(description.inputs),
                                                                      len(description.outputs)))
     first = description.inputs[0]
-    problem = (saliency_input_problem(name, first["name"], first["shape"]) or
-               saliency_output_problem(description.outputs[0]["shape"]))
+    problem = saliency_input_problem(name, first["name"], first["shape"])  # names the file itself
     if problem:
-        raise InputShapeError("{}: {}".format(name, problem) if not problem.startswith(name) else problem)
+        raise InputShapeError(problem)
+    problem = saliency_output_problem(description.outputs[0]["shape"])
+    if problem:
+        raise InputShapeError("{}: {}".format(name, problem))
 
 
 @dataclasses.dataclass

@@ -44,17 +44,16 @@ class JsonLinesSink(FileSink):
     def write(self, packet: Packet) -> None:
         """Append the frame's JSON record."""
         line = json.dumps(frame_record(packet, self.threshold), separators=(",", ":")) + "\n"
-        if self.path == STDOUT:
-            self._file.write(line)
-            self._file.flush()  # each record reaches the reader as it is made
-            self.records += 1
-            return
-        assert self._output is not None
         try:
             self._file.write(line)
         except OSError as exc:
+            if self._output is None:  # standard output: its own error
+                raise
             raise self._output.error(exc) from None
         self.records += 1
+        if self._output is None:
+            self._file.flush()  # standard output: each record reaches the reader as it is made
+            return
         now = time.monotonic()
         if now - self._checked >= SPACE_CHECK_S:
             self._checked = now

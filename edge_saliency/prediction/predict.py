@@ -14,10 +14,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 from ..config import check_input_size
 from ..data.datasets import SampleFiles
 from ..data.images import ImageDataset, batches
-from ..data.transforms import to_model_input
 from ..errors import UnreadableInputError, UserError
 from ..maths.postprocess import MAP_SIZES, OFFICIAL_SIGMA, postprocess
-from ..maths.preprocess import DEFAULT_MODE, check_available
+from ..maths.preprocess import DEFAULT_MODE, check_available, preprocess
 from ..models.source import ModelSource
 
 log = logging.getLogger("edge_saliency")
@@ -67,14 +66,13 @@ class OpenModel:
     def predict_batch(self, images: Sequence[Any], bgr: bool = False, sigma: float = OFFICIAL_SIGMA,
                       map_size: str = "image", batch_size: int = 4) -> List[Any]:
         """The maps of several images (each as :meth:`predict`), ``batch_size`` per forward pass."""
-        import numpy as np
-
         checked = [_check_image(image, i) for i, image in enumerate(images)]
-        rgb = [image[:, :, ::-1] if bgr else image for image in checked]
+        step = max(1, batch_size)
         maps: List[Any] = []
-        for start in range(0, len(rgb), max(1, batch_size)):
-            chunk = rgb[start:start + max(1, batch_size)]
-            inputs = [to_model_input(np.ascontiguousarray(image), self.size, self.preprocess) for image in chunk]
+        for start in range(0, len(checked), step):
+            chunk = checked[start:start + step]
+            # the model's own resize; preprocess takes OpenCV's channel order itself (no reversed copy)
+            inputs = [preprocess(image, self.size, self.preprocess, bgr=bgr)[0] for image in chunk]
             maps += [saliency for _, saliency in self.maps(inputs, [i.shape[:2] for i in chunk], sigma, map_size)]
         return maps
 
@@ -167,8 +165,6 @@ def predict_files(
     the official model: the official script's map). ``skip``: called with a file and the reason for each image
     that cannot be read (UnreadableInputError), which is then left out; without it, the first one raises.
     """
-    if map_size not in MAP_SIZES:
-        raise UserError("map size must be one of {}, got {!r}".format(", ".join(MAP_SIZES), map_size))
     if batch_size < 1:
         raise UserError("--batch-size must be at least 1, got {}".format(batch_size))
     dataset = ImageDataset(files, model.size, model.preprocess, annotations=annotations)
